@@ -1,0 +1,50 @@
+"""Shared pieces of the click commands: the lazily loaded config and error translation."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import Config, load_config
+from bot.errors import BotError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class App:
+    """What every command receives: the --config path and the Config, loaded once on first use."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """The loaded Config (read on first access, so `--help` never touches bot.toml)."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def store(self) -> Any:
+        """The candidate store, migrated to the latest schema."""
+        from bot.config import database_url
+        from bot.store import Store
+
+        return Store.open(database_url(self.config), busy_timeout_s=self.config.database.busy_timeout_s)
+
+
+def pass_app(fn: F) -> F:
+    """Inject the App as the first argument and turn BotError into a one-line ClickException."""
+
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(app, *args, **kwargs)
+        except BotError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,325 @@
+"""Settings: frozen dataclasses loaded once from bot.toml; unknown keys and bad values are errors.
+
+Every default lives in the dataclasses below, so an empty bot.toml is a working offline setup.
+Constraints sit in field metadata: ``min``/``max`` bounds, ``choices``, and ``path=True`` for
+paths that resolve against the folder of the config file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+CONFIG_ENV = "DJBIOS_CONFIG"
+TOKEN_ENV = "DJBIOS_ACCESS_TOKEN"
+
+
+def _f(default: Any, **meta: Any) -> Any:
+    """A dataclass field with validation metadata (min, max, choices, path)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where candidates live."""
+
+    url: str = _f("sqlite:///var/djbios.db")  # any SQLAlchemy URL; sqlite paths are config-relative
+    busy_timeout_s: float = _f(30.0, min=0.1, max=600)  # how long a writer waits for the lock
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The training corpus file and how `corpus build` cleans it."""
+
+    path: Path = _f(Path("data/corpus.txt"), path=True)
+    min_chars: int = _f(80, min=1)  # shorter bios teach the model nothing
+    max_chars: int = _f(5000, min=1)
+    min_lang_prob: float = _f(0.9, min=0.0, max=1.0)  # langdetect's probability for "en"
+    near_dup_threshold: float = _f(0.8, min=0.0, max=1.0)  # Jaccard on word 5-grams
+    jsonl_field: str = _f("text")  # which field of a .jsonl input holds the bio
+    boilerplate: list[str] = _f(["read more", "show more", "cookie", "accept all"])
+    validation_share: float = _f(0.05, min=0.0, max=0.5)  # held out for evaluate's loss
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Base models and gpt-2-simple checkpoints."""
+
+    models_dir: Path = _f(Path("models"), path=True)
+    checkpoint_dir: Path = _f(Path("checkpoint"), path=True)
+    run_name: str = _f("run1")  # gpt-2-simple layout: checkpoint/run1/
+    base_model: str = _f("small")  # a folder of models_dir: 124M, 355M, tiny, small
+    checkpoint_step: int = _f(0, min=0)  # 0 = the latest checkpoint of run_name
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """gpt-2-simple finetune() arguments."""
+
+    steps: int = _f(1000, min=1)
+    learning_rate: float = _f(1e-4, min=0.0, max=1.0)
+    batch_size: int = _f(1, min=1)
+    accumulate_gradients: int = _f(5, min=1)
+    sample_every: int = _f(0, min=0)  # 0 = never print samples while training
+    save_every: int = _f(100, min=1)
+    max_checkpoints: int = _f(5, min=1)  # > 1 so a less overfit checkpoint survives
+    only_train_transformer_layers: bool = _f(False)
+    optimizer: str = _f("adam", choices=("adam", "sgd"))
+    seed: int = _f(0)
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Sampling settings for the worker's batches."""
+
+    nsamples: int = _f(8, min=1, max=10000)
+    batch_size: int = _f(8, min=1, max=512)  # raise it on a GPU
+    temperature: float = _f(0.8, min=0.01, max=5.0)
+    top_k: int = _f(40, min=0)  # 0 = no top-k cut
+    top_p: float = _f(0.0, min=0.0, max=1.0)  # 0 = no nucleus cut
+    prefix: str = _f("<|startoftext|>")
+    max_tokens: int = _f(0, min=0, max=1023)  # 0 = derived from the posting limit plus a margin
+    seed: int = _f(-1)  # -1 = a fresh seed per batch (stored with each candidate)
+
+
+@dataclass(frozen=True)
+class FiltersConfig:
+    """Thresholds for the candidate filters (see bot/filters.py)."""
+
+    min_chars: int = _f(60, min=0)
+    max_chars: int = _f(500, min=1)  # Mastodon's default status limit
+    too_long: str = _f("reject", choices=("reject", "thread"))
+    copy_run_words: int = _f(16, min=2)  # markovify: min(15, round(0.7*words)) + 1
+    copy_overlap_max: float = _f(0.5, min=0.0, max=1.0)  # share of 8-grams found in the corpus
+    near_dup_jaccard: float = _f(0.6, min=0.0, max=1.0)
+    max_line_repeats: int = _f(2, min=1)
+    max_list_repeats: int = _f(1, min=1)
+    language: str = _f("en")
+    min_lang_prob: float = _f(0.7, min=0.0, max=1.0)
+    blocklist: list[str] = _f([])  # words, or regexes written as /.../
+    mentions: str = _f("defuse", choices=("defuse", "reject", "keep"))
+    hashtags: str = _f("defuse", choices=("defuse", "reject", "keep"))
+    urls: str = _f("remove", choices=("remove", "placeholder", "reject"))
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """How candidates become approved."""
+
+    mode: str = _f("manual", choices=("manual", "auto"))
+
+
+@dataclass(frozen=True)
+class MastodonConfig:
+    """Where and how the bot posts. The token never lives here."""
+
+    api_base_url: str = _f("https://mastodon.example")
+    token_file: Path | None = _f(None, path=True)  # else the token comes from $DJBIOS_ACCESS_TOKEN
+    publisher: str = _f("mastodon", choices=("mastodon", "outbox"))
+    outbox_path: Path = _f(Path("var/outbox.jsonl"), path=True)  # used when publisher = "outbox"
+    visibility: str = _f("unlisted", choices=("public", "unlisted", "private", "direct"))
+    spoiler_text: str = _f("")  # content warning; empty = none
+    language: str = _f("en")
+    max_characters: int = _f(0, min=0)  # 0 = ask the instance (cached)
+    request_timeout_s: float = _f(30.0, min=1.0, max=600)
+    operator_account: str = _f("")  # e.g. "@me@example.social": gets alerts by direct message
+    set_bot_flag: bool = _f(True)
+    bot_note: str = _f("Fake DJ bios written by a GPT-2 model. AI-generated; not real people.")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """When the worker refills the queue and posts."""
+
+    refill_every_minutes: float = _f(60.0, min=0.01)
+    min_queue: int = _f(5, min=0)  # refill when fewer bios are pending or approved
+    post_cron: str = _f("")  # e.g. "0 9,15,21 * * *"; empty = post_every_minutes
+    post_every_minutes: float = _f(240.0, min=0.01)
+    jitter_seconds: int = _f(0, min=0)
+    quiet_hours: list[int] = _f([])  # local hours (0-23) with no posts
+    misfire_grace_s: int = _f(300, min=1)
+    order: str = _f("oldest", choices=("oldest", "random"))
+    max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """One site profile for the scraper."""
+
+    name: str = _f("example")
+    start_urls: list[str] = _f([])
+    allowed_domains: list[str] = _f([])
+    link_selector: str = _f("a.artist")
+    bio_selector: str = _f("div.bio")
+    name_selector: str = _f("h1")
+    next_page_selector: str = _f("")
+    delay_seconds: float = _f(5.0, min=0.0)
+
+
+@dataclass(frozen=True)
+class ScrapeConfig:
+    """The polite crawler."""
+
+    user_agent: str = _f("djbios/0.1 (+https://github.com/djbios/djbios; bot for a corpus of DJ bios)")
+    cache_path: Path = _f(Path("var/scrape-cache.sqlite"), path=True)
+    max_page_bytes: int = _f(5_000_000, min=1024)
+    max_redirects: int = _f(5, min=0)
+    timeout_s: float = _f(30.0, min=0.1)
+    retries: int = _f(3, min=0)
+    sites: list[SiteConfig] = _f([])
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings, loaded once."""
+
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    filters: FiltersConfig = field(default_factory=FiltersConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+    mastodon: MastodonConfig = field(default_factory=MastodonConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
+    source: Path | None = None  # the file this came from (None = built-in defaults)
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths resolve against."""
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def index_path(self) -> Path:
+        """The copy index sits beside the corpus file."""
+        return self.corpus.path.with_suffix(".idx")
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config, else $DJBIOS_CONFIG, else ./bot.toml."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or "bot.toml")
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool = True) -> Config:
+    """Read bot.toml into a Config; raise ConfigError naming the key and the file."""
+    p = config_path(path)
+    if not p.exists():
+        if missing_ok and path is None and not os.environ.get(CONFIG_ENV):
+            return _build(Config, {}, "", Path.cwd(), p)  # embedded defaults
+        raise ConfigError(f"{p}: config file not found")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    p = p.resolve()
+    cfg = _build(Config, data, "", p.parent, p)
+    return dataclasses.replace(cfg, source=p)
+
+
+def _build(cls: type, data: Any, prefix: str, root: Path, file: Path) -> Any:
+    """Turn a TOML table into dataclass `cls`, checking keys, types and bounds."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: [{prefix.rstrip('.')}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    hints = typing.get_type_hints(cls)
+    for key in data:
+        if key not in fields:
+            raise ConfigError(f"{file}: unknown key '{prefix}{key}'")
+    values = {}
+    for name, f in fields.items():
+        if name in data:
+            values[name] = _value(hints[name], data[name], f.metadata, prefix + name, root, file)
+        elif f.metadata.get("path") and f.default not in (None, dataclasses.MISSING):
+            values[name] = _resolve(Path(f.default), root)
+        elif dataclasses.is_dataclass(hints[name]):
+            values[name] = _build(hints[name], {}, f"{prefix}{name}.", root, file)
+    return cls(**values)
+
+
+def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> Any:
+    """Check one value against its type hint and metadata."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):  # only `X | None`
+        inner = [a for a in typing.get_args(tp) if a is not type(None)][0]
+        if raw == "" and inner is Path:
+            return None  # an empty path means "not set"
+        return _value(inner, raw, meta, key, root, file)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, raw, key + ".", root, file)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(raw, list):
+            raise ConfigError(f"{file}: '{key}' must be a list, got {raw!r}")
+        return [_value(item, v, {}, f"{key}[{i}]", root, file) for i, v in enumerate(raw)]
+    if tp is Path:
+        if not isinstance(raw, str):
+            raise ConfigError(f"{file}: '{key}' must be a path string, got {raw!r}")
+        return _resolve(Path(raw), root)
+    ok = {
+        bool: isinstance(raw, bool),
+        int: isinstance(raw, int) and not isinstance(raw, bool),
+        float: isinstance(raw, (int, float)) and not isinstance(raw, bool),
+        str: isinstance(raw, str),
+    }[tp]
+    if not ok:
+        raise ConfigError(f"{file}: '{key}' must be {tp.__name__}, got {raw!r}")
+    value = tp(raw)
+    if "min" in meta and value < meta["min"]:
+        raise ConfigError(f"{file}: '{key}' must be >= {meta['min']}, got {raw!r}")
+    if "max" in meta and value > meta["max"]:
+        raise ConfigError(f"{file}: '{key}' must be <= {meta['max']}, got {raw!r}")
+    if "choices" in meta and value not in meta["choices"]:
+        choices = ", ".join(map(repr, meta["choices"]))
+        raise ConfigError(f"{file}: '{key}' must be one of {choices}, got {raw!r}")
+    return value
+
+
+def _resolve(p: Path, root: Path) -> Path:
+    """Relative paths are relative to the config file's folder."""
+    p = p.expanduser()
+    return p if p.is_absolute() else root / p
+
+
+def database_url(cfg: Config) -> str:
+    """The SQLAlchemy URL with a relative sqlite path resolved against the config's folder."""
+    url = cfg.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        rest = url[len(prefix):]
+        if not rest.startswith("/"):
+            return prefix + str(cfg.root / rest)
+    return url
+
+
+def read_token(cfg: Config) -> str:
+    """The access token from $DJBIOS_ACCESS_TOKEN or a 0600 token_file; never logged."""
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        return env
+    tf = cfg.mastodon.token_file
+    if tf is None:
+        raise ConfigError(
+            f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)"
+        )
+    try:
+        mode = tf.stat().st_mode
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{tf}: token_file not found (run `djbios login`)") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{tf}: token_file is readable by others; run `chmod 600 {tf}`")
+    token = tf.read_text(encoding="utf-8").strip()
+    if not token:
+        raise ConfigError(f"{tf}: token_file is empty")
+    return token
