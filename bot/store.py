@@ -1,0 +1,341 @@
+"""The candidate store: every state transition of DESIGN.md, each in one transaction.
+
+```
+pending --approve--> approved --start_posting--> posting --mark_posted--> posted
+   |  \--reject--> rejected                        |  \--mark_failed--> failed --start_posting--> ...
+   \<----------------- return_to_pending (422) ----/
+```
+SQLite runs in WAL mode with a busy timeout, and writes take the lock up front (BEGIN IMMEDIATE) so a
+worker and a review session writing at once wait for each other instead of failing with
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import uuid as uuidlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, text as sql_text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from bot.errors import IllegalTransition, NotFound, StoreError
+from bot.models import STATES, BatchRow, Candidate, CandidateRow, naive_utc
+
+log = logging.getLogger(__name__)
+
+HEAD_REVISION = "0001"  # the newest file in bot/migrations/versions; checked without importing Alembic
+MAX_TEXT_CHARS = 20_000  # nothing longer is a bio; refuse rather than store a runaway sample
+
+# Which states each transition may start from.
+_FROM = {
+    "approve": ("pending",),
+    "reject": ("pending", "approved", "failed"),
+    "edit": ("pending", "approved", "failed", "rejected"),
+    "set_verdict": ("pending",),
+    "start_posting": ("approved", "failed"),
+    "mark_posted": ("posting",),
+    "mark_failed": ("posting",),
+    "return_to_pending": ("posting",),
+}
+
+
+class Store:
+    """All reads and writes of candidates and batches."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, busy_timeout_s: float = 30.0) -> Store:
+        """Open (creating and migrating as needed) the database at `url`."""
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args=_connect_args(url, busy_timeout_s))
+        if engine.dialect.name == "sqlite":
+            _sqlite_pragmas(engine, busy_timeout_s)
+        store = cls(engine)
+        store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        """Bring the schema up to HEAD_REVISION with Alembic (imported only when needed)."""
+        try:
+            with self.engine.connect() as conn:
+                current = conn.execute(sql_text("SELECT version_num FROM alembic_version")).scalar()
+        except OperationalError:
+            current = None
+        if current == HEAD_REVISION:
+            return
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        acfg = AlembicConfig()
+        acfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self._write() as session:
+            acfg.attributes["connection"] = session.connection()
+            command.upgrade(acfg, "head")
+        log.info("database migrated to %s", HEAD_REVISION)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    # -- sessions ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One transaction that takes SQLite's write lock at BEGIN."""
+        engine = self.engine.execution_options(djbios_immediate=True)
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _row(self, session: Session, cid: int) -> CandidateRow:
+        row = session.get(CandidateRow, cid)
+        if row is None:
+            raise NotFound(f"no candidate with id {cid} (see `djbios queue`)")
+        return row
+
+    # -- batches -------------------------------------------------------------------------------
+    def create_batch(
+        self,
+        source: str,
+        *,
+        checkpoint: str | None = None,
+        step: int | None = None,
+        params: dict[str, Any] | None = None,
+        seed: int | None = None,
+        prompt: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Record the start of a generation batch and return its id."""
+        with self._write() as s:
+            row = BatchRow(source=source, checkpoint=checkpoint, step=step, params=params or {},
+                           seed=seed, prompt=prompt, created_at=naive_utc(now), made=0, queued=0)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def finish_batch(self, batch_id: int, *, seconds: float, made: int, queued: int,
+                     now: datetime | None = None) -> None:
+        """Record how a batch ended."""
+        with self._write() as s:
+            row = s.get(BatchRow, batch_id)
+            if row is None:
+                raise NotFound(f"no batch with id {batch_id}")
+            row.seconds, row.made, row.queued = seconds, made, queued
+            row.finished_at = naive_utc(now)
+
+    # -- candidates: create and read -----------------------------------------------------------
+    def add(self, text: str, *, source: str, status: str = "pending", reason: str | None = None,
+            scores: dict[str, Any] | None = None, batch_id: int | None = None,
+            checkpoint: str | None = None, step: int | None = None, seed: int | None = None,
+            params: dict[str, Any] | None = None, prompt: str | None = None,
+            pronouns: str | None = None, now: datetime | None = None) -> Candidate:
+        """Insert one candidate, born pending or rejected."""
+        return self.add_many([text], source=source, status=status, reason=reason, scores=scores,
+                             batch_id=batch_id, checkpoint=checkpoint, step=step, seed=seed,
+                             params=params, prompt=prompt, pronouns=pronouns, now=now)[0]
+
+    def add_many(self, texts: Sequence[str], *, source: str, status: str = "pending",
+                 now: datetime | None = None, **fields: Any) -> list[Candidate]:
+        """Insert several candidates in one transaction: all or none (e.g. one imported file)."""
+        if status not in ("pending", "rejected"):
+            raise IllegalTransition(f"a new candidate is pending or rejected, not {status}")
+        for i, t in enumerate(texts, 1):
+            _check_text(t, f"bio {i}")
+        created = naive_utc(now)
+        fields.setdefault("scores", None)
+        fields.setdefault("params", None)
+        with self._write() as s:
+            rows = [
+                CandidateRow(
+                    uuid=str(uuidlib.uuid4()), text=t, status=status, source=source,
+                    created_at=created, attempts=0, history=[],
+                    **{**fields, "scores": fields["scores"] or {}, "params": fields["params"] or {}},
+                )
+                for t in texts
+            ]
+            s.add_all(rows)
+            s.flush()
+            return [Candidate.from_row(r) for r in rows]
+
+    def get(self, cid: int) -> Candidate:
+        """One candidate by id; NotFound if there is none."""
+        with self._read() as s:
+            return Candidate.from_row(self._row(s, cid))
+
+    def list(self, status: str | Iterable[str] | None = None, limit: int | None = None) -> list[Candidate]:
+        """Candidates oldest first, optionally only those in the given state(s)."""
+        q = select(CandidateRow).order_by(CandidateRow.created_at, CandidateRow.id)
+        if status is not None:
+            states = [status] if isinstance(status, str) else list(status)
+            for st in states:
+                _check_state(st)
+            q = q.where(CandidateRow.status.in_(states))
+        if limit is not None:
+            q = q.limit(limit)
+        with self._read() as s:
+            return [Candidate.from_row(r) for r in s.scalars(q)]
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many candidates are in each state (every state present, zero included)."""
+        q = select(CandidateRow.status, func.count()).group_by(CandidateRow.status)
+        with self._read() as s:
+            counts = dict(s.execute(q).tuples().all())
+        return {st: counts.get(st, 0) for st in STATES}
+
+    def texts(self, statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed")) -> list[str]:
+        """The texts in the given states: the near-duplicate filter compares against these."""
+        q = select(CandidateRow.text).where(CandidateRow.status.in_(list(statuses)))
+        with self._read() as s:
+            return list(s.scalars(q))
+
+    def posted_times(self) -> list[datetime]:
+        """When each posted bio went out (for stats)."""
+        q = select(CandidateRow.posted_at).where(CandidateRow.status == "posted")
+        with self._read() as s:
+            return [t for t in s.scalars(q) if t is not None]
+
+    # -- transitions ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _transition(self, cid: int, action: str, now: datetime | None) -> Iterator[CandidateRow]:
+        """Load the row under the write lock, check the state allows `action`, log it in history."""
+        with self._write() as s:
+            row = self._row(s, cid)
+            if row.status not in _FROM[action]:
+                allowed = " or ".join(_FROM[action])
+                raise IllegalTransition(
+                    f"candidate {cid} is {row.status}; {action.replace('_', ' ')} needs {allowed}"
+                )
+            before = row.status
+            yield row
+            entry = {"at": naive_utc(now).isoformat(), "event": action, "from": before, "to": row.status}
+            row.history = [*row.history, entry]
+
+    def approve(self, cid: int, now: datetime | None = None) -> Candidate:
+        """pending -> approved."""
+        with self._transition(cid, "approve", now) as row:
+            row.status, row.reviewed_at = "approved", naive_utc(now)
+        return self.get(cid)
+
+    def reject(self, cid: int, reason: str = "", now: datetime | None = None) -> Candidate:
+        """pending|approved|failed -> rejected, by the operator."""
+        with self._transition(cid, "reject", now) as row:
+            row.status, row.reviewed_at = "rejected", naive_utc(now)
+            row.reason = reason or "rejected by operator"
+        return self.get(cid)
+
+    def edit(self, cid: int, text: str, now: datetime | None = None) -> Candidate:
+        """Replace the text; the previous text is kept in the history."""
+        _check_text(text, "the edited bio")
+        with self._transition(cid, "edit", now) as row:
+            row.history = [*row.history, {"at": naive_utc(now).isoformat(), "event": "text",
+                                          "previous_text": row.text}]
+            row.text = text
+        return self.get(cid)
+
+    def set_verdict(self, cid: int, *, ok: bool, reason: str | None, scores: dict[str, Any],
+                    text: str | None = None, now: datetime | None = None) -> Candidate:
+        """Re-filtered pending candidate: stays pending (ok) or becomes rejected."""
+        with self._transition(cid, "set_verdict", now) as row:
+            row.status = "pending" if ok else "rejected"
+            row.reason, row.scores = (None if ok else reason), scores
+            if text is not None and text != row.text:
+                row.history = [*row.history, {"at": naive_utc(now).isoformat(), "event": "text",
+                                              "previous_text": row.text}]
+                row.text = text
+        return self.get(cid)
+
+    def next_approved(self, order: str = "oldest", rng: random.Random | None = None,
+                      now: datetime | None = None) -> Candidate | None:
+        """The next bio to post: approved ones, then failed ones whose retry time has come."""
+        when = naive_utc(now)
+        with self._read() as s:
+            rows = list(s.scalars(
+                select(CandidateRow)
+                .where((CandidateRow.status == "approved")
+                       | ((CandidateRow.status == "failed")
+                          & ((CandidateRow.retry_at.is_(None)) | (CandidateRow.retry_at <= when))))
+                .order_by(CandidateRow.reviewed_at, CandidateRow.id)
+            ))
+        if not rows:
+            return None
+        retry = [r for r in rows if r.status == "failed"]
+        pool = retry or rows  # a failed bio goes first: it was next in line when it failed
+        pick = pool[0] if order == "oldest" or retry else (rng or random.Random()).choice(pool)
+        return Candidate.from_row(pick)
+
+    def start_posting(self, cid: int, now: datetime | None = None) -> Candidate:
+        """approved|failed -> posting, committed before the HTTP call (attempts += 1)."""
+        with self._transition(cid, "start_posting", now) as row:
+            row.status, row.attempts = "posting", row.attempts + 1
+        return self.get(cid)
+
+    def mark_posted(self, cid: int, *, status_id: str, url: str, now: datetime | None = None) -> Candidate:
+        """posting -> posted, with the status id and URL."""
+        with self._transition(cid, "mark_posted", now) as row:
+            row.status, row.status_id, row.posted_url = "posted", str(status_id), url
+            row.posted_at, row.last_error, row.retry_at = naive_utc(now), None, None
+        return self.get(cid)
+
+    def mark_failed(self, cid: int, *, error: str, retry_at: datetime | None = None,
+                    now: datetime | None = None) -> Candidate:
+        """posting -> failed; it is retried from `retry_at` on, with the same idempotency key."""
+        with self._transition(cid, "mark_failed", now) as row:
+            row.status, row.last_error = "failed", error
+            row.retry_at = naive_utc(retry_at) if retry_at else None
+        return self.get(cid)
+
+    def return_to_pending(self, cid: int, *, message: str, now: datetime | None = None) -> Candidate:
+        """posting -> pending: the instance refused the text (422); the operator edits it."""
+        with self._transition(cid, "return_to_pending", now) as row:
+            row.status, row.last_error, row.reason = "pending", message, f"refused by instance: {message}"
+        return self.get(cid)
+
+
+def _check_state(status: str) -> None:
+    if status not in STATES:
+        raise StoreError(f"unknown status {status!r}; one of {', '.join(STATES)}")
+
+
+def _check_text(text: str, what: str) -> None:
+    if not text or not text.strip():
+        raise StoreError(f"{what} is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise StoreError(f"{what} has {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+
+
+def _connect_args(url: str, busy_timeout_s: float) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # isolation_level=None: pysqlite must not open transactions itself; we BEGIN explicitly.
+        return {"timeout": busy_timeout_s, "isolation_level": None, "check_same_thread": False}
+    return {}
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
+    """WAL lets readers run during a write; BEGIN IMMEDIATE makes writers queue on the busy timeout."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("djbios_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
