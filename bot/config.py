@@ -61,6 +61,8 @@ class ModelConfig:
     run_name: str = _f("run1")  # gpt-2-simple layout: checkpoint/run1/
     base_model: str = _f("small")  # a folder of models_dir: 124M, 355M, tiny, small
     checkpoint_step: int = _f(0, min=0)  # 0 = the latest checkpoint of run_name
+    download_base_url: str = _f("https://openaipublic.blob.core.windows.net/gpt-2")  # OpenAI's GPT-2 files
+    download_timeout_s: float = _f(10.0, min=0.1)  # per connect/read, so offline fails in seconds
 
 
 @dataclass(frozen=True)
