@@ -1,0 +1,224 @@
+"""Queue commands: add, queue, show, approve, reject, edit, review, stats. None of them imports TF."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from typing import Any, BinaryIO
+
+import click
+
+from bot.clicommon import App, pass_app
+from bot.errors import BotError, InputError
+from bot.models import STATES, Candidate, utcnow
+from bot.review import age, render, review_loop
+
+
+def _explainer() -> Any:
+    """The filters' reviewer view of scores, when that module is installed."""
+    try:
+        from bot.filters import explain_scores
+    except ImportError:
+        return None
+    return explain_scores
+
+
+@click.command()
+@click.argument("file", type=click.File("rb"))
+@pass_app
+def add(app: App, file: BinaryIO) -> None:
+    """Import bios from FILE (or - for stdin) as pending candidates.
+
+    FILE holds <|startoftext|>…<|endoftext|> blocks, JSONL with a "text" field, or
+    paragraphs separated by blank lines. Nothing is stored if any bio is bad.
+
+    \b
+    Example:
+      djbios add my_bios.txt
+      printf 'First bio.\\n\\nSecond bio.\\n' | djbios add -
+    """
+    from bot.importer import decode, parse_bios
+
+    name = "<stdin>" if file.name in ("<stdin>", "-") else file.name
+    data = file.read()
+    if not data.strip():
+        raise InputError(f"{name}: file is empty")
+    bios = parse_bios(decode(data, name), name)
+    added = app.store().add_many(bios, source=f"file:{name}")
+    click.echo(f"added {len(added)} pending candidates (ids {added[0].id}-{added[-1].id}) from {name}")
+
+
+@click.command()
+@click.option("--status", "-s", type=click.Choice(STATES), default=None, help="Only this state.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (stable shape).")
+@click.option("--limit", "-n", type=int, default=None, help="At most N rows.")
+@pass_app
+def queue(app: App, status: str | None, as_json: bool, limit: int | None) -> None:
+    """List candidates oldest first: id, status, age, length, first words, reason.
+
+    \b
+    Example:
+      djbios queue --status pending
+      djbios queue --json | jq .text
+    """
+    rows = app.store().list(status, limit=limit)
+    if as_json:
+        for c in rows:
+            click.echo(json.dumps(c.to_json(), ensure_ascii=False))
+        return
+    if not rows:
+        click.echo(f"no {status or ''} candidates".replace("  ", " "))
+        return
+    now = utcnow()
+    click.echo(f"{'id':>5}  {'status':<9} {'age':>5} {'len':>5}  text / reason")
+    for c in rows:
+        words = " ".join(c.text.split()[:9])
+        tail = f"  [{c.reason}]" if c.reason else ""
+        click.echo(f"{c.id:>5}  {c.status:<9} {age(c.created_at, now):>5} {len(c.text):>5}  {words}…{tail}")
+
+
+@click.command()
+@click.argument("cid", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
+@pass_app
+def show(app: App, cid: int, as_json: bool) -> None:
+    """Show one candidate with its scores and provenance.
+
+    \b
+    Example:
+      djbios show 42 --json
+    """
+    c = app.store().get(cid)
+    if as_json:
+        click.echo(json.dumps(c.to_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(render(c, _explainer()))
+    for label, value in _provenance(c):
+        click.echo(f"{label}: {value}")
+
+
+def _provenance(c: Candidate) -> list[tuple[str, Any]]:
+    """The non-empty provenance fields, for people."""
+    pairs = [("uuid", c.uuid), ("checkpoint", c.checkpoint), ("step", c.step), ("seed", c.seed),
+             ("prompt", c.prompt), ("pronouns", c.pronouns), ("batch", c.batch_id),
+             ("params", c.params or None), ("attempts", c.attempts or None),
+             ("last error", c.last_error), ("posted", c.posted_url)]
+    return [(k, v) for k, v in pairs if v is not None]
+
+
+def _each(ids: tuple[int, ...], action: Any) -> None:
+    """Apply `action` to every id; report each failure and exit non-zero if any failed."""
+    failed = 0
+    for cid in ids:
+        try:
+            c = action(cid)
+            click.echo(f"#{c.id} {c.status}")
+        except BotError as exc:
+            failed += 1
+            click.echo(f"error: {exc}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("ids", metavar="ID...", type=int, nargs=-1, required=True)
+@pass_app
+def approve(app: App, ids: tuple[int, ...]) -> None:
+    """Approve pending candidates for posting.
+
+    \b
+    Example:
+      djbios approve 12 13 17
+    """
+    store = app.store()
+    _each(ids, store.approve)
+
+
+@click.command()
+@click.argument("ids", metavar="ID...", type=int, nargs=-1, required=True)
+@click.option("--reason", default="", help="Why (kept with the candidate).")
+@pass_app
+def reject(app: App, ids: tuple[int, ...], reason: str) -> None:
+    """Reject candidates; they are kept but never posted.
+
+    \b
+    Example:
+      djbios reject 14 --reason "names a real club"
+    """
+    store = app.store()
+    _each(ids, lambda cid: store.reject(cid, reason=reason))
+
+
+@click.command()
+@click.argument("cid", metavar="ID", type=int)
+@pass_app
+def edit(app: App, cid: int) -> None:
+    """Edit a candidate's text in $EDITOR; the original stays in its history.
+
+    \b
+    Example:
+      EDITOR=nano djbios edit 42
+    """
+    store = app.store()
+    c = store.get(cid)
+    new = click.edit(c.text, require_save=True)
+    if new is None or new.strip() == c.text:
+        click.echo("unchanged")
+        return
+    c = store.edit(cid, new.strip())
+    click.echo(f"#{c.id} edited ({len(c.text)} chars)")
+
+
+@click.command()
+@pass_app
+def review(app: App) -> None:
+    """Review pending candidates one by one, oldest first.
+
+    Keys: a approve, r reject (then an optional reason), e edit in $EDITOR, s skip, q quit.
+    Reads keys from stdin, so it also works with piped input.
+
+    \b
+    Example:
+      djbios review
+      printf 'a\\nr\\nnot funny\\n' | djbios review
+    """
+    interactive = sys.stdin.isatty()
+
+    def ask(prompt: str) -> str | None:
+        if interactive:
+            return click.prompt(prompt, default="", show_default=False, prompt_suffix="")
+        line = sys.stdin.readline()
+        return line.rstrip("\n") if line else None
+
+    review_loop(app.store(), ask, click.echo, lambda t: click.edit(t), _explainer())
+
+
+@click.command()
+@pass_app
+def stats(app: App) -> None:
+    """Counts by status, the approval rate and posts per day.
+
+    \b
+    Example:
+      djbios stats
+    """
+    store = app.store()
+    counts = store.count_by_status()
+    for st in STATES:
+        click.echo(f"{st:<9} {counts[st]:>6}")
+    passed = counts["approved"] + counts["posting"] + counts["posted"] + counts["failed"]
+    reviewed = passed + sum(1 for c in store.list("rejected") if c.reviewed_at)
+    rate = f"{100 * passed / reviewed:.0f}%" if reviewed else "n/a"
+    click.echo(f"approval rate: {rate} of {reviewed} reviewed")
+    click.echo(f"posts per day: {_per_day(store.posted_times())}")
+
+
+def _per_day(times: list[Any]) -> str:
+    """Posts per day over the last 7 days, and over all time."""
+    if not times:
+        return "none yet"
+    now = utcnow()
+    week = sum(1 for t in times if t >= now - timedelta(days=7)) / 7
+    days = max(1.0, (now - min(times)).total_seconds() / 86400)
+    return f"{week:.1f} (last 7 days), {len(times) / days:.1f} (all time)"

@@ -1,0 +1,103 @@
+"""The interactive review loop; terminal I/O is passed in, so piped input and tests drive it too."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.models import Candidate, utcnow
+
+KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [q]uit"
+
+
+@dataclasses.dataclass
+class ReviewSummary:
+    """What one review session did."""
+
+    approved: int = 0
+    rejected: int = 0
+    edited: int = 0
+    skipped: int = 0
+
+    def line(self) -> str:
+        """One line for the end of the session."""
+        return (f"approved {self.approved}, rejected {self.rejected}, edited {self.edited}, "
+                f"skipped {self.skipped}")
+
+
+def age(created: datetime, now: datetime | None = None) -> str:
+    """A short human age like '5m', '3h', '2d'."""
+    seconds = max(0, int(((now or utcnow()) - created).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render(c: Candidate, explain: Callable[[dict[str, Any]], list[str]] | None = None) -> str:
+    """The text, length and filter scores of one candidate, as the reviewer sees it."""
+    lines = [f"#{c.id}  {c.status}  {len(c.text)} chars  source: {c.source}  age: {age(c.created_at)}"]
+    if c.reason:
+        lines.append(f"reason: {c.reason}")
+    lines += textwrap.wrap(c.text, 88, replace_whitespace=False, drop_whitespace=False) or [""]
+    if c.scores:
+        lines += explain(c.scores) if explain else [f"scores: {_short_scores(c.scores)}"]
+    return "\n".join(lines)
+
+
+def _short_scores(scores: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in scores.items() if not isinstance(v, (dict, list)))
+
+
+def review_loop(
+    store: Any,
+    ask: Callable[[str], str | None],
+    say: Callable[[str], None],
+    edit_text: Callable[[str], str | None],
+    explain: Callable[[dict[str, Any]], list[str]] | None = None,
+) -> ReviewSummary:
+    """Show each pending candidate oldest first and apply the reviewer's key; stop at q or EOF."""
+    summary = ReviewSummary()
+    pending = store.list("pending")
+    for n, cand in enumerate(pending, 1):
+        cand = store.get(cand.id)  # another process may have changed it meanwhile
+        if cand.status != "pending":
+            continue
+        say(f"\n[{n}/{len(pending)}] " + render(cand, explain))
+        if not _one(store, cand, ask, say, edit_text, summary):
+            break
+    say(summary.line())
+    return summary
+
+
+def _one(store: Any, cand: Candidate, ask: Callable[[str], str | None], say: Callable[[str], None],
+         edit_text: Callable[[str], str | None], summary: ReviewSummary) -> bool:
+    """Handle one candidate; False means stop the session."""
+    while True:
+        key = ask(KEYS + " > ")
+        if key is None or key.strip().lower() == "q":
+            return False
+        key = key.strip().lower()[:1]
+        if key == "a":
+            store.approve(cand.id)
+            summary.approved += 1
+            return True
+        if key == "r":
+            reason = ask("reason (optional) > ") or ""
+            store.reject(cand.id, reason=reason.strip())
+            summary.rejected += 1
+            return True
+        if key == "s":
+            summary.skipped += 1
+            return True
+        if key == "e":
+            new = edit_text(cand.text)
+            if new and new.strip() and new.strip() != cand.text:
+                cand = store.edit(cand.id, new.strip())
+                summary.edited += 1
+                say(render(cand))
+            continue  # after an edit the reviewer still decides
+        say(f"unknown key {key!r}")
