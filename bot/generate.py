@@ -1,0 +1,298 @@
+"""Batched GPT-2 sampling from a gpt-2-simple checkpoint: one graph per model, early stop, KV cache.
+
+This is the only module of bot/ that imports TensorFlow, and only inside functions, so
+`import bot.generate` stays cheap for the CLI's other commands.
+
+Why not gpt_2_simple.generate(): it adds a new sampling graph on every call (memory and time grow
+in a long-lived worker) and always samples `length` tokens. Here the graph is built once at load,
+the graph is finalized (a guard against op leaks), and a tf.while_loop with the KV cache ("past")
+stops as soon as every sequence of the batch has written the end delimiter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.errors import GenerationError, ModelError
+
+log = logging.getLogger(__name__)
+
+START = "<|startoftext|>"
+END = "<|endoftext|>"
+CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 chars per English token
+MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
+_END_RE = re.compile(r"(?:<\|)?endoftext(?:\|>)?")  # the delimiter, or its tokens once we stopped
+_MAKE_HINT = "run `djbios train`, or `djbios model init` / `djbios model download`"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated bio: text cut at the delimiter; complete=False if the delimiter never came."""
+
+    text: str
+    complete: bool
+    tokens: int  # generated tokens, delimiter included
+    seed: int  # the batch seed: generate(batch_size=same, seed=this) reproduces the batch
+
+
+class Generator(Protocol):
+    """What the worker and the CLI need from a text generator."""
+
+    provenance: dict[str, Any]
+
+    def generate(self, nsamples: int, *, batch_size: int, temperature: float, top_k: int,
+                 top_p: float, seed: int | None, prefix: str = START,
+                 max_tokens: int | None = None) -> list[Sample]:
+        """Return nsamples samples."""
+        ...
+
+
+def default_max_tokens(max_chars: int) -> int:
+    """Token cap for a post of at most max_chars characters (plus the delimiter)."""
+    return math.ceil(max_chars / CHARS_PER_TOKEN) + MARGIN_TOKENS
+
+
+def find_checkpoint(run_dir: Path, step: int | None = None) -> tuple[Path, int]:
+    """The checkpoint prefix to restore (latest, or `step`) and its step; ModelError if none."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "hparams.json").is_file():
+        raise ModelError(f"{run_dir}: no model checkpoint (hparams.json missing); {_MAKE_HINT}")
+    steps = {_step_of(p.name[: -len(".index")]): p for p in run_dir.glob("*.index")}
+    if not steps:
+        raise ModelError(f"{run_dir}: no checkpoint files (*.index); {_MAKE_HINT}")
+    if step:
+        if step not in steps:
+            have = ", ".join(str(s) for s in sorted(steps))
+            raise ModelError(f"{run_dir}: no checkpoint for step {step} (have: {have})")
+        return steps[step].with_suffix(""), step
+    latest = _latest_from_state(run_dir)
+    if latest is not None:
+        return latest
+    best = max(steps)
+    return steps[best].with_suffix(""), best
+
+
+def _step_of(prefix: str) -> int:
+    """gpt-2-simple names checkpoints model-<step>; a base model's model.ckpt counts as step 0."""
+    m = re.search(r"-(\d+)$", prefix)
+    return int(m.group(1)) if m else 0
+
+
+def _latest_from_state(run_dir: Path) -> tuple[Path, int] | None:
+    """The `checkpoint` file's latest entry, by basename (its paths may be relative to another cwd)."""
+    state = run_dir / "checkpoint"
+    if not state.is_file():
+        return None
+    m = re.search(r'^model_checkpoint_path:\s*"(.*)"', state.read_text(encoding="utf-8"), re.M)
+    if not m:
+        return None
+    prefix = run_dir / Path(m.group(1)).name
+    if not prefix.with_name(prefix.name + ".index").is_file():
+        return None
+    return prefix, _step_of(prefix.name)
+
+
+def split_text(generated: str, stopped: bool) -> tuple[str, bool]:
+    """Cut generated text at the end delimiter; return (text, complete)."""
+    m = _END_RE.search(generated)
+    if m and (stopped or m.group(0) == END):
+        return generated[: m.start()].strip(), True
+    return generated.strip(), False
+
+
+class GPT2Generator:
+    """A gpt-2-simple checkpoint loaded once into its own graph and session, serving batches."""
+
+    def __init__(self, graph: Any, session: Any, io: dict[str, Any], enc: Any, hparams: Any,
+                 checkpoint: Path, step: int) -> None:
+        self._graph, self._sess, self._io, self._enc, self._hp = graph, session, io, enc, hparams
+        self.provenance = {"checkpoint": str(checkpoint), "step": step}
+        self.last_steps: list[int] = []  # loop iterations per batch of the last generate() call
+
+    @classmethod
+    def load(cls, run_dir: Path, step: int | None = None, *, threads: int = 0) -> GPT2Generator:
+        """Restore run_dir's latest checkpoint (or `step`) and build the sampling graph once."""
+        prefix, found = find_checkpoint(Path(run_dir), step)
+        enc, hparams = _load_vocab(Path(run_dir))
+        stop_ids = _stop_ids(enc, run_dir)
+        graph, sess, io = _build(hparams, stop_ids, prefix, threads=threads)
+        log.info("loaded %s (step %s, %s ops)", prefix, found, len(graph.get_operations()))
+        return cls(graph, sess, io, enc, hparams, prefix, found)
+
+    @property
+    def op_count(self) -> int:
+        """Operations in the graph; constant across batches because the graph is finalized."""
+        return len(self._graph.get_operations())
+
+    def close(self) -> None:
+        """Free the session's memory."""
+        self._sess.close()
+
+    def generate(self, nsamples: int, *, batch_size: int, temperature: float = 0.8, top_k: int = 40,
+                 top_p: float = 0.0, seed: int | None = None, prefix: str = START,
+                 max_tokens: int | None = None) -> list[Sample]:
+        """Sample nsamples bios in batches; batch b uses seed + b so a seed reproduces the texts."""
+        context = self._enc.encode(prefix or START)
+        room = self._hp.n_ctx - len(context)
+        cap = min(max_tokens or default_max_tokens(500), room)
+        if cap < 1:
+            raise GenerationError(f"prompt is {len(context)} tokens; the model's context is {self._hp.n_ctx}")
+        base = secrets.randbits(31) if seed is None else seed
+        self.last_steps = []
+        out: list[Sample] = []
+        for b, rows in enumerate(_batches(nsamples, batch_size)):
+            bseed = (base + b) % 2**63
+            out.extend(self._batch(context, rows, cap, bseed, temperature, top_k, top_p))
+        return out
+
+    def _batch(self, context: list[int], rows: int, cap: int, seed: int, temperature: float,
+               top_k: int, top_p: float) -> list[Sample]:
+        """One sess.run of the while_loop for `rows` sequences."""
+        io = self._io
+        feed = {
+            io["context"]: [context] * rows,
+            io["max_steps"]: cap,
+            io["temperature"]: float(temperature),
+            io["top_k"]: top_k if 0 < top_k < self._hp.n_vocab else self._hp.n_vocab,
+            io["top_p"]: top_p if top_p > 0 else 2.0,  # 2.0: the nucleus cut keeps everything
+            io["seed"]: seed,
+        }
+        try:
+            tokens, lengths, done, steps = self._sess.run(
+                [io["tokens"], io["lengths"], io["done"], io["steps"]], feed_dict=feed)
+        except Exception as exc:  # tf.errors.OpError; TF is not imported at module level
+            raise GenerationError(f"sampling failed: {type(exc).__name__}: {exc}") from exc
+        self.last_steps.append(int(steps))
+        head = self._enc.decode(context)
+        samples = []
+        for row, n, stopped in zip(tokens, lengths, done):
+            gen = self._enc.decode([int(t) for t in row[len(context): len(context) + int(n)]])
+            text, complete = split_text(_strip_start(head) + gen, bool(stopped))
+            samples.append(Sample(text=text, complete=complete, tokens=int(n), seed=seed))
+        return samples
+
+
+def _strip_start(head: str) -> str:
+    """The prompt as it appears in the bio: the prefix without its <|startoftext|>."""
+    return head.replace(START, "", 1).lstrip()
+
+
+def _batches(nsamples: int, batch_size: int) -> Iterator[int]:
+    """Row counts of each batch; the last one may be smaller."""
+    if nsamples < 1 or batch_size < 1:
+        raise GenerationError("nsamples and batch_size must be at least 1")
+    for start in range(0, nsamples, batch_size):
+        yield min(batch_size, nsamples - start)
+
+
+def _load_vocab(run_dir: Path) -> tuple[Any, Any]:
+    """gpt-2-simple's Encoder and HParams for run_dir; ModelError if unreadable."""
+    from gpt_2_simple.src import encoder, model
+
+    try:
+        enc = encoder.get_encoder(str(run_dir))
+        hparams = model.default_hparams()
+        hparams.override_from_dict(json.loads((run_dir / "hparams.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{run_dir}: unreadable encoder or hparams ({exc}); {_MAKE_HINT}") from exc
+    return enc, hparams
+
+
+def _stop_ids(enc: Any, run_dir: Path) -> list[int]:
+    """Token ids of `endoftext`: the part of the delimiter whose BPE never depends on its neighbours."""
+    try:
+        ids = enc.encode("endoftext")
+    except KeyError as exc:
+        raise ModelError(f"{run_dir}: the vocabulary cannot encode {END}; {_MAKE_HINT}") from exc
+    if enc.decode(ids) != "endoftext":
+        raise ModelError(f"{run_dir}: the vocabulary does not round-trip {END}; {_MAKE_HINT}")
+    return ids
+
+
+def _build(hparams: Any, stop_ids: list[int], prefix: Path, *, threads: int) -> tuple[Any, Any, dict]:
+    """The sampling graph in a fresh tf.Graph, restored from `prefix` and finalized."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        io = _sampling_graph(tf, hparams, stop_ids)
+        saver = tf.compat.v1.train.Saver(var_list=tf.compat.v1.global_variables())
+        graph.finalize()  # any op added later (a leak) raises instead of growing memory
+    cfg = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
+                                   inter_op_parallelism_threads=threads)
+    sess = tf.compat.v1.Session(graph=graph, config=cfg)
+    try:
+        saver.restore(sess, str(prefix))
+    except (tf.errors.OpError, ValueError) as exc:
+        sess.close()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{prefix}: corrupt or incompatible checkpoint ({first}); {_MAKE_HINT}") from exc
+    return graph, sess, io
+
+
+def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int]) -> dict[str, Any]:
+    """Placeholders in, tokens out: a while_loop over one-token steps with the KV cache."""
+    from gpt_2_simple.src import model
+
+    v1 = tf.compat.v1
+    io = {
+        "context": v1.placeholder(tf.int32, [None, None], name="context"),
+        "max_steps": v1.placeholder(tf.int32, [], name="max_steps"),
+        "temperature": v1.placeholder(tf.float32, [], name="temperature"),
+        "top_k": v1.placeholder(tf.int32, [], name="top_k"),
+        "top_p": v1.placeholder(tf.float32, [], name="top_p"),
+        "seed": v1.placeholder(tf.int64, [], name="seed"),
+    }
+    context = io["context"]
+    rows = tf.shape(context)[0]
+    past_shape = model.past_shape(hparams=hp)  # [batch, layer, 2, head, seq, features]
+
+    def step(tokens: Any, past: Any) -> tuple[Any, Any]:
+        out = model.model(hparams=hp, X=tokens, past=past, reuse=v1.AUTO_REUSE)
+        present = out["present"]
+        present.set_shape(past_shape)
+        return out["logits"][:, -1, : hp.n_vocab], present
+
+    # The prompt minus its last token fills the cache; the loop starts from the last token.
+    _, past0 = step(context[:, :-1], None)
+    stop = tf.constant(stop_ids, tf.int32)
+
+    def body(i, past, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
+        logits, present = step(prev[:, tf.newaxis], past)
+        nxt = _pick(tf, logits / io["temperature"], io, i)
+        tail = tf.concat([tail[:, 1:], nxt[:, tf.newaxis]], axis=1)
+        lengths += tf.cast(tf.logical_not(done), tf.int32)
+        done = tf.logical_or(done, tf.reduce_all(tf.equal(tail, stop), axis=1))
+        return (i + 1, tf.concat([past, present], axis=-2), nxt,
+                tf.concat([tokens, nxt[:, tf.newaxis]], axis=1), tail, done, lengths)
+
+    def cond(i, past, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
+        return tf.logical_and(i < io["max_steps"], tf.logical_not(tf.reduce_all(done)))
+
+    loop_vars = (tf.constant(0), past0, context[:, -1], context,
+                 tf.fill([rows, len(stop_ids)], -1), tf.zeros([rows], tf.bool), tf.zeros([rows], tf.int32))
+    invariants = (tf.TensorShape([]), tf.TensorShape(past_shape), tf.TensorShape([None]),
+                  tf.TensorShape([None, None]), tf.TensorShape([None, len(stop_ids)]),
+                  tf.TensorShape([None]), tf.TensorShape([None]))
+    steps, _, _, tokens, _, done, lengths = tf.while_loop(
+        cond, body, loop_vars, shape_invariants=invariants, back_prop=False)
+    io.update(steps=steps, tokens=tokens, done=done, lengths=lengths)
+    return io
+
+
+def _pick(tf: Any, logits: Any, io: dict[str, Any], i: Any) -> Any:
+    """Top-k, then nucleus (top-p) on the sorted survivors, then a stateless draw seeded (seed, step)."""
+    values, indices = tf.nn.top_k(logits, k=io["top_k"])  # sorted, largest first
+    cum = tf.cumsum(tf.nn.softmax(values), axis=1, exclusive=True)
+    values = tf.where(cum < io["top_p"], values, tf.fill(tf.shape(values), -1e10))
+    seed = tf.stack([io["seed"], tf.cast(i, tf.int64)])
+    choice = tf.random.stateless_categorical(values, 1, seed=seed, dtype=tf.int32)
+    return tf.gather(indices, choice, batch_dims=1)[:, 0]
