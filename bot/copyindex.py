@@ -1,0 +1,332 @@
+"""N-gram index of the training corpus: finds runs of a candidate that were copied from one bio.
+
+The index is a folder beside the corpus (``corpus.idx/``):
+
+    keys.npy        sorted uint64: (hash of a normalised word 8-gram) << pos_bits | global word offset
+    starts.npy      int64, nbios + 1: global word offset where each bio starts
+    offsets.npy     int64, nbios + 1: byte offset of each bio in bios.txt
+    bios.txt        the bios, UTF-8, back to back (for the excerpt shown to the reviewer)
+    names.json      display name per bio (from the corpus manifest, else "bio #i")
+    meta.json       version, n, pos_bits, counts
+
+Packing the word offset into the low bits of the key halves the memory of separate postings and
+lets one in-place sort build the whole index (build RSS stays ~2x the key array). The hash keeps
+64 - pos_bits bits (38 for a 78 MB corpus); a rare collision only yields a seed, and every seed is
+verified word by word against the bio, so runs are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.errors import InputError, ModelError
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+N = 8  # words per hashed n-gram; runs shorter than this cannot be seen
+START, END = "<|startoftext|>", "<|endoftext|>"
+WORD = re.compile(r"[^\W_]+")  # letters and digits; punctuation and whitespace separate words
+_NONWORD = re.compile(r"[\W_]+")
+_CHUNK_BIOS = 500  # bios hashed per numpy pass (~0.7 MB of text; temporaries ~40 bytes/byte)
+_SEED_BUDGET = 20_000  # postings gathered per check; the rarest n-grams are taken first
+_EXCERPT = 160  # characters of bio context on each side of a copied run
+_M64 = (1 << 64) - 1
+_RNG = np.random.default_rng(20261127)  # fixed: hashes must match between build and check
+_POW = np.cumprod(np.full(256, 0x100000001B3, np.uint64))  # FNV prime powers (wrap mod 2**64)
+_MUL = _RNG.integers(1, 1 << 63, N, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd: bijective
+
+
+def norm_word(word: str) -> str:
+    """Case-fold and NFKC one token; drops characters that NFKC turns into punctuation."""
+    w = _NONWORD.sub("", unicodedata.normalize("NFKC", word).casefold())
+    return w or word.lower()
+
+
+def normalise(words: list[str]) -> list[str]:
+    """Normalised tokens, one per input token (fast path for ASCII)."""
+    joined = " ".join(words)
+    if joined.isascii():
+        return joined.lower().split(" ") if words else []
+    return [norm_word(w) for w in words]
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the high bits we keep."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def word_hashes(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Hash the words of `buf` (separated by single spaces or newlines): (hashes, newlines before)."""
+    b = np.frombuffer(buf, np.uint8)
+    if b.size == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    sep = (b == 32) | (b == 10)
+    start = ~sep
+    start[1:] &= sep[:-1]
+    tstart = np.flatnonzero(start)
+    wpos = np.flatnonzero(~sep)
+    tid = np.cumsum(start[wpos]) - 1  # token of each word byte
+    k = np.minimum(wpos - tstart[tid], _POW.size - 1)  # byte position inside its token
+    vals = b[wpos].astype(np.uint64) * _POW[k]
+    seg = np.flatnonzero(start[wpos])
+    h = np.add.reduceat(vals, seg) if seg.size else np.zeros(0, np.uint64)
+    lines = np.cumsum(b == 10)[tstart] if 10 in buf else np.zeros(tstart.size, np.int64)
+    return _mix(h + np.diff(np.append(seg, wpos.size)).astype(np.uint64)), lines
+
+
+def ngram_hashes(h: np.ndarray) -> np.ndarray:
+    """Hash of every run of N consecutive word hashes (len(h) - N + 1 values)."""
+    m = h.size - N + 1
+    if m <= 0:
+        return np.zeros(0, np.uint64)
+    g = h[:m] * _MUL[0]
+    for j in range(1, N):
+        g += h[j:j + m] * _MUL[j]
+    return _mix(g)
+
+
+def iter_bios(path: Path, block: int = 1 << 22) -> Iterator[str]:
+    """Stream the bios of a corpus file without holding the whole file in memory."""
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the corpus ({exc}); run `djbios corpus build`") from exc
+    with f:
+        rest = ""
+        while chunk := f.read(block):
+            parts = (rest + chunk).split(END)
+            rest = parts.pop()
+            for p in parts:
+                yield p.strip().removeprefix(START).strip()
+        if rest.strip().removeprefix(START).strip():
+            yield rest.strip().removeprefix(START).strip()
+
+
+def manifest_names(corpus_path: Path, nbios: int) -> list[str]:
+    """Display names from the corpus manifest; "bio #i" where it has none."""
+    names = [f"bio #{i}" for i in range(nbios)]
+    mpath = corpus_path.with_suffix(".manifest.jsonl")
+    if mpath.exists():
+        with open(mpath, encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line) if line.strip() else {}
+                i = rec.get("corpus_index")
+                if isinstance(i, int) and 0 <= i < nbios and rec.get("name"):
+                    names[i] = str(rec["name"])
+    return names
+
+
+def build_index(corpus_path: Path, index_path: Path) -> dict[str, Any]:
+    """Build the copy index of `corpus_path` into the folder `index_path`; return its stats."""
+    corpus_path, index_path = Path(corpus_path), Path(index_path)
+    size = corpus_path.stat().st_size if corpus_path.exists() else 0
+    pos_bits = max(1, (size // 2 + 1).bit_length())  # a word takes >= 2 bytes with its separator
+    keys = np.empty(size // 2 + 1, np.uint64)  # untouched pages cost no RSS
+    tmp = index_path.with_name(index_path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    starts, offsets, nk, nw = [0], [0], 0, 0
+    with open(tmp / "bios.txt", "wb") as out:
+        batch: list[str] = []
+        for bio in iter_bios(corpus_path):
+            batch.append(bio)
+            if len(batch) >= _CHUNK_BIOS:
+                nk, nw = _add_chunk(batch, keys, nk, nw, pos_bits, starts, offsets, out)
+                batch = []
+        nk, nw = _add_chunk(batch, keys, nk, nw, pos_bits, starts, offsets, out)
+    keys = keys[:nk]
+    keys.sort()  # in place: no second copy of the biggest array
+    nbios = len(starts) - 1
+    np.save(tmp / "keys.npy", keys)
+    np.save(tmp / "starts.npy", np.array(starts, np.int64))
+    np.save(tmp / "offsets.npy", np.array(offsets, np.int64))
+    (tmp / "names.json").write_text(json.dumps(manifest_names(corpus_path, nbios)), "utf-8")
+    stats = {"version": VERSION, "n": N, "pos_bits": pos_bits, "bios": nbios, "words": nw,
+             "ngrams": nk, "corpus": str(corpus_path), "corpus_bytes": size}
+    (tmp / "meta.json").write_text(json.dumps(stats, indent=1), "utf-8")
+    shutil.rmtree(index_path, ignore_errors=True)
+    tmp.rename(index_path)
+    log.info("copy index: %s bios, %s words, %s %s-grams -> %s", nbios, nw, nk, N, index_path)
+    return stats
+
+
+def _add_chunk(batch: list[str], keys: np.ndarray, nk: int, nw: int, pos_bits: int,
+               starts: list[int], offsets: list[int], out: Any) -> tuple[int, int]:
+    """Hash one batch of bios into `keys` at `nk`; return the new key and word counts."""
+    if not batch:
+        return nk, nw
+    lines = [" ".join(normalise(WORD.findall(bio))) for bio in batch]
+    h, line_of = word_hashes("\n".join(lines).encode("utf-8"))
+    counts = np.bincount(line_of, minlength=len(batch))
+    for bio, c in zip(batch, counts.tolist()):
+        data = bio.encode("utf-8")
+        out.write(data)
+        offsets.append(offsets[-1] + len(data))
+        starts.append(starts[-1] + c)
+    g = ngram_hashes(h)
+    ok = line_of[:g.size] == line_of[N - 1:]  # n-grams never cross two bios
+    pos = np.flatnonzero(ok).astype(np.uint64) + np.uint64(nw)
+    new = ((g[ok] >> np.uint64(pos_bits)) << np.uint64(pos_bits)) | pos
+    keys[nk:nk + new.size] = new
+    return nk + new.size, nw + h.size
+
+
+@dataclass(frozen=True)
+class CopyMatch:
+    """The longest run of a candidate found in one training bio, and the share of 8-grams found."""
+
+    longest_run: int  # words
+    overlap: float  # share of the candidate's 8-grams found anywhere in the corpus (0..1)
+    bio_index: int | None  # position of the bio in the corpus file
+    bio_name: str | None
+    span: str  # the copied run, as written in the candidate
+    matched_bio_excerpt: str  # the bio around the run, the run marked »like this«
+    span_chars: tuple[int, int] | None = None  # character range of `span` in the candidate
+    words: int = 0  # words in the candidate
+    copied: bool | None = None  # longest_run >= run_words, when run_words was given
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for the candidate's scores."""
+        d = asdict(self)
+        d["span_chars"] = list(self.span_chars) if self.span_chars else None
+        d["overlap"] = round(self.overlap, 4)
+        return d
+
+
+class CopyIndex:
+    """A loaded (memory-mapped) copy index."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path, self.meta = path, meta
+        self.pos_bits = int(meta["pos_bits"])
+        self._keys = np.load(path / "keys.npy", mmap_mode="r")
+        self._starts = np.load(path / "starts.npy")
+        self._offsets = np.load(path / "offsets.npy")
+        self._names: list[str] | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> CopyIndex:
+        """Open the index folder; raise ModelError telling how to build it when missing or stale."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / "meta.json").read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: no copy index; run `djbios corpus index`") from exc
+        if meta.get("version") != VERSION or meta.get("n") != N:
+            raise ModelError(f"{path}: copy index of another version; run `djbios corpus index`")
+        return cls(path, meta)
+
+    @property
+    def nbios(self) -> int:
+        """Number of bios indexed."""
+        return len(self._starts) - 1
+
+    def name(self, i: int) -> str:
+        """Display name of bio `i`."""
+        if self._names is None:
+            self._names = json.loads((self.path / "names.json").read_text("utf-8"))
+        return self._names[i]
+
+    def bio(self, i: int) -> str:
+        """The text of bio `i`."""
+        with open(self.path / "bios.txt", "rb") as f:
+            f.seek(int(self._offsets[i]))
+            return f.read(int(self._offsets[i + 1] - self._offsets[i])).decode("utf-8")
+
+    def check(self, text: str, run_words: int | None = None) -> CopyMatch:
+        """Longest run of `text` copied from one bio, and the share of its 8-grams in the corpus."""
+        matches = list(WORD.finditer(text))
+        words = normalise([m.group() for m in matches])
+        g = ngram_hashes(word_hashes(" ".join(words).encode("utf-8"))[0])
+        if g.size == 0 or self._keys.size == 0:
+            return self._match(text, matches, 0, 0.0, None, run_words)
+        mask = np.uint64((1 << self.pos_bits) - 1)
+        lo_key = (g >> np.uint64(self.pos_bits)) << np.uint64(self.pos_bits)
+        lo = np.searchsorted(self._keys, lo_key, "left")
+        hi = np.searchsorted(self._keys, lo_key | mask, "right")
+        counts = hi - lo
+        overlap = float(np.count_nonzero(counts)) / g.size
+        best = self._best_run(words, lo, counts, mask)
+        return self._match(text, matches, len(words), overlap, best, run_words)
+
+    def _seeds(self, lo: np.ndarray, counts: np.ndarray, mask: np.uint64) -> tuple[Any, ...]:
+        """(candidate n-gram, global offset) pairs, rarest first within the budget; any dropped?"""
+        order = np.argsort(counts, kind="stable")
+        order = order[counts[order] > 0]
+        kept = order[np.cumsum(counts[order]) <= _SEED_BUDGET] if order.size else order
+        c = counts[kept]
+        qi = np.repeat(kept, c)
+        first = np.repeat(lo[kept] - (np.cumsum(c) - c), c)
+        pos = (self._keys[first + np.arange(c.sum())] & mask).astype(np.int64)
+        return qi.astype(np.int64), pos, kept.size < order.size
+
+    def _best_run(self, words: list[str], lo: np.ndarray, counts: np.ndarray,
+                  mask: np.uint64) -> tuple[int, int, int, list[str], int] | None:
+        """The longest verified run: (start word, length, bio, bio words, bio start word)."""
+        qi, pos, dropped = self._seeds(lo, counts, mask)
+        if qi.size == 0:
+            return None
+        diag = pos - qi
+        o = np.lexsort((qi, diag))
+        qi, diag = qi[o], diag[o]
+        brk = np.flatnonzero((np.diff(diag) != 0) | (np.diff(qi) != 1)) + 1
+        sizes = np.diff(np.concatenate(([0], brk, [qi.size])))
+        heads = np.concatenate(([0], brk))
+        best = None
+        for h in heads[np.argsort(-sizes, kind="stable")[:8]].tolist():  # the 8 longest streaks
+            run = self._verify(words, int(qi[h]), int(diag[h] + qi[h]))
+            if run and (best is None or run[1] > best[1]):
+                best = run
+            if best and not dropped:
+                break  # every posting was seen: the longest streak is the longest run
+        return best
+
+    def _verify(self, words: list[str], i: int, p: int) -> tuple[int, int, int, list[str], int] | None:
+        """Extend the seed (candidate word i = global word p) word by word in its bio."""
+        b = int(np.searchsorted(self._starts, p, "right") - 1)
+        bwords = normalise(WORD.findall(self.bio(b)))
+        j = p - int(self._starts[b])
+        if words[i:i + N] != bwords[j:j + N]:
+            return None  # a hash collision, not a copy
+        s, t = i, j
+        while s > 0 and t > 0 and words[s - 1] == bwords[t - 1]:
+            s, t = s - 1, t - 1
+        e = i + N
+        while e < len(words) and e - s + t < len(bwords) and words[e] == bwords[e - s + t]:
+            e += 1
+        return s, e - s, b, bwords, t
+
+    def _match(self, text: str, matches: list[re.Match[str]], nwords: int, overlap: float,
+               best: tuple[int, int, int, list[str], int] | None, run_words: int | None) -> CopyMatch:
+        """Assemble the CopyMatch with the candidate span and the bio excerpt."""
+        copied = None
+        if best is None:
+            return CopyMatch(0, overlap, None, None, "", "", None, nwords,
+                             False if run_words else None)
+        s, length, b, _, t = best
+        a, z = matches[s].start(), matches[s + length - 1].end()
+        bio = self.bio(b)
+        bm = list(WORD.finditer(bio))
+        ba, bz = bm[t].start(), bm[t + length - 1].end()
+        lead = "…" if ba > _EXCERPT else ""
+        tail = "…" if bz + _EXCERPT < len(bio) else ""
+        excerpt = (f"{lead}{bio[max(0, ba - _EXCERPT):ba]}»{bio[ba:bz]}«"
+                   f"{bio[bz:bz + _EXCERPT]}{tail}")
+        if run_words:
+            copied = length >= run_words
+        return CopyMatch(length, overlap, b, self.name(b), text[a:z], excerpt, (a, z), nwords, copied)
