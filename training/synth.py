@@ -104,7 +104,7 @@ _STANDALONE = _pool(
     "\"{T}\" spent {D} weeks in the {W} chart in {Y}. |"
     "Residencies: {V} ({C}), {V} ({C}). |Current label: {L}. Previous: {L}, {L}. |"
     "{S} {HAS} made music since {X} lent {O} {Q} in {Y}. |"
-    "'All I want is a {M} that feels {J},' {S} told {X} of {W} Magazine in {Y}. |"
+    "'{T} is a {M} that feels {J},' {S} told {X} of {W} Magazine in {Y}. |"
     "Fans of {X} and {W} {W} should start with {T}. |"
     "{P} {D}-track album {T} followed on {L} in {Y}. |"
     "{S} {WAS} voted best {G} newcomer by {W} Weekly in {Y}. |"
