@@ -40,7 +40,8 @@ def add(app: App, file: BinaryIO) -> None:
     """
     from bot.importer import decode, parse_bios
 
-    name = "<stdin>" if file.name in ("<stdin>", "-") else file.name
+    raw_name = getattr(file, "name", "-")
+    name = "<stdin>" if raw_name in ("<stdin>", "-") else str(raw_name)
     data = file.read()
     if not data.strip():
         raise InputError(f"{name}: file is empty")

@@ -1,4 +1,4 @@
-"""The candidate store: every state transition of DESIGN.md, each in one transaction.
+r"""The candidate store: every state transition of DESIGN.md, each in one transaction.
 
 ```
 pending --approve--> approved --start_posting--> posting --mark_posted--> posted
@@ -193,7 +193,7 @@ class Store:
         """How many candidates are in each state (every state present, zero included)."""
         q = select(CandidateRow.status, func.count()).group_by(CandidateRow.status)
         with self._read() as s:
-            counts = dict(s.execute(q).tuples().all())
+            counts = {st: n for st, n in s.execute(q).all()}
         return {st: counts.get(st, 0) for st in STATES}
 
     def texts(self, statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed")) -> list[str]:

@@ -1,0 +1,194 @@
+"""The queue commands through click's CliRunner on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import COMMANDS, cli
+from bot.store import Store
+from bot.config import database_url, load_config
+
+JSON_KEYS = {"id", "uuid", "status", "text", "reason", "scores", "created_at", "posted_url"}
+
+
+@pytest.fixture
+def run(config_file: Path):
+    """Invoke `djbios --config <tmp bot.toml> ARGS` and return the click Result."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | bytes | None = None) -> Result:
+        return runner.invoke(cli, ["--config", str(config_file), *args], input=input)
+
+    return invoke
+
+
+def db(config_file: Path) -> Store:
+    return Store.open(database_url(load_config(config_file)))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("bios.txt", "<|startoftext|>One.<|endoftext|>\n<|startoftext|>Two\nlines.<|endoftext|>\n",
+         ["One.", "Two\nlines."]),
+        ("bios.jsonl", '{"text": "One."}\n\n{"text": "Two.", "name": "x"}\n', ["One.", "Two."]),
+        ("bios.md", "One.\n\n  \nTwo\nstill two.\n", ["One.", "Two\nstill two."]),
+    ],
+)
+def test_add_each_format(run, config_file: Path, tmp_path: Path, name: str, content: str,
+                         expected: list[str]) -> None:
+    f = tmp_path / name
+    f.write_text(content, encoding="utf-8")
+    result = run("add", str(f))
+    assert result.exit_code == 0, result.output
+    cands = db(config_file).list()
+    assert [c.text for c in cands] == expected
+    assert {c.status for c in cands} == {"pending"}
+    assert cands[0].source == f"file:{f}"
+
+
+def test_add_from_stdin(run, config_file: Path) -> None:
+    assert run("add", "-", input="A.\n\nB.\n").exit_code == 0
+    assert len(db(config_file).list("pending")) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "file is empty"),
+        (b"   \n\n", "file is empty"),
+        (b"caf\xe9 bio in latin-1\n", "not UTF-8"),
+        (b'{"text": "ok"}\n{"txt": "bad"}\n', ":2: expected an object with a string 'text'"),
+        (b'{"text": "ok"}\n{broken\n', ":2: not valid JSON"),
+        (("x" * 20_001).encode(), "limit is 20000"),
+        (b"<|startoftext|><|endoftext|>", "no bios found"),
+    ],
+)
+def test_add_bad_input_is_one_line_and_stores_nothing(run, config_file: Path, tmp_path: Path,
+                                                      content: bytes, message: str) -> None:
+    f = tmp_path / "in.txt"
+    f.write_bytes(content)
+    result = run("add", str(f))
+    assert result.exit_code != 0
+    assert message in result.output
+    assert result.output.strip().count("\n") == 0
+    assert db(config_file).list() == []
+
+
+def test_add_unreadable_file(run, tmp_path: Path) -> None:
+    result = run("add", str(tmp_path / "missing.txt"))
+    assert result.exit_code != 0 and "No such file or directory" in result.output
+
+
+def test_queue_lists_and_json_shape(run) -> None:
+    run("add", "-", input="First bio with several words in it.\n\nSecond.\n")
+    out = run("queue")
+    assert out.exit_code == 0 and "First bio with several" in out.output and "pending" in out.output
+    lines = run("queue", "--json").output.strip().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 2 and all(JSON_KEYS <= set(r) for r in rows)
+    assert rows[0]["status"] == "pending" and rows[0]["created_at"].endswith("+00:00")
+    shown = json.loads(run("show", "1", "--json").output)
+    assert JSON_KEYS <= set(shown) and shown["text"] == "First bio with several words in it."
+
+
+def test_queue_filters_by_status(run) -> None:
+    run("add", "-", input="A.\n\nB.\n")
+    run("approve", "2")
+    out = run("queue", "--status", "approved", "--json").output.strip().splitlines()
+    assert [json.loads(x)["id"] for x in out] == [2]
+
+
+def test_approve_reject_and_illegal(run, config_file: Path) -> None:
+    run("add", "-", input="A.\n\nB.\n")
+    assert run("approve", "1").exit_code == 0
+    assert run("reject", "2", "--reason", "dull").exit_code == 0
+    again = run("approve", "1")
+    assert again.exit_code == 1 and "candidate 1 is approved" in again.output
+    unknown = run("approve", "7")
+    assert unknown.exit_code == 1 and "no candidate with id 7" in unknown.output
+    assert db(config_file).get(2).reason == "dull"
+
+
+def test_approving_a_posted_bio_is_refused(run, config_file: Path) -> None:
+    run("add", "-", input="A.\n")
+    store = db(config_file)
+    store.approve(1)
+    store.start_posting(1)
+    store.mark_posted(1, status_id="5", url="https://x/5")
+    result = run("approve", "1")
+    assert result.exit_code == 1 and "is posted" in result.output
+    assert store.get(1).status == "posted"
+
+
+def test_review_with_piped_keys(run, config_file: Path) -> None:
+    run("add", "-", input="A.\n\nB.\n\nC.\n\nD.\n")
+    result = run("review", input="a\nr\nnot funny\ns\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "approved 1, rejected 1, edited 0, skipped 1" in result.output
+    store = db(config_file)
+    assert [c.status for c in store.list()] == ["approved", "rejected", "pending", "pending"]
+    assert store.get(2).reason == "not funny"
+
+
+def test_review_edit_then_approve(run, config_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                  tmp_path: Path) -> None:
+    editor = tmp_path / "ed.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('Edited bio.')\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    run("add", "-", input="Original bio.\n")
+    result = run("review", input="e\na\n")
+    assert "edited 1" in result.output and "approved 1" in result.output
+    c = db(config_file).get(1)
+    assert c.text == "Edited bio." and c.status == "approved"
+    assert any(h.get("previous_text") == "Original bio." for h in c.history)
+
+
+def test_review_stops_at_end_of_input(run) -> None:
+    run("add", "-", input="A.\n\nB.\n")
+    result = run("review", input="a\n")
+    assert result.exit_code == 0 and "approved 1" in result.output
+
+
+def test_stats(run) -> None:
+    run("add", "-", input="A.\n\nB.\n")
+    run("approve", "1")
+    run("reject", "2")
+    out = run("stats").output
+    assert "approved       1" in out and "approval rate: 50%" in out
+
+
+def test_malformed_config_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bot.toml"
+    bad.write_text("[review]\nmode = 'maybe'\n")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "queue"])
+    assert result.exit_code == 1
+    assert f"{bad}: 'review.mode' must be one of" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_with_an_example(name: str) -> None:
+    cmd = cli.get_command(None, name)  # type: ignore[arg-type]
+    if cmd is None:
+        pytest.fail(f"command {name} is registered but its module does not import")
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output, f"`djbios {name} --help` has no example"
+
+
+def test_queue_commands_do_not_import_tensorflow(config_file: Path) -> None:
+    import subprocess
+
+    code = (
+        "import sys; from bot.cli import main\n"
+        "try: main(['--config', sys.argv[1], 'queue'])\n"
+        "except SystemExit: pass\n"
+        "bad = [m for m in ('tensorflow', 'gpt_2_simple', 'numpy') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(config_file)], check=True)

@@ -1,0 +1,181 @@
+"""bot/store.py: every legal and illegal transition, one transaction each, and concurrent writers."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.errors import IllegalTransition, NotFound, StoreError
+from bot.store import HEAD_REVISION, Store
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+
+
+def at(state: str, store: Store) -> int:
+    """A candidate driven into `state` through legal transitions."""
+    c = store.add("A bio about a DJ from nowhere.", source="test", now=T0)
+    path = {
+        "pending": [],
+        "approved": ["approve"],
+        "rejected": ["reject"],
+        "posting": ["approve", "start_posting"],
+        "posted": ["approve", "start_posting", "posted"],
+        "failed": ["approve", "start_posting", "failed"],
+    }[state]
+    for step in path:
+        if step == "posted":
+            store.mark_posted(c.id, status_id="1", url="https://x/1")
+        elif step == "failed":
+            store.mark_failed(c.id, error="boom")
+        else:
+            getattr(store, step)(c.id)
+    assert store.get(c.id).status == state
+    return c.id
+
+
+ACTIONS = {
+    "approve": lambda s, i: s.approve(i),
+    "reject": lambda s, i: s.reject(i, reason="meh"),
+    "edit": lambda s, i: s.edit(i, "A new text."),
+    "set_verdict": lambda s, i: s.set_verdict(i, ok=False, reason="copy", scores={"x": 1}),
+    "start_posting": lambda s, i: s.start_posting(i),
+    "mark_posted": lambda s, i: s.mark_posted(i, status_id="9", url="https://x/9"),
+    "mark_failed": lambda s, i: s.mark_failed(i, error="503"),
+    "return_to_pending": lambda s, i: s.return_to_pending(i, message="too long"),
+}
+LEGAL = {
+    ("pending", "approve"): "approved",
+    ("pending", "reject"): "rejected",
+    ("approved", "reject"): "rejected",
+    ("failed", "reject"): "rejected",
+    ("pending", "edit"): "pending",
+    ("approved", "edit"): "approved",
+    ("failed", "edit"): "failed",
+    ("rejected", "edit"): "rejected",
+    ("pending", "set_verdict"): "rejected",
+    ("approved", "start_posting"): "posting",
+    ("failed", "start_posting"): "posting",
+    ("posting", "mark_posted"): "posted",
+    ("posting", "mark_failed"): "failed",
+    ("posting", "return_to_pending"): "pending",
+}
+STATES = ["pending", "rejected", "approved", "posting", "posted", "failed"]
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_transition_is_legal_or_refused(store: Store, state: str, action: str) -> None:
+    cid = at(state, store)
+    before = store.get(cid)
+    if (state, action) in LEGAL:
+        ACTIONS[action](store, cid)
+        after = store.get(cid)
+        assert after.status == LEGAL[(state, action)]
+        assert len(after.history) > len(before.history)
+    else:
+        with pytest.raises(IllegalTransition, match=f"candidate {cid} is {state}"):
+            ACTIONS[action](store, cid)
+        assert store.get(cid) == before  # nothing changed
+
+
+def test_posted_keeps_status_id_and_url(store: Store) -> None:
+    cid = at("posting", store)
+    store.mark_posted(cid, status_id="123", url="https://m.example/@bot/123")
+    c = store.get(cid)
+    assert (c.status_id, c.posted_url, c.attempts) == ("123", "https://m.example/@bot/123", 1)
+    assert c.posted_at is not None
+
+
+def test_failed_bio_is_retried_first_once_due(store: Store) -> None:
+    first = at("approved", store)
+    second = at("approved", store)
+    store.start_posting(second)
+    store.mark_failed(second, error="503", retry_at=T0 + timedelta(minutes=5))
+    assert store.next_approved(now=T0).id == first
+    assert store.next_approved(now=T0 + timedelta(minutes=6)).id == second
+    again = store.start_posting(second)
+    assert again.attempts == 2 and again.uuid == store.get(second).uuid
+
+
+def test_next_approved_random_order_uses_the_rng(store: Store) -> None:
+    ids = {at("approved", store) for _ in range(5)}
+    picks = {store.next_approved("random", random.Random(seed)).id for seed in range(30)}
+    assert picks <= ids and len(picks) > 1
+    assert store.next_approved("oldest").id == min(ids)
+
+
+def test_edit_keeps_the_original_in_history(store: Store) -> None:
+    cid = at("pending", store)
+    store.edit(cid, "Better text.")
+    c = store.get(cid)
+    assert c.text == "Better text."
+    assert any(h.get("previous_text") == "A bio about a DJ from nowhere." for h in c.history)
+
+
+def test_return_to_pending_keeps_the_server_message(store: Store) -> None:
+    cid = at("posting", store)
+    c = store.return_to_pending(cid, message="Text character limit of 500 exceeded")
+    assert c.status == "pending" and "500" in c.reason and c.last_error
+
+
+def test_unknown_id_and_state(store: Store) -> None:
+    with pytest.raises(NotFound, match="no candidate with id 99"):
+        store.approve(99)
+    with pytest.raises(StoreError, match="unknown status"):
+        store.list("nope")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 20_001])
+def test_bad_texts_are_refused_and_nothing_is_stored(store: Store, text: str) -> None:
+    with pytest.raises(StoreError):
+        store.add_many(["fine bio", text], source="t")
+    assert store.list() == []
+
+
+def test_batches_and_provenance(store: Store) -> None:
+    bid = store.create_batch("model", checkpoint="ck/run1", step=200, params={"top_k": 40}, seed=7)
+    c = store.add("bio", source="model", batch_id=bid, checkpoint="ck/run1", step=200, seed=7,
+                  params={"top_k": 40}, prompt="Stella", pronouns="she")
+    store.finish_batch(bid, seconds=1.5, made=1, queued=1)
+    got = store.get(c.id)
+    assert (got.batch_id, got.step, got.seed, got.prompt, got.pronouns) == (bid, 200, 7, "Stella", "she")
+    assert got.params == {"top_k": 40}
+
+
+def test_schema_is_migrated_and_wal_is_on(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    Store.open(url).close()
+    s = Store.open(url)  # second open: already at head, no migration
+    with s.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+WRITER = """
+import sys
+from bot.store import Store
+s = Store.open(sys.argv[1], busy_timeout_s=30)
+for i in range(int(sys.argv[3])):
+    c = s.add(f"{sys.argv[2]} bio {i}", source=sys.argv[2])
+    s.approve(c.id) if i % 2 else s.reject(c.id, reason="r")
+"""
+
+
+def test_two_processes_write_at_once_without_locking_errors(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    Store.open(url).close()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, url, name, "150"], stderr=subprocess.PIPE, text=True)
+        for name in ("worker", "review")
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert not any("locked" in e for e in errors)
+    counts = Store.open(url).count_by_status()
+    assert counts["approved"] + counts["rejected"] == 300
