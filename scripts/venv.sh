@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create .venv and install djbios with the given extras, once. Sourced by demo.sh and test.sh.
+# Re-installs only when pyproject.toml changed since the last install (a stamp file records it).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${DJBIOS_VENV:-$ROOT/.venv}"
+EXTRAS="${1:-test}"
+STAMP="$VENV/.djbios-installed-$EXTRAS"
+PY="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "==> creating virtualenv $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+  echo "==> installing djbios[$EXTRAS] (TensorFlow takes a couple of minutes the first time)"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
+  touch "$STAMP"
+fi
