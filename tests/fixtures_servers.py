@@ -59,7 +59,7 @@ class MastodonMock:
         me = c.account_verify_credentials()
         return list(c.fetch_remaining(c.account_statuses(me["id"], limit=40)))
 
-    def write_config(self, folder: Path, **sections: dict[str, Any]) -> Path:
+    def write_config(self, folder: Path, sections: dict[str, dict[str, Any]] | None = None) -> Path:
         """A bot.toml in `folder` posting to this mock (0600 token file); `sections` override keys."""
         token_file = folder / "token"
         token_file.write_text(BOT_TOKEN, encoding="utf-8")
@@ -69,7 +69,7 @@ class MastodonMock:
             "mastodon": {"api_base_url": self.base_url, "token_file": "token",
                          "request_timeout_s": 2.0, "operator_account": "@operator"},
         }
-        for name, values in sections.items():
+        for name, values in (sections or {}).items():
             tables.setdefault(name, {}).update(values)
         path = folder / "bot.toml"
         path.write_text("".join(_toml_table(k, v) for k, v in tables.items()), encoding="utf-8")
