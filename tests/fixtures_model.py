@@ -107,20 +107,23 @@ def make_tiny_model(root: Path) -> TinyModel:
                      val=corpus.with_suffix(".val.txt"))
 
 
-def finetune_tiny(model: TinyModel, checkpoint_dir: Path, run_name: str, steps: int) -> None:
-    """Fine-tune with the real gpt-2-simple in its own graph (fast settings for tests)."""
-    import gpt_2_simple as gpt2
-    import tensorflow as tf
+def fast_settings(**overrides: Any) -> Any:
+    """TrainConfig for tests: 1 window per step, lr 1e-3, no periodic saves or samples."""
+    from bot.config import TrainConfig
 
-    with tf.Graph().as_default():
-        tf.compat.v1.set_random_seed(0)
-        random.seed(0)  # gpt-2-simple's Sampler draws windows with the `random` module
-        sess = gpt2.start_tf_sess()
-        gpt2.finetune(sess, str(model.corpus), steps=steps, model_name=model.model_name,
-                      model_dir=str(model.models_dir), checkpoint_dir=str(checkpoint_dir),
-                      run_name=run_name, learning_rate=1e-3, accumulate_gradients=1,
-                      sample_every=10**9, save_every=10**9, max_checkpoints=3, print_every=10**9)
-        sess.close()
+    base = {"learning_rate": 1e-3, "accumulate_gradients": 1, "sample_every": 0,
+            "save_every": 10**6, "max_checkpoints": 3, "seed": 0}
+    return TrainConfig(**{**base, **overrides})
+
+
+def finetune_tiny(model: TinyModel, checkpoint_dir: Path, run_name: str, steps: int,
+                  **overrides: Any) -> Any:
+    """Fine-tune with training.finetune (the real gpt-2-simple loop) in its own graph."""
+    from training.finetune import train
+
+    return train(model.corpus, models_dir=model.models_dir, model_name=model.model_name,
+                 checkpoint_dir=checkpoint_dir, run_name=run_name, settings=fast_settings(**overrides),
+                 steps=steps)
 
 
 @pytest.fixture(scope="session")

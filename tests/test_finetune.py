@@ -1,0 +1,138 @@
+"""training/finetune.py with the real gpt-2-simple on the tiny model (CPU, offline)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.errors import ModelError
+from tests.fixtures_model import fast_settings, finetune_tiny, write_corpus
+from training import finetune as ft
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _losses(run_dir: Path) -> list[dict]:
+    with (run_dir / ft.LOSS_CSV).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_twenty_steps_lower_the_loss_and_log_it(tiny_checkpoint):
+    rows = _losses(tiny_checkpoint.run_dir)
+    assert [int(r["step"]) for r in rows] == list(range(1, 21))
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"]) - 0.5
+    assert all(float(r["seconds"]) >= 0 for r in rows)
+    assert ft.list_steps(tiny_checkpoint.run_dir) == [20]
+
+
+def test_resume_continues_the_step_counter_and_keeps_max_checkpoints(tiny_checkpoint, tmp_path):
+    ckpt = tmp_path / "checkpoint"
+    shutil.copytree(tiny_checkpoint.run_dir, ckpt / "run1")
+    r = finetune_tiny(tiny_checkpoint, ckpt, "run1", 6, save_every=2, max_checkpoints=2)
+    assert r.first_step == 20 and r.last_step == 26
+    assert [row[0] for row in r.losses] == list(range(21, 27))
+    assert ft.list_steps(ckpt / "run1") == [24, 26]  # model-20 and model-22 pruned
+    assert not list((ckpt / "run1").glob("model-20.*"))
+    assert 'model_checkpoint_path: "model-26"' in (ckpt / "run1" / "checkpoint").read_text()
+    assert [int(x["step"]) for x in _losses(ckpt / "run1")] == list(range(1, 27))
+
+
+def test_load_session_restores_a_chosen_step(tiny_checkpoint):
+    sess, hparams, enc = ft.load_session(tiny_checkpoint.run_dir, step=20)
+    ids = enc.encode("<|startoftext|>A DJ from Leeds")
+    logits = sess.run("logits:0", {"context:0": [ids]})
+    sess.close()
+    assert logits.shape == (1, len(ids), hparams.n_vocab)
+    assert np.isfinite(logits).all()
+
+
+def test_load_session_names_the_missing_step(tiny_checkpoint):
+    with pytest.raises(ModelError, match=r"no checkpoint for step 7 \(have: 20\)"):
+        ft.load_session(tiny_checkpoint.run_dir, step=7)
+
+
+def test_too_small_corpus_is_refused(tiny_model, tmp_path):
+    small = write_corpus(tmp_path / "small.txt", ["A DJ from Leeds who plays house."] * 3)
+    with pytest.raises(ModelError, match="less than one 1024-token training window"):
+        ft.train(small, models_dir=tiny_model.models_dir, model_name="tiny",
+                 checkpoint_dir=tmp_path / "ck", run_name="r", settings=fast_settings(), steps=1)
+
+
+def test_missing_base_model_says_how_to_make_one(tiny_model, tmp_path):
+    with pytest.raises(ModelError, match="djbios model init"):
+        ft.train(tiny_model.corpus, models_dir=tmp_path, model_name="small",
+                 checkpoint_dir=tmp_path / "ck", run_name="r", settings=fast_settings(), steps=1)
+
+
+def _config(tmp_path: Path, tiny_model, model_extra: str = "", **train: object) -> Path:
+    models = tmp_path / "models"
+    if not models.exists():
+        shutil.copytree(tiny_model.models_dir, models)
+    extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in train.items())
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text(
+        f'[corpus]\npath = "{tiny_model.corpus}"\n'
+        f'[model]\nmodels_dir = "models"\ncheckpoint_dir = "checkpoint"\nbase_model = "tiny"\n{model_extra}'
+        f"[train]\nlearning_rate = 0.001\naccumulate_gradients = 1\nsave_every = 1000\n{extra}"
+    )
+    return cfg
+
+
+def test_cli_train_then_fresh_keeps_the_old_run_aside(tiny_model, tmp_path):
+    cfg = _config(tmp_path, tiny_model)
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--steps", "3"])
+    assert r.exit_code == 0, r.output
+    assert "saved step 3 in" in r.output and "kept checkpoints: 3" in r.output
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--steps", "2", "--fresh"])
+    assert r.exit_code == 0, r.output
+    assert "saved step 2" in r.output
+    assert ft.list_steps(tmp_path / "checkpoint" / "run1") == [2]
+    (old,) = (tmp_path / "checkpoint").glob("run1-prev-*")
+    assert ft.list_steps(old) == [3]
+
+
+def test_cli_model_init_tiny(tiny_model, tmp_path):
+    cfg = _config(tmp_path, tiny_model)
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "model", "init", "--size", "tiny",
+                                 "--vocab-size", "600"])
+    assert r.exit_code == 0, r.output
+    assert "initialised tiny model" in r.output
+    assert '"n_vocab": 600' in (tmp_path / "models" / "tiny" / "hparams.json").read_text()
+
+
+def test_cli_download_offline_is_one_line(tiny_model, tmp_path):
+    dead = 'download_base_url = "http://127.0.0.1:9/gpt-2"\ndownload_timeout_s = 2.0\n'  # discard port
+    cfg = _config(tmp_path, tiny_model, model_extra=dead)
+    t0 = time.monotonic()
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "model", "download", "124M"])
+    assert r.exit_code == 1 and time.monotonic() - t0 < 5
+    assert r.output.startswith("Error: cannot download GPT-2 124M") and r.output.count("\n") == 1
+
+
+def test_ctrl_c_saves_a_checkpoint(tiny_model, tmp_path):
+    cfg = _config(tmp_path, tiny_model)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(cfg), "train",
+                             "--steps", "100000"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "checkpoint" / "run1" / ft.LOSS_CSV
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 4):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "interrupted and saved step" in out
+    steps = ft.list_steps(tmp_path / "checkpoint" / "run1")
+    assert len(steps) == 1 and 3 <= steps[0] < 100000

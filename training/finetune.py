@@ -1,0 +1,218 @@
+"""Fine-tune a base model with gpt-2-simple; log the loss as CSV; keep max_checkpoints; load a step.
+
+Layout (gpt-2-simple's): checkpoint_dir/run_name/ holds model-<step>.*, `checkpoint`, `counter`,
+hparams.json, encoder.json, vocab.bpe, plus our loss.csv (step, loss, avg, seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Config, TrainConfig
+from bot.errors import ModelError
+from training.model import is_complete, load_encoder
+
+log = logging.getLogger(__name__)
+
+WINDOW = 1024  # gpt-2-simple samples 1024-token windows; its Sampler needs at least one more token
+LOSS_CSV = "loss.csv"
+NEVER = 10**9  # gpt-2-simple takes `counter % every`, so "never" must be a huge period, not 0
+_LOSS_LINE = re.compile(r"^\[(\d+) \| ([\d.]+)\] loss=([\d.naif]+) avg=([\d.naif]+)")
+_CKPT = re.compile(r"^model-(\d+)\.index$")
+
+
+@dataclass
+class TrainResult:
+    """What one `djbios train` did."""
+
+    run_dir: Path
+    first_step: int = 0
+    last_step: int = 0
+    interrupted: bool = False
+    losses: list[tuple[int, float, float, float]] = field(default_factory=list)  # step, loss, avg, s
+    kept: list[int] = field(default_factory=list)  # checkpoint steps on disk afterwards
+
+
+class LossTap(io.TextIOBase):
+    """A stdout stand-in: passes text through and appends gpt-2-simple's loss lines to a CSV."""
+
+    def __init__(self, out: TextIO, csv_path: Path, result: TrainResult) -> None:
+        self.out, self.csv_path, self.result, self.buf = out, csv_path, result, ""
+
+    def write(self, s: str) -> int:
+        """Forward, and parse complete lines."""
+        self.out.write(s)
+        self.buf += s
+        *lines, self.buf = self.buf.split("\n")
+        for line in lines:
+            self._line(line.strip())
+        return len(s)
+
+    def flush(self) -> None:
+        """Flush the real stdout."""
+        self.out.flush()
+
+    def _line(self, line: str) -> None:
+        """Record one loss line or the interrupt notice."""
+        if line == "interrupted":
+            self.result.interrupted = True
+        m = _LOSS_LINE.match(line)
+        if not m:
+            return
+        row = (int(m[1]), float(m[3]), float(m[4]), float(m[2]))
+        self.result.losses.append(row)
+        new = not self.csv_path.exists()
+        with self.csv_path.open("a", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            if new:
+                w.writerow(["step", "loss", "avg", "seconds"])
+            w.writerow(row)
+
+
+def train_from_config(cfg: Config, *, steps: int | None = None, fresh: bool = False) -> TrainResult:
+    """`djbios train`: fine-tune cfg.model.base_model on cfg.corpus.path into checkpoint_dir/run_name."""
+    ensure_index(cfg.corpus.path, cfg.index_path)
+    return train(cfg.corpus.path, models_dir=cfg.model.models_dir, model_name=cfg.model.base_model,
+                 checkpoint_dir=cfg.model.checkpoint_dir, run_name=cfg.model.run_name,
+                 settings=cfg.train, steps=steps, fresh=fresh)
+
+
+def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Path, run_name: str,
+          settings: TrainConfig, steps: int | None = None, fresh: bool = False) -> TrainResult:
+    """Run gpt_2_simple.finetune in a fresh graph; resume unless `fresh`; return what happened."""
+    model_dir = Path(models_dir) / model_name
+    if not is_complete(model_dir):
+        raise ModelError(f"{model_dir}: no complete base model; run `djbios model init --size small` "
+                         f"or `djbios model download 124M` and set [model] base_model")
+    check_corpus(corpus, model_dir)
+    run_dir = Path(checkpoint_dir) / run_name
+    if fresh and run_dir.exists():
+        archive = run_dir.with_name(f"{run_name}-prev-{time.strftime('%Y%m%d-%H%M%S')}")
+        run_dir.rename(archive)
+        log.warning("--fresh: moved the old run to %s", archive)
+    result = TrainResult(run_dir=run_dir, first_step=latest_step(run_dir) or 0)
+    n = steps if steps is not None else settings.steps
+    with contextlib.redirect_stdout(LossTap(sys.stdout, run_dir / LOSS_CSV, result)):
+        _finetune(corpus, model_dir, run_dir, settings, n)
+    result.kept = prune_checkpoints(run_dir, settings.max_checkpoints)
+    result.last_step = result.kept[-1] if result.kept else result.first_step
+    log.info("trained %s: steps %s..%s, kept %s", run_dir, result.first_step, result.last_step, result.kept)
+    return result
+
+
+def _finetune(corpus: Path, model_dir: Path, run_dir: Path, s: TrainConfig, steps: int) -> None:
+    """gpt-2-simple's own training loop (it saves on Ctrl-C itself), seeded, in its own graph."""
+    import gpt_2_simple as gpt2
+    import numpy as np
+    import tensorflow as tf
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with tf.Graph().as_default():
+        tf.compat.v1.set_random_seed(s.seed)
+        random.seed(s.seed)  # the Sampler picks windows with `random`
+        np.random.seed(s.seed)
+        sess = gpt2.start_tf_sess()
+        try:
+            gpt2.finetune(sess, str(corpus), steps=steps, model_name=model_dir.name,
+                          model_dir=str(model_dir.parent), checkpoint_dir=str(run_dir.parent),
+                          run_name=run_dir.name, batch_size=s.batch_size, learning_rate=s.learning_rate,
+                          accumulate_gradients=s.accumulate_gradients,
+                          sample_every=s.sample_every or NEVER, save_every=s.save_every,
+                          max_checkpoints=s.max_checkpoints, restore_from="latest",
+                          only_train_transformer_layers=s.only_train_transformer_layers,
+                          optimizer=s.optimizer, sample_length=min(200, WINDOW - 1))
+        finally:
+            sess.close()
+
+
+def check_corpus(corpus: Path, model_dir: Path) -> int:
+    """Refuse a missing corpus or one shorter than a training window; return a token count (>= 1025)."""
+    if not Path(corpus).is_file():
+        raise ModelError(f"{corpus}: corpus file not found (run `djbios corpus build` first)")
+    enc = load_encoder(model_dir)
+    text = Path(corpus).read_text(encoding="utf-8", errors="ignore")
+    n = len(enc.encode(text[:40_000]))  # enough text for one window; the full encode is slow
+    if n <= WINDOW:
+        n = len(enc.encode(text))
+    if n <= WINDOW:
+        raise ModelError(f"{corpus}: {n} tokens is less than one {WINDOW}-token training window; "
+                         "add more bios (`djbios corpus build`) before training")
+    return n
+
+
+def ensure_index(corpus: Path, index_path: Path) -> None:
+    """Build the copy index beside the corpus if it is missing (filters and evaluate need it)."""
+    if index_path.exists() or not corpus.is_file():
+        return
+    try:
+        from bot.copyindex import build_index
+    except ImportError:
+        log.info("bot.copyindex not available; not building %s", index_path)
+        return
+    stats = build_index(corpus, index_path)
+    log.info("built copy index %s: %s", index_path, stats)
+
+
+def list_steps(run_dir: Path) -> list[int]:
+    """Checkpoint steps on disk (model-<step>.index), ascending."""
+    if not Path(run_dir).is_dir():
+        return []
+    return sorted(int(m[1]) for p in Path(run_dir).iterdir() if (m := _CKPT.match(p.name)))
+
+
+def latest_step(run_dir: Path) -> int | None:
+    """The newest checkpoint step, or None for a run that has none yet."""
+    steps = list_steps(run_dir)
+    return steps[-1] if steps else None
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> list[int]:
+    """Keep the newest `keep` checkpoints across resumed runs; rewrite the `checkpoint` index file."""
+    steps = list_steps(run_dir)
+    for step in steps[:-keep]:
+        for p in run_dir.glob(f"model-{step}.*"):
+            p.unlink()
+    kept = steps[-keep:]
+    if kept:
+        names = [f"model-{s}" for s in kept]
+        lines = [f'model_checkpoint_path: "{names[-1]}"'] + [f'all_model_checkpoint_paths: "{n}"' for n in names]
+        (run_dir / "checkpoint").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return kept
+
+
+def load_session(run_dir: Path, step: int | None = None) -> tuple[Any, Any, Any]:
+    """Restore one checkpoint (latest by default) in its own graph: (sess, hparams, enc).
+
+    The graph holds placeholder "context:0" ([batch, time] int32) and "logits:0" from model().
+    """
+    import gpt_2_simple as gpt2  # also turns off eager execution, as its graphs need
+    import tensorflow as tf
+    from gpt_2_simple.src import model as gmodel
+
+    run_dir = Path(run_dir)
+    step = step if step is not None else latest_step(run_dir)
+    if step is None or step not in list_steps(run_dir):
+        have = ", ".join(map(str, list_steps(run_dir))) or "none"
+        raise ModelError(f"{run_dir}: no checkpoint for step {step} (have: {have}); run `djbios train`")
+    hparams = gmodel.default_hparams()
+    hparams.override_from_dict(json.loads((run_dir / "hparams.json").read_text(encoding="utf-8")))
+    enc = load_encoder(run_dir)
+    graph = tf.Graph()
+    with graph.as_default():
+        context = tf.compat.v1.placeholder(tf.int32, [None, None], name="context")
+        out = gmodel.model(hparams=hparams, X=context)
+        tf.identity(out["logits"], name="logits")
+        sess = gpt2.start_tf_sess()
+        tf.compat.v1.train.Saver().restore(sess, str(run_dir / f"model-{step}"))
+    return sess, hparams, enc
