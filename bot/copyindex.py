@@ -1,16 +1,16 @@
 """N-gram index of the training corpus: finds runs of a candidate that were copied from one bio.
 
-The index is a folder beside the corpus (``corpus.idx/``):
+The index is one file beside the corpus (``corpus.idx``), memory-mapped on load:
 
-    keys.npy        sorted uint64: (hash of a normalised word 8-gram) << pos_bits | global word offset
-    starts.npy      int64, nbios + 1: global word offset where each bio starts
-    offsets.npy     int64, nbios + 1: byte offset of each bio in bios.txt
-    bios.txt        the bios, UTF-8, back to back (for the excerpt shown to the reviewer)
-    names.json      display name per bio (from the corpus manifest, else "bio #i")
-    meta.json       version, n, pos_bits, counts
+    b"DJBIDX1\n", uint64 header length, JSON header (meta and where each part starts), then
+    keys     sorted uint64: (hash of a normalised word 8-gram) << pos_bits | global word offset
+    starts   int64, nbios + 1: global word offset where each bio starts
+    offsets  int64, nbios + 1: byte offset of each bio in `bios`
+    names    JSON list: display name per bio (from the corpus manifest, else "bio #i")
+    bios     the bios, UTF-8, back to back (for the excerpt shown to the reviewer)
 
 Packing the word offset into the low bits of the key halves the memory of separate postings and
-lets one in-place sort build the whole index (build RSS stays ~2x the key array). The hash keeps
+lets one in-place sort build the whole index (build RSS stays ~1.5x the key array). The hash keeps
 64 - pos_bits bits (38 for a 78 MB corpus); a rare collision only yields a seed, and every seed is
 verified word by word against the bio, so runs are exact.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import unicodedata
@@ -34,6 +35,7 @@ from bot.errors import InputError, ModelError
 log = logging.getLogger(__name__)
 
 VERSION = 1
+MAGIC = b"DJBIDX1\n"
 N = 8  # words per hashed n-gram; runs shorter than this cannot be seen
 START, END = "<|startoftext|>", "<|endoftext|>"
 WORD = re.compile(r"[^\W_]+")  # letters and digits; punctuation and whitespace separate words
@@ -132,16 +134,14 @@ def manifest_names(corpus_path: Path, nbios: int) -> list[str]:
 
 
 def build_index(corpus_path: Path, index_path: Path) -> dict[str, Any]:
-    """Build the copy index of `corpus_path` into the folder `index_path`; return its stats."""
+    """Build the copy index of `corpus_path` into the file `index_path`; return its stats."""
     corpus_path, index_path = Path(corpus_path), Path(index_path)
     size = corpus_path.stat().st_size if corpus_path.exists() else 0
     pos_bits = max(1, (size // 2 + 1).bit_length())  # a word takes >= 2 bytes with its separator
     keys = np.empty(size // 2 + 1, np.uint64)  # untouched pages cost no RSS
-    tmp = index_path.with_name(index_path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    bios_tmp = index_path.with_name(index_path.name + ".bios.tmp")
     starts, offsets, nk, nw = [0], [0], 0, 0
-    with open(tmp / "bios.txt", "wb") as out:
+    with open(bios_tmp, "wb") as out:
         batch: list[str] = []
         for bio in iter_bios(corpus_path):
             batch.append(bio)
@@ -152,17 +152,38 @@ def build_index(corpus_path: Path, index_path: Path) -> dict[str, Any]:
     keys = keys[:nk]
     keys.sort()  # in place: no second copy of the biggest array
     nbios = len(starts) - 1
-    np.save(tmp / "keys.npy", keys)
-    np.save(tmp / "starts.npy", np.array(starts, np.int64))
-    np.save(tmp / "offsets.npy", np.array(offsets, np.int64))
-    (tmp / "names.json").write_text(json.dumps(manifest_names(corpus_path, nbios)), "utf-8")
+    names = json.dumps(manifest_names(corpus_path, nbios)).encode("utf-8")
     stats = {"version": VERSION, "n": N, "pos_bits": pos_bits, "bios": nbios, "words": nw,
              "ngrams": nk, "corpus": str(corpus_path), "corpus_bytes": size}
-    (tmp / "meta.json").write_text(json.dumps(stats, indent=1), "utf-8")
-    shutil.rmtree(index_path, ignore_errors=True)
-    tmp.rename(index_path)
+    parts = [("keys", keys), ("starts", np.array(starts, np.int64)),
+             ("offsets", np.array(offsets, np.int64)), ("names", names)]
+    _write(index_path, stats, parts, bios_tmp)
     log.info("copy index: %s bios, %s words, %s %s-grams -> %s", nbios, nw, nk, N, index_path)
     return stats
+
+
+def _write(path: Path, meta: dict[str, Any], parts: list[tuple[str, Any]], bios_tmp: Path) -> None:
+    """Write header, arrays and bios into one file, atomically (tmp file, then rename)."""
+    table, at = {}, 0
+    for name, data in [*parts, ("bios", None)]:
+        at = -(-at // 64) * 64  # 64-byte aligned parts
+        n = bios_tmp.stat().st_size if data is None else len(data) * getattr(data, "itemsize", 1)
+        table[name] = [at, n]
+        at += n
+    head = json.dumps({**meta, "parts": table}).encode("utf-8")
+    base = -(-(len(MAGIC) + 8 + len(head)) // 64) * 64
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(MAGIC + len(head).to_bytes(8, "little") + head)
+        for name, data in [*parts, ("bios", None)]:
+            f.seek(base + table[name][0])
+            if data is None:
+                with open(bios_tmp, "rb") as src:
+                    shutil.copyfileobj(src, f, 1 << 22)
+            else:
+                f.write(data if isinstance(data, bytes) else memoryview(data))  # no copy
+    os.replace(tmp, path)
+    bios_tmp.unlink()
 
 
 def _add_chunk(batch: list[str], keys: np.ndarray, nk: int, nw: int, pos_bits: int,
@@ -211,25 +232,44 @@ class CopyMatch:
 class CopyIndex:
     """A loaded (memory-mapped) copy index."""
 
-    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+    def __init__(self, path: Path, meta: dict[str, Any], base: int) -> None:
         self.path, self.meta = path, meta
         self.pos_bits = int(meta["pos_bits"])
-        self._keys = np.load(path / "keys.npy", mmap_mode="r")
-        self._starts = np.load(path / "starts.npy")
-        self._offsets = np.load(path / "offsets.npy")
+        self._parts = {k: (base + a, n) for k, (a, n) in meta["parts"].items()}
+        self._keys = self._array("keys", np.uint64)
+        self._starts = np.array(self._array("starts", np.int64))
+        self._offsets = np.array(self._array("offsets", np.int64))
         self._names: list[str] | None = None
+
+    def _array(self, name: str, dtype: Any) -> np.ndarray:
+        """A part of the file as a read-only memory map (empty arrays cannot be mapped)."""
+        at, n = self._parts[name]
+        if n == 0:
+            return np.zeros(0, dtype)
+        return np.memmap(self.path, dtype, "r", at, (n // np.dtype(dtype).itemsize,))
+
+    def _read(self, name: str, start: int = 0, n: int | None = None) -> bytes:
+        """Bytes of a part of the file."""
+        at, size = self._parts[name]
+        with open(self.path, "rb") as f:
+            f.seek(at + start)
+            return f.read(size - start if n is None else n)
 
     @classmethod
     def load(cls, path: Path) -> CopyIndex:
-        """Open the index folder; raise ModelError telling how to build it when missing or stale."""
+        """Open the index file; raise ModelError telling how to build it when missing or stale."""
         path = Path(path)
         try:
-            meta = json.loads((path / "meta.json").read_text("utf-8"))
+            with open(path, "rb") as f:
+                if f.read(len(MAGIC)) != MAGIC:
+                    raise ValueError("not a djbios copy index")
+                head = f.read(int.from_bytes(f.read(8), "little"))
+            meta = json.loads(head)
         except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: no copy index; run `djbios corpus index`") from exc
+            raise ModelError(f"{path}: no usable copy index ({exc}); run `djbios corpus index`") from exc
         if meta.get("version") != VERSION or meta.get("n") != N:
             raise ModelError(f"{path}: copy index of another version; run `djbios corpus index`")
-        return cls(path, meta)
+        return cls(path, meta, -(-(len(MAGIC) + 8 + len(head)) // 64) * 64)
 
     @property
     def nbios(self) -> int:
@@ -239,14 +279,13 @@ class CopyIndex:
     def name(self, i: int) -> str:
         """Display name of bio `i`."""
         if self._names is None:
-            self._names = json.loads((self.path / "names.json").read_text("utf-8"))
+            self._names = json.loads(self._read("names"))
         return self._names[i]
 
     def bio(self, i: int) -> str:
         """The text of bio `i`."""
-        with open(self.path / "bios.txt", "rb") as f:
-            f.seek(int(self._offsets[i]))
-            return f.read(int(self._offsets[i + 1] - self._offsets[i])).decode("utf-8")
+        a, z = int(self._offsets[i]), int(self._offsets[i + 1])
+        return self._read("bios", a, z - a).decode("utf-8")
 
     def check(self, text: str, run_words: int | None = None) -> CopyMatch:
         """Longest run of `text` copied from one bio, and the share of its 8-grams in the corpus."""
