@@ -11,7 +11,7 @@ import click
 
 from bot.clicommon import App, pass_app
 from bot.errors import BotError, InputError
-from bot.models import STATES, Candidate, utcnow
+from bot.candidate import STATES, Candidate, utcnow
 from bot.review import age, render, review_loop
 
 
@@ -63,7 +63,9 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None) -> Non
       djbios queue --status pending
       djbios queue --json | jq .text
     """
-    rows = app.store().list(status, limit=limit)
+    rows = _fast_list(app, status=status, limit=limit)
+    if rows is None:
+        rows = app.store().list(status, limit=limit)
     if as_json:
         for c in rows:
             click.echo(json.dumps(c.to_json(), ensure_ascii=False))
@@ -90,13 +92,22 @@ def show(app: App, cid: int, as_json: bool) -> None:
     Example:
       djbios show 42 --json
     """
-    c = app.store().get(cid)
+    found = _fast_list(app, cid=cid)
+    c = found[0] if found else app.store().get(cid)  # the store raises NotFound with the message
     if as_json:
         click.echo(json.dumps(c.to_json(), ensure_ascii=False, indent=2))
         return
     click.echo(render(c, _explainer()))
     for label, value in _provenance(c):
         click.echo(f"{label}: {value}")
+
+
+def _fast_list(app: App, **query: Any) -> list[Candidate] | None:
+    """The SQLAlchemy-free read path (bot/fastread.py); None when it does not apply."""
+    from bot.config import database_url
+    from bot.fastread import list_candidates
+
+    return list_candidates(database_url(app.config), **query)
 
 
 def _provenance(c: Candidate) -> list[tuple[str, Any]]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.models import Candidate, utcnow
+from bot.candidate import Candidate, utcnow
 
 KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [q]uit"
 

@@ -179,3 +179,19 @@ def test_two_processes_write_at_once_without_locking_errors(tmp_path: Path) -> N
     assert not any("locked" in e for e in errors)
     counts = Store.open(url).count_by_status()
     assert counts["approved"] + counts["rejected"] == 300
+
+
+def test_fast_read_path_matches_the_store(store: Store) -> None:
+    """bot/fastread.py decodes rows exactly as SQLAlchemy does, and knows the schema revision."""
+    from bot import fastread
+
+    assert fastread.HEAD_REVISION == HEAD_REVISION
+    at("posted", store)
+    at("failed", store)
+    bid = store.create_batch("m", params={"top_k": 3})
+    store.add("Ünïcode bio ✨", source="m", batch_id=bid, params={"t": 0.7}, scores={"copy": {"run": 3}})
+    url = str(store.engine.url)
+    assert fastread.list_candidates(url) == store.list()
+    assert fastread.list_candidates(url, "failed") == store.list("failed")
+    assert fastread.list_candidates(url, cid=3) == [store.get(3)]
+    assert fastread.list_candidates("postgresql://x/y") is None

@@ -1,0 +1,73 @@
+"""The Candidate snapshot and time helpers: no SQLAlchemy here, so read-only commands start fast."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from typing import Any
+
+# The candidate states of DESIGN.md. `generated` exists only in memory, between the model and the
+# filters: a row is born pending or rejected.
+STATES = ("pending", "rejected", "approved", "posting", "posted", "failed")
+
+
+def utcnow() -> datetime:
+    """Naive UTC: SQLite has no time zones, so every stored time is UTC without tzinfo."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def naive_utc(when: datetime | None) -> datetime:
+    """Normalise a caller's `now` (aware or naive UTC) to what the database stores."""
+    if when is None:
+        return utcnow()
+    if when.tzinfo is not None:
+        return when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A read-only snapshot of a candidate row, safe to use after its session has closed."""
+
+    id: int
+    uuid: str
+    text: str
+    status: str
+    reason: str | None
+    scores: dict[str, Any]
+    source: str
+    batch_id: int | None
+    checkpoint: str | None
+    step: int | None
+    seed: int | None
+    params: dict[str, Any]
+    prompt: str | None
+    pronouns: str | None
+    created_at: datetime
+    reviewed_at: datetime | None
+    posted_at: datetime | None
+    status_id: str | None
+    posted_url: str | None
+    attempts: int
+    last_error: str | None
+    retry_at: datetime | None
+    history: list[dict[str, Any]]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Candidate:
+        """Copy every field from an object with the same attribute names (an ORM row)."""
+        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
+
+    @property
+    def idempotency_key(self) -> str:
+        """Sent with every post attempt of this bio, so a retried POST never makes a second status."""
+        return f"djbios-{self.uuid}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON shape of `queue --json` and `show --json`."""
+        out = dataclasses.asdict(self)
+        for key, value in out.items():
+            if isinstance(value, datetime):
+                out[key] = value.replace(tzinfo=timezone.utc).isoformat()
+        out["length"] = len(self.text)
+        return out

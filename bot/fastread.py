@@ -1,0 +1,72 @@
+"""Read-only candidate listing straight through the stdlib sqlite3 module.
+
+Why: importing SQLAlchemy costs ~0.3 s, most of `djbios queue`'s start-up, and the operator runs
+`queue` and `show` all day. For a SQLite database already at the current schema, these reads skip
+SQLAlchemy; anything else (another database, an old schema, a missing file) returns None and the
+caller uses bot.store. Writes always go through bot.store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from bot.candidate import Candidate
+
+HEAD_REVISION = "0001"  # must equal bot.store.HEAD_REVISION (a test checks)
+_JSON = {"scores", "params", "history"}
+_TIMES = {"created_at", "reviewed_at", "posted_at", "retry_at"}
+_COLUMNS = [f.name for f in dataclasses.fields(Candidate)]
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL, or None for other databases."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite:///:memory:":
+        return None
+    return Path(url[len(prefix):])
+
+
+def list_candidates(url: str, status: str | Iterable[str] | None = None,
+                    limit: int | None = None, cid: int | None = None) -> list[Candidate] | None:
+    """Candidates oldest first (like Store.list), or None when the fast path does not apply."""
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        if conn.execute("SELECT version_num FROM alembic_version").fetchone() != (HEAD_REVISION,):
+            return None
+        sql, args = f"SELECT {', '.join(_COLUMNS)} FROM candidates", []
+        if cid is not None:
+            sql += " WHERE id = ?"
+            args.append(cid)
+        elif status is not None:
+            states = [status] if isinstance(status, str) else list(status)
+            sql += f" WHERE status IN ({', '.join('?' * len(states))})"
+            args += states
+        sql += " ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_candidate(row) for row in conn.execute(sql, args)]
+    except sqlite3.OperationalError:
+        return None  # e.g. no tables yet: let the store create them
+    finally:
+        conn.close()
+
+
+def _candidate(row: tuple) -> Candidate:
+    """Decode one row the way SQLAlchemy's JSON and DateTime types store them."""
+    values = {}
+    for name, value in zip(_COLUMNS, row, strict=True):
+        if name in _JSON:
+            value = json.loads(value) if value is not None else None
+        elif name in _TIMES and value is not None:
+            value = datetime.fromisoformat(value)
+        values[name] = value
+    return Candidate(**values)
