@@ -1,0 +1,184 @@
+"""The worker's jobs as pure orchestration: store, publisher, batch maker, clock and RNG come in.
+
+post_next follows DESIGN.md's state machine: `posting` is committed before the HTTP call, so a crash
+leaves a row that `reconcile` settles at start-up (find it among recent statuses, else retry with
+the same Idempotency-Key). A bio is never posted twice and an approved bio is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import Config
+from bot.errors import AuthError, BotError, PublishError, Rejected, RetryLater
+from bot.publish import Publisher
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 60.0  # first retry after a transient failure waits at least a minute
+BACKOFF_MAX_S = 6 * 3600.0  # and never more than six hours
+
+
+@dataclass
+class PostingState:
+    """What the worker remembers between post runs: a bad token stops posting until restart."""
+
+    stopped: bool = False
+    reason: str = ""
+    reconciled: bool = False  # rows left in `posting` by a crash are settled
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    """What one post run did: posted, idle, dry-run, retry, rejected, stopped, auth, quiet."""
+
+    result: str
+    candidate_id: int | None = None
+    status_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    text: str | None = None
+
+
+@dataclass
+class RefillOutcome:
+    """What one refill run did."""
+
+    made: int = 0
+    queued: int = 0
+    approved: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff_s(attempts: int, retry_after: float) -> float:
+    """Seconds to wait before retry number `attempts`: the server's hint or 1, 2, 4 ... minutes."""
+    exp = BACKOFF_BASE_S * 2 ** max(0, attempts - 1)
+    return min(max(retry_after, exp), max(retry_after, BACKOFF_MAX_S))
+
+
+def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
+              rng: random.Random | None = None, state: PostingState | None = None,
+              dry_run: bool = False) -> PostOutcome:
+    """Post the next approved bio (or a failed one whose retry time has come), exactly once."""
+    state = state or PostingState()
+    if state.stopped:
+        return PostOutcome("stopped", error=state.reason)
+    nxt = store.next_approved(order=cfg.schedule.order, rng=rng, now=now)
+    if nxt is None:
+        return PostOutcome("idle")
+    if dry_run:
+        return PostOutcome("dry-run", candidate_id=nxt.id, text=nxt.text)
+    if nxt.status == "failed":  # the last try may have gone through (a timeout, say)
+        try:
+            found = publisher.find_recent(nxt.text)
+        except PublishError as exc:  # still down: the row stays failed for the next run
+            return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=nxt.retry_at)
+    else:
+        found = None
+    c = store.start_posting(nxt.id, now=now)  # committed before the HTTP call
+    try:
+        # An Idempotency-Key lives for hours on Mastodon, so the look-up above covers older tries.
+        status_id, url = found or publisher.post(c)
+    except Rejected as exc:
+        store.return_to_pending(c.id, message=str(exc), now=now)
+        log.warning("bio %s refused by the instance, back to pending: %s", c.id, exc)
+        return PostOutcome("rejected", candidate_id=c.id, error=str(exc))
+    except AuthError as exc:
+        return _auth_failed(now, store, publisher, state, c, exc)
+    except PublishError as exc:
+        return _retry_later(now, store, publisher, cfg, c, exc)
+    except Exception as exc:  # a bug, not the network: keep the bio retryable, then surface it
+        store.mark_failed(c.id, error=f"unexpected: {exc!r}", retry_at=now + timedelta(hours=1), now=now)
+        raise
+    store.mark_posted(c.id, status_id=status_id, url=url, now=now)
+    log.info("posted bio %s as %s", c.id, url)
+    return PostOutcome("posted", candidate_id=c.id, status_id=status_id, url=url, text=c.text)
+
+
+def _retry_later(now: datetime, store: Any, publisher: Publisher, cfg: Config, c: Any,
+                 exc: PublishError) -> PostOutcome:
+    """posting -> failed with a retry time; alert the operator every max_attempts failures."""
+    hint = exc.retry_after if isinstance(exc, RetryLater) else BACKOFF_BASE_S
+    retry_at = now + timedelta(seconds=backoff_s(c.attempts, hint))
+    store.mark_failed(c.id, error=str(exc), retry_at=retry_at, now=now)
+    log.warning("bio %s failed (attempt %s), retry at %s: %s", c.id, c.attempts,
+                retry_at.isoformat(timespec="seconds"), exc)
+    if c.attempts % cfg.schedule.max_attempts == 0:
+        publisher.alert(f"djbios: bio {c.id} failed {c.attempts} times; last error: {exc}")
+    return PostOutcome("retry", candidate_id=c.id, error=str(exc), retry_at=retry_at)
+
+
+def _auth_failed(now: datetime, store: Any, publisher: Publisher, state: PostingState, c: Any,
+                 exc: AuthError) -> PostOutcome:
+    """The token is bad: keep the bio (failed, retried after a restart), stop posting, alert."""
+    store.mark_failed(c.id, error=str(exc), retry_at=None, now=now)
+    state.stopped, state.reason = True, str(exc)
+    log.error("posting stopped: %s", exc)
+    publisher.alert(f"djbios stopped posting: {exc}")
+    return PostOutcome("auth", candidate_id=c.id, error=str(exc))
+
+
+def reconcile(store: Any, publisher: Publisher, now: datetime | None = None) -> list[PostOutcome]:
+    """Settle rows a crash left in `posting`: posted if the text is online, else retry (same key)."""
+    outcomes = []
+    for c in store.list("posting"):
+        try:
+            found = publisher.find_recent(c.text)
+        except PublishError as exc:  # cannot tell yet: leave it in `posting`, try again later
+            log.warning("cannot reconcile bio %s yet: %s", c.id, exc)
+            outcomes.append(PostOutcome("unknown", candidate_id=c.id, error=str(exc)))
+            continue
+        if found:
+            store.mark_posted(c.id, status_id=found[0], url=found[1], now=now)
+            log.info("reconciled bio %s: it was posted as %s", c.id, found[1])
+            outcomes.append(PostOutcome("posted", candidate_id=c.id, status_id=found[0], url=found[1]))
+        else:
+            store.mark_failed(c.id, error="interrupted while posting; retrying with the same key",
+                              retry_at=now, now=now)
+            log.info("reconciled bio %s: not online, will retry with the same key", c.id)
+            outcomes.append(PostOutcome("retry", candidate_id=c.id, retry_at=now))
+    return outcomes
+
+
+def queue_size(store: Any) -> int:
+    """Bios waiting to be posted: pending plus approved."""
+    counts = store.count_by_status()
+    return counts.get("pending", 0) + counts.get("approved", 0)
+
+
+def refill(now: datetime, store: Any, cfg: Config, make_batch: Callable[..., Any]) -> RefillOutcome:
+    """Generate a batch when fewer than min_queue bios wait; auto-approve in review mode "auto".
+
+    `make_batch(n=..., now=...)` generates, filters and stores `n` candidates (the worker binds
+    bot's generate_batch to the config, store and lazily loaded generator).
+    """
+    out = RefillOutcome()
+    if queue_size(store) < cfg.schedule.min_queue:
+        before = store.count_by_status()
+        try:
+            make_batch(n=cfg.generate.nsamples, now=now)
+        except BotError as exc:
+            log.error("refill failed: %s", exc)
+            out.errors.append(str(exc))
+        after = store.count_by_status()
+        out.made = sum(after.values()) - sum(before.values())
+        out.queued = after.get("pending", 0) - before.get("pending", 0)
+    if cfg.review.mode == "auto":
+        out.approved = auto_approve(store, now)
+    return out
+
+
+def auto_approve(store: Any, now: datetime | None = None) -> int:
+    """Approve pending bios that passed every filter (not ones the instance refused: no reason)."""
+    n = 0
+    for c in store.list("pending"):
+        if c.reason is None and c.last_error is None:
+            store.approve(c.id, now=now)
+            n += 1
+    return n
