@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The offline demo: corpus -> small model -> batch -> filters -> auto-approve -> post, all local.
+#
+#   ./demo.sh                 first run ~10 min on 2 cores (install + training); reruns ~1-2 min
+#
+# Everything lives in ./demo/ (git-ignored): its own bot.toml, database, corpus, model and
+# checkpoints. The model is cached: delete demo/checkpoint to train again. Knobs (environment):
+#   DJBIOS_DEMO_DIR (./demo)   DJBIOS_DEMO_SIZE (small)   DJBIOS_DEMO_STEPS (see below)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")" && pwd)"
+cd "$ROOT"
+DEMO="${DJBIOS_DEMO_DIR:-$ROOT/demo}"
+SIZE="${DJBIOS_DEMO_SIZE:-small}"
+STEPS="${DJBIOS_DEMO_STEPS:-400}"   # small model, batch 1: about 5 minutes on 2 cores
+VENV="${DJBIOS_VENV:-$ROOT/.venv}"
+stage() { printf '\n\033[1m==> [%s] %s\033[0m\n' "$(date +%H:%M:%S)" "$*"; }
+
+stage "1/6 virtualenv and install"
+bash scripts/venv.sh test
+export PATH="$VENV/bin:$PATH"
+mkdir -p "$DEMO"
+cat > "$DEMO/bot.toml" <<TOML
+# Written by demo.sh: embedded defaults plus a local mock Mastodon and auto-approval.
+[database]
+url = "sqlite:///var/djbios.db"
+[corpus]
+path = "data/corpus.txt"
+[model]
+base_model = "$SIZE"
+run_name = "demo-$SIZE"
+[train]
+steps = $STEPS
+save_every = $STEPS
+sample_every = 0
+accumulate_gradients = 1
+learning_rate = 0.001
+[generate]
+nsamples = 8
+batch_size = 8
+seed = 1
+[review]
+mode = "auto"
+[mastodon]
+api_base_url = "http://127.0.0.1:PORT_PLACEHOLDER"
+visibility = "public"
+set_bot_flag = true
+[schedule]
+min_queue = 3
+TOML
+export DJBIOS_CONFIG="$DEMO/bot.toml"
+
+stage "2/6 corpus from the team's sample bios"
+if [ ! -s "$DEMO/data/corpus.txt" ] || [ training/data/sample_bios.jsonl -nt "$DEMO/data/corpus.txt" ]; then
+  djbios corpus build training/data/sample_bios.jsonl
+else
+  echo "cached: $DEMO/data/corpus.txt"
+fi
+djbios corpus stats | tail -n 12
+
+stage "3/6 $SIZE model from scratch, trained $STEPS steps (cached after the first run)"
+if [ ! -f "$DEMO/models/$SIZE/hparams.json" ]; then
+  djbios model init --size "$SIZE" --corpus "$DEMO/data/corpus.txt"
+fi
+if ! ls "$DEMO/checkpoint/demo-$SIZE/model-$STEPS.index" >/dev/null 2>&1; then
+  djbios train --steps "$STEPS"
+else
+  echo "cached: $DEMO/checkpoint/demo-$SIZE/model-$STEPS"
+fi
+
+stage "4/6 local Mastodon (mastodon_mock) on a free port"
+PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+sed -i "s/PORT_PLACEHOLDER/$PORT/" "$DEMO/bot.toml"
+mastodon_mock serve --in-memory --host 127.0.0.1 --port "$PORT" --log-level warning > "$DEMO/mastodon_mock.log" 2>&1 &
+MOCK_PID=$!
+trap 'kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true' EXIT
+export DJBIOS_ACCESS_TOKEN=mock_token   # the mock seeds account testuser with this token
+for _ in $(seq 1 100); do
+  "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/api/v1/instance', timeout=1)" 2>/dev/null && break
+  sleep 0.2
+done
+echo "mastodon_mock at http://127.0.0.1:$PORT (pid $MOCK_PID)"
+
+stage "5/6 worker: one refill (generate, filter, auto-approve) and one post"
+djbios run --once
+
+stage "6/6 result"
+djbios stats | head -n 6
+"$VENV/bin/python" - "$PORT" <<'PY'
+import json, subprocess, sys
+rows = [json.loads(l) for l in subprocess.run(["djbios", "queue", "--status", "posted", "--json"],
+        check=True, capture_output=True, text=True).stdout.splitlines()]
+if not rows:
+    sys.exit("nothing was posted: see `djbios queue` for the reasons")
+bio = rows[-1]
+print("\nPosted bio #%d:\n\n  %s\n" % (bio["id"], bio["text"].replace("\n", "\n  ")))
+print("Status URL:  %s" % bio["posted_url"])
+print("Web UI:      http://127.0.0.1:%s/_ui/  (while the server runs; set DJBIOS_DEMO_KEEP=1 to keep it)" % sys.argv[1])
+PY
+if [ -n "${DJBIOS_DEMO_KEEP:-}" ]; then
+  echo "server kept running; press Ctrl-C to stop it"
+  wait "$MOCK_PID"
+fi
+stage "done; stopped everything this script started"
