@@ -50,6 +50,8 @@ class CorpusConfig:
     jsonl_field: str = _f("text")  # which field of a .jsonl input holds the bio
     boilerplate: list[str] = _f(["read more", "show more", "cookie", "accept all"])
     validation_share: float = _f(0.05, min=0.0, max=0.5)  # held out for evaluate's loss
+    lang_prefix_chars: int = _f(600, min=50)  # langdetect reads only this prefix (chars); speed/agreement in bench/results_corpus.md
+    short_words: int = _f(20, min=1)  # below this many words langdetect is unreliable; stopwords decide
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class FiltersConfig:
     near_dup_jaccard: float = _f(0.6, min=0.0, max=1.0)
     max_line_repeats: int = _f(2, min=1)
     max_list_repeats: int = _f(1, min=1)
+    max_pattern_repeats: int = _f(4, min=1)  # lines/sentences opening with the same 2 words ("I HATE")
+    max_phrase_repeats: int = _f(3, min=1)  # one word 6-gram this often is a sampling loop
     language: str = _f("en")
     min_lang_prob: float = _f(0.7, min=0.0, max=1.0)
     blocklist: list[str] = _f([])  # words, or regexes written as /.../
@@ -179,6 +183,7 @@ class ScrapeConfig:
     max_redirects: int = _f(5, min=0)
     timeout_s: float = _f(30.0, min=0.1)
     retries: int = _f(3, min=0)
+    backoff_s: float = _f(2.0, min=0.0)  # first retry wait (s); doubles per retry of a 5xx/429/connection error
     sites: list[SiteConfig] = _f([])
 
 

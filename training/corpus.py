@@ -1,0 +1,402 @@
+"""`corpus build`: records (scrape cache, .txt, .csv, .jsonl) -> cleaned, English, deduplicated
+corpus file in gpt-2-simple's format, a validation split and a manifest. Same inputs, same bytes.
+
+Checks run cheapest first; a dropped record's reason is the first check it failed:
+empty, too_short, too_long, duplicate (same words), near_duplicate (Jaccard on word 5-grams >=
+cfg.corpus.near_dup_threshold against a kept bio), not_english.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config
+from bot.errors import InputError
+from training.extract import clean_text, extract_record, parse
+
+log = logging.getLogger(__name__)
+
+START, END = "<|startoftext|>", "<|endoftext|>"
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """One candidate bio before cleaning."""
+
+    id: str
+    name: str
+    url: str
+    text: str
+    names: dict[int, str] | None = None  # Discogs artist id -> name, to unwrap [a123]
+
+
+def iter_records(inputs: list[Path] | None, cfg: Config) -> Iterator[InputRecord]:
+    """Every record of the inputs in order; None means the scrape cache."""
+    if inputs is None:
+        yield from _from_cache(cfg)
+        return
+    for path in inputs:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file; pass .txt, .csv or .jsonl files")
+        suffix = path.suffix.lower()
+        readers = {".txt": _from_txt, ".csv": _from_csv, ".jsonl": _from_jsonl}
+        if suffix not in readers:
+            raise InputError(f"{path}: unsupported input type {suffix!r}; use .txt, .csv or .jsonl")
+        yield from readers[suffix](path, cfg)
+
+
+def _from_cache(cfg: Config) -> Iterator[InputRecord]:
+    """Bios extracted from the cached artist pages, in URL order."""
+    from training.scrape import open_cache
+
+    sites = {s.name: s for s in cfg.scrape.sites}
+    cache = open_cache(cfg)
+    try:
+        for page in cache.pages():
+            site = sites.get(page.site)
+            if site is None or not page.is_html:
+                continue
+            rec = extract_record(parse(page.body, page.content_type), page.url, site, cfg.corpus.boilerplate)
+            if rec is not None:
+                yield InputRecord(page.url, rec.name, page.url, rec.bio)
+    finally:
+        cache.close()
+
+
+def _read(path: Path) -> str:
+    """A text file as UTF-8 (BOM allowed), or InputError."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it as UTF-8 text ({exc})") from exc
+
+
+def _from_txt(path: Path, cfg: Config) -> Iterator[InputRecord]:
+    """<|startoftext|>..<|endoftext|> blocks when present, else blank-line-separated bios."""
+    text = _read(path)
+    if START in text or END in text:
+        parts = [p.replace(START, "") for p in text.split(END)]
+    else:
+        parts = re.split(r"\n\s*\n", text)
+    for i, part in enumerate(p for p in parts if p.strip()):
+        yield InputRecord(f"{path.name}:{i}", "", "", part)
+
+
+def _from_csv(path: Path, cfg: Config) -> Iterator[InputRecord]:
+    """The first column, header row skipped: what gpt-2-simple's own csv reader takes."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = csv.reader(f)
+        next(rows, None)
+        for i, row in enumerate(rows):
+            if row:
+                yield InputRecord(f"{path.name}:{i + 2}", "", "", row[0])
+
+
+def _from_jsonl(path: Path, cfg: Config) -> Iterator[InputRecord]:
+    """Field cfg.corpus.jsonl_field (else "text") of each JSON line; Discogs ids name [a123] refs."""
+    rows = []
+    for n, line in enumerate(_read(path).splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append((n, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+    names = {r["discogs_id"]: str(r.get("name") or "") for _, r in rows
+             if isinstance(r, dict) and isinstance(r.get("discogs_id"), int)} or None
+    field = cfg.corpus.jsonl_field
+    for n, r in rows:
+        text = r.get(field, r.get("text")) if isinstance(r, dict) else None
+        if not isinstance(text, str):
+            raise InputError(f"{path}:{n}: no string field {field!r} (or 'text'); set [corpus] jsonl_field")
+        yield InputRecord(str(r.get("id") or f"{path.name}:{n}"), str(r.get("name") or ""),
+                          str(r.get("url") or ""), text, names)
+
+
+def in_validation(text: str, share: float) -> bool:
+    """Deterministic split: the first 8 bytes of sha256(text) as a fraction in [0, 1)."""
+    h = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < share
+
+
+def build_corpus(inputs: list[Path] | None, out: Path, cfg: Config, *, index: bool = True) -> dict[str, Any]:
+    """Clean, filter and deduplicate the inputs into `out`, its .val.txt and .manifest.jsonl."""
+    c = cfg.corpus
+    t0 = time.perf_counter()
+    lang, near = LanguageCheck(c.min_lang_prob, c.lang_prefix_chars, c.short_words), NearDupIndex(c.near_dup_threshold)
+    seen: set[bytes] = set()
+    kept: list[str] = []
+    val: list[str] = []
+    manifest: list[dict[str, Any]] = []
+    for rec in iter_records(inputs, cfg):
+        text = clean_text(rec.text, c.boilerplate, rec.names)
+        reason = _reason(text, c, seen, near, lang)
+        entry = {"id": rec.id, "name": rec.name, "url": rec.url, "status": "kept" if reason is None else "dropped",
+                 "reason": reason, "corpus_index": None}
+        if reason is None:
+            near.add(text)
+            if in_validation(text, c.validation_share):
+                entry["reason"] = "validation"  # kept, but held out in the .val.txt file
+                val.append(text)
+            else:
+                entry["corpus_index"] = len(kept)
+                kept.append(text)
+        manifest.append(entry)
+    _write_all(out, kept, val, manifest)
+    stats = _build_stats(manifest, out, time.perf_counter() - t0, lang.seconds)
+    if index:
+        _build_index(out)
+    return stats
+
+
+def _reason(text: str, c: Any, seen: set[bytes], near: NearDupIndex, lang: LanguageCheck) -> str | None:
+    """The first check a cleaned bio fails, or None to keep it."""
+    if not text:
+        return "empty"
+    if len(text) < c.min_chars:
+        return "too_short"
+    if len(text) > c.max_chars:
+        return "too_long"
+    key = exact_key(text)
+    if key in seen:
+        return "duplicate"
+    seen.add(key)
+    if near.is_near_duplicate(text):
+        return "near_duplicate"
+    if not lang.is_english(text):
+        return "not_english"
+    return None
+
+
+def _write_all(out: Path, kept: list[str], val: list[str], manifest: list[dict[str, Any]]) -> None:
+    """Corpus, validation split and manifest, each written to a temp file and renamed into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write(out, "".join(f"{START}{t}{END}\n" for t in kept))
+    _write(out.with_suffix(".val.txt"), "".join(f"{START}{t}{END}\n" for t in val))
+    _write(out.with_suffix(".manifest.jsonl"),
+           "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest))
+
+
+def _write(path: Path, text: str) -> None:
+    """Write UTF-8 with \\n newlines atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _build_stats(manifest: list[dict[str, Any]], out: Path, seconds: float, seconds_lang: float) -> dict[str, Any]:
+    """Counts of a build for the CLI and the benchmark."""
+    dropped: dict[str, int] = {}
+    for m in manifest:
+        if m["status"] == "dropped":
+            dropped[m["reason"]] = dropped.get(m["reason"], 0) + 1
+    n_val = sum(1 for m in manifest if m["reason"] == "validation")
+    return {"inputs": len(manifest), "kept": len(manifest) - sum(dropped.values()) - n_val,
+            "validation": n_val, "dropped": dict(sorted(dropped.items())), "path": str(out),
+            "bytes": out.stat().st_size, "seconds": round(seconds, 3), "seconds_lang": round(seconds_lang, 3)}
+
+
+def _build_index(corpus: Path) -> None:
+    """The copy index beside the corpus, if bot.copyindex is there yet."""
+    try:
+        from bot.copyindex import build_index
+    except ImportError:
+        log.info("bot.copyindex not importable: skipping the copy index (run `djbios corpus index` later)")
+        return
+    build_index(corpus, corpus.with_suffix(".idx"))
+
+
+def read_corpus(path: Path) -> list[str]:
+    """The bios of a corpus file, in file order."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the corpus ({exc}); run `djbios corpus build`") from exc
+    return [p.replace(START, "").strip() for p in text.split(END) if p.replace(START, "").strip()]
+
+
+# --- language: a stopword fast path, then langdetect on a prefix --------------------------------
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# Words that are common in English prose and rare in the other languages of DJ bios ("in", "is",
+# "was", "an", "a", "also" are left out: they are German, Dutch or Romance words too).
+_EN = frozenset("the and of to with for on his her he she by from at has have had that it are their they "
+                "which this who been were into after its or but him them while when".split())
+_OTHER = frozenset("der die das und ist mit von ein eine auf den sich nicht auch wurde seine ihre bei aus im "
+                   "dem des el la los las y es con por una del que se su sus para como fue le les et est "
+                   "du avec il elle pour dans sur au aux qui sont di che della per sono nel gli het een van "
+                   "zijn werd voor ook não com uma em os pelo".split())
+
+
+class LanguageCheck:
+    """English or not. Long texts with many English and no foreign stopwords are accepted without
+    langdetect; otherwise langdetect (seeded) reads the first `prefix_chars` characters. Texts under
+    `short_words` words are also accepted on stopwords alone (>= 2 English, no foreign ones), because
+    langdetect misreads short, name-heavy English ("DJ from Oslo.")."""
+
+    def __init__(self, min_prob: float, prefix_chars: int, short_words: int, fast_path: bool = True) -> None:
+        self.min_prob, self.prefix, self.short, self.fast = min_prob, prefix_chars, short_words, fast_path
+        self.seconds = 0.0  # spent in langdetect (s), for the benchmark
+        self.calls = 0
+
+    def is_english(self, text: str) -> bool:
+        """True when the text is English by the rules above."""
+        words = _WORD.findall(text[: self.prefix * 2].lower())
+        en = sum(w in _EN for w in words)
+        other = sum(w in _OTHER for w in words)
+        if self.fast and len(words) >= self.short and en >= 0.2 * len(words) and other <= 0.02 * len(words):
+            return True
+        if self.p_english(text[: self.prefix]) >= self.min_prob:
+            return True
+        return len(words) < self.short and en >= 2 and other == 0
+
+    def p_english(self, text: str) -> float:
+        """langdetect's probability that text is English (0 when it finds no features)."""
+        from langdetect import DetectorFactory, detect_langs
+        from langdetect.lang_detect_exception import LangDetectException
+
+        DetectorFactory.seed = 0  # langdetect is random by default; seeded it is deterministic
+        t0 = time.perf_counter()
+        self.calls += 1
+        try:
+            return next((lp.prob for lp in detect_langs(text) if lp.lang == "en"), 0.0)
+        except LangDetectException:
+            return 0.0
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+# --- duplicates: exact (same words) and near (MinHash LSH on word 5-grams, verified exactly) ------
+
+_SHINGLE = 5  # words per shingle
+_PERMS, _BANDS = 64, 16  # 16 bands x 4 rows: a pair at Jaccard 0.8 is a candidate with p > 0.9998
+
+
+def exact_key(text: str) -> bytes:
+    """Same words in the same order, ignoring case and punctuation."""
+    return hashlib.blake2b(" ".join(_WORD.findall(text.lower())).encode("utf-8"), digest_size=16).digest()
+
+
+class NearDupIndex:
+    """Kept bios' MinHash signatures in LSH band buckets; candidates are checked by exact Jaccard."""
+
+    def __init__(self, threshold: float, seed: int = 0) -> None:
+        import numpy as np
+
+        self.np, self.threshold = np, threshold
+        rng = np.random.default_rng(seed)
+        self.a = rng.integers(1, 2**63, size=_PERMS, dtype=np.uint64) | np.uint64(1)  # odd multipliers
+        self.b = rng.integers(0, 2**63, size=_PERMS, dtype=np.uint64)
+        self.pos = rng.integers(1, 2**63, size=_SHINGLE, dtype=np.uint64) | np.uint64(1)
+        self.word_ids: dict[str, int] = {}
+        self.buckets: dict[bytes, list[int]] = {}
+        self.shingles: list[Any] = []  # per kept bio: sorted unique uint32 shingle hashes
+
+    def _shingles(self, text: str) -> Any:
+        """Sorted unique 32-bit hashes of the word 5-grams (the whole text when shorter)."""
+        np = self.np
+        ids = [self.word_ids.get(w) or self._word_id(w) for w in _WORD.findall(text.lower())]
+        h = np.array(ids or [0], dtype=np.uint64)
+        k = min(_SHINGLE, len(h))
+        sh = sum(h[j: len(h) - k + 1 + j] * self.pos[j] for j in range(k))  # wraps mod 2**64 on purpose
+        return np.unique((sh >> np.uint64(32)).astype(np.uint32))
+
+    def _word_id(self, w: str) -> int:
+        """A stable 64-bit id per word (blake2b, so runs agree whatever PYTHONHASHSEED is)."""
+        self.word_ids[w] = int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "big") | 1
+        return self.word_ids[w]
+
+    def _bands(self, sh: Any) -> list[bytes]:
+        """The LSH band keys of a shingle set."""
+        np = self.np
+        sig = (sh.astype(np.uint64)[:, None] * self.a[None, :] + self.b[None, :]).min(axis=0)
+        rows = _PERMS // _BANDS
+        return [bytes([i]) + sig[i * rows: (i + 1) * rows].tobytes() for i in range(_BANDS)]
+
+    def is_near_duplicate(self, text: str) -> bool:
+        """Jaccard >= threshold with a bio added before."""
+        sh = self._shingles(text)
+        self._last = (text, sh, self._bands(sh))  # add() of the same text reuses the work
+        cands = {d for key in self._last[2] for d in self.buckets.get(key, ())}
+        for d in sorted(cands):
+            other = self.shingles[d]
+            inter = len(self.np.intersect1d(sh, other, assume_unique=True))
+            if inter / (len(sh) + len(other) - inter) >= self.threshold:
+                return True
+        return False
+
+    def add(self, text: str) -> None:
+        """Remember a kept bio."""
+        if getattr(self, "_last", (None,))[0] == text:
+            _, sh, bands = self._last
+        else:
+            sh = self._shingles(text)
+            bands = self._bands(sh)
+        for key in bands:
+            self.buckets.setdefault(key, []).append(len(self.shingles))
+        self.shingles.append(sh)
+
+
+# --- stats ------------------------------------------------------------------------------------------
+
+_PRONOUNS = {"he/him": {"he", "him", "his", "himself"}, "she/her": {"she", "her", "hers", "herself"},
+             "they/them": {"they", "them", "their", "theirs", "themselves", "themself"}}
+BIAS_SHARE = 0.6  # warn when one pronoun family dominates more than this share of gendered bios
+
+
+def pronoun_family(text: str) -> str:
+    """The pronoun family used most in a bio: he/him, she/her, they/them, mixed (a tie) or none."""
+    words = _WORD.findall(text.lower())
+    counts = {fam: sum(w in ws for w in words) for fam, ws in _PRONOUNS.items()}
+    best = max(counts.values())
+    top = [f for f, n in counts.items() if n == best]
+    return "none" if best == 0 else top[0] if len(top) == 1 else "mixed"
+
+
+def corpus_stats(path: Path) -> dict[str, Any]:
+    """Kept/dropped by reason (manifest), size, ~tokens (chars / 4), lengths, pronoun shares."""
+    import numpy as np
+
+    bios = read_corpus(path)
+    reasons: dict[str, int] = {}
+    mpath = path.with_suffix(".manifest.jsonl")
+    if mpath.exists():
+        for line in mpath.read_text(encoding="utf-8").splitlines():
+            m = json.loads(line)
+            key = m["reason"] if m["status"] == "dropped" else m["reason"] or "kept"
+            reasons[key] = reasons.get(key, 0) + 1
+    lengths = np.array([len(b) for b in bios] or [0])
+    fams: dict[str, int] = {}
+    for b in bios:
+        f = pronoun_family(b)
+        fams[f] = fams.get(f, 0) + 1
+    gendered = sum(n for f, n in fams.items() if f in _PRONOUNS)
+    return {"bios": len(bios), "manifest": dict(sorted(reasons.items())), "mb": path.stat().st_size / 1e6,
+            "approx_tokens": int(lengths.sum() / 4),  # GPT-2 BPE averages ~4 characters per token in English
+            "chars_percentiles": {p: int(np.percentile(lengths, p)) for p in (0, 5, 25, 50, 75, 95, 100)},
+            "pronouns": dict(sorted(fams.items())),
+            "pronoun_share": {f: round(fams.get(f, 0) / gendered, 3) if gendered else 0.0 for f in _PRONOUNS}}
+
+
+def format_stats(s: dict[str, Any]) -> str:
+    """corpus_stats as the lines `djbios corpus stats` prints, with a warning on pronoun bias."""
+    lines = [f"bios in corpus: {s['bios']}   size: {s['mb']:.2f} MB   ~tokens: {s['approx_tokens']:,} (chars/4)",
+             "manifest: " + (", ".join(f"{k} {v}" for k, v in s["manifest"].items()) or "none found"),
+             "length (chars) percentiles: " + "  ".join(f"p{p}={v}" for p, v in s["chars_percentiles"].items()),
+             "pronouns (dominant family per bio): " + ", ".join(f"{k} {v}" for k, v in s["pronouns"].items()),
+             "share of gendered bios: " + ", ".join(f"{k} {v:.0%}" for k, v in s["pronoun_share"].items())]
+    for fam, share in s["pronoun_share"].items():
+        if share > BIAS_SHARE:
+            lines.append(f"WARNING: {share:.0%} of the bios with pronouns use {fam}: the model will learn this "
+                         "bias; add bios of other people or prompt with --pronouns")
+    return "\n".join(lines)
