@@ -1,0 +1,177 @@
+"""One generation batch, end to end: sample, filter, store with provenance (no TensorFlow here).
+
+`djbios generate` and the worker's refill job both call generate_batch(); the generator is passed
+in, so the worker loads the model once and this module stays cheap to import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+START, END = "<|startoftext|>", "<|endoftext|>"
+
+
+@dataclass
+class BatchSummary:
+    """What one batch did: made, rejected by reason, queued (the ids that went to pending)."""
+
+    batch_id: int | None
+    made: int
+    queued: int
+    rejected: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # wall time of sampling alone
+    seed: int | None = None
+    queued_ids: list[int] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Human-readable summary for the CLI."""
+        why = ", ".join(f"{r}: {n}" for r, n in sorted(self.rejected.items())) or "none"
+        head = f"batch {self.batch_id}: " if self.batch_id is not None else ""
+        return [f"{head}made {self.made} in {self.seconds:.1f} s (seed {self.seed})",
+                f"rejected {sum(self.rejected.values())} ({why})", f"queued {self.queued}"]
+
+
+def max_tokens_for(cfg: Config) -> int:
+    """The token cap: [generate] max_tokens, else derived from the posting limit in characters."""
+    from bot.generate import default_max_tokens
+
+    if cfg.generate.max_tokens:
+        return cfg.generate.max_tokens
+    return default_max_tokens(cfg.mastodon.max_characters or cfg.filters.max_chars)
+
+
+def sampling_params(cfg: Config, prompt: str | None) -> dict[str, Any]:
+    """The sampling settings of a batch, as stored with each candidate."""
+    g = cfg.generate
+    return {"temperature": g.temperature, "top_k": g.top_k, "top_p": g.top_p,
+            "batch_size": g.batch_size, "max_tokens": max_tokens_for(cfg),
+            "prefix": g.prefix + (prompt or "")}
+
+
+def resolve_seed(cfg: Config, seed: int | None) -> int:
+    """--seed, else [generate] seed, else a fresh one (stored, so the batch can be reproduced)."""
+    if seed is not None:
+        return seed
+    return cfg.generate.seed if cfg.generate.seed >= 0 else secrets.randbits(31)
+
+
+def run_generator(generator: Any, params: dict[str, Any], n: int, seed: int) -> tuple[list[Any], float]:
+    """Sample n bios with the stored sampling params; return (samples, seconds)."""
+    t0 = time.perf_counter()
+    samples = generator.generate(n, batch_size=params["batch_size"], temperature=params["temperature"],
+                                 top_k=params["top_k"], top_p=params["top_p"], seed=seed,
+                                 prefix=params["prefix"], max_tokens=params["max_tokens"])
+    return samples, time.perf_counter() - t0
+
+
+def generate_batch(cfg: Config, store: Any, generator: Any, *, n: int, prompt: str | None = None,
+                   pronouns: str | None = None, seed: int | None = None,
+                   now: datetime | None = None) -> BatchSummary:
+    """Generate n candidates, filter them, and store each as pending or rejected with provenance."""
+    prov = generator.provenance
+    params = sampling_params(cfg, prompt)
+    batch_seed = resolve_seed(cfg, seed)
+    batch_id = store.create_batch("generate", checkpoint=prov["checkpoint"], step=prov["step"],
+                                  params=params, seed=batch_seed, prompt=prompt, now=now)
+    samples, seconds = run_generator(generator, params, n, batch_seed)
+    pipe = _pipeline(cfg, store)
+    summary = BatchSummary(batch_id=batch_id, made=len(samples), queued=0, seconds=seconds, seed=batch_seed)
+    rejected: Counter[str] = Counter()
+    for s in samples:
+        ok, reason, scores, text = _verdict(pipe, s, pronouns)
+        scores = {**scores, "tokens": s.tokens, "complete": s.complete, "generation_seconds": round(seconds, 3)}
+        if not text.strip():
+            rejected["empty"] += 1  # the store keeps no empty text; counted, not stored
+            continue
+        c = store.add(text, status="pending" if ok else "rejected", reason=reason, scores=scores,
+                      source="generate", batch_id=batch_id, checkpoint=prov["checkpoint"],
+                      step=prov["step"], seed=s.seed, params=params, prompt=prompt,
+                      pronouns=pronouns, now=now)
+        if ok:
+            summary.queued_ids.append(c.id)
+        else:
+            rejected[reason or "rejected"] += 1
+    summary.queued, summary.rejected = len(summary.queued_ids), dict(rejected)
+    store.finish_batch(batch_id, seconds=seconds, made=summary.made, queued=summary.queued, now=now)
+    log.info("batch %s: made %s, queued %s, rejected %s", batch_id, summary.made, summary.queued, summary.rejected)
+    return summary
+
+
+def _pipeline(cfg: Config, store: Any) -> Any | None:
+    """bot.filters.Pipeline with the copy index (if built) and the texts already stored; None if absent."""
+    try:
+        from bot.filters import Pipeline
+    except ImportError:
+        log.warning("bot.filters is not available; only completeness is checked")
+        return None
+    index = None
+    if cfg.index_path.is_file():
+        from bot.copyindex import CopyIndex
+
+        index = CopyIndex.load(cfg.index_path)
+    else:
+        log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
+    return Pipeline(cfg.filters, index, store.texts())
+
+
+def _verdict(pipe: Any | None, sample: Any, pronouns: str | None) -> tuple[bool, str | None, dict, str]:
+    """(ok, reason, scores, text to store) for one sample."""
+    if pipe is None:
+        ok = sample.complete
+        return ok, None if ok else "incomplete", {}, sample.text
+    v = pipe.check(sample.text, complete=sample.complete, pronouns=pronouns)
+    if v.ok:
+        pipe.remember(v.text)
+        return True, None, dict(v.scores), v.text
+    return False, v.reason, dict(v.scores), sample.text
+
+
+def write_samples(out: TextIO, path: Path, samples: list[Any], provenance: dict[str, Any],
+                  params: dict[str, Any]) -> None:
+    """Write samples as corpus-style blocks, or JSON lines when path ends in .jsonl."""
+    jsonl = path.suffix.lower() in (".jsonl", ".json")
+    for s in samples:
+        if jsonl:
+            out.write(json.dumps({**asdict(s), **provenance, "params": params}, ensure_ascii=False) + "\n")
+        else:
+            out.write(f"{START}{s.text}{END}\n")
+
+
+def generate_to_file(cfg: Config, generator: Any, path: Path, *, n: int, prompt: str | None = None,
+                     seed: int | None = None, progress: bool = True) -> BatchSummary:
+    """Bulk mode: write n bios to path batch by batch with a progress bar; nothing is stored."""
+    from tqdm import tqdm
+
+    params, base = sampling_params(cfg, prompt), resolve_seed(cfg, seed)
+    bs, made, incomplete, seconds = params["batch_size"], 0, 0, 0.0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out, tqdm(total=n, unit="bio", disable=not progress) as bar:
+        for b, start in enumerate(range(0, n, bs)):
+            # seed + b per batch: the same texts as one generate(n) call with this seed
+            samples, took = run_generator(generator, params, min(bs, n - start), base + b)
+            write_samples(out, path, samples, generator.provenance, params)
+            made, seconds = made + len(samples), seconds + took
+            incomplete += sum(not s.complete for s in samples)
+            bar.update(len(samples))
+    rejected = {"incomplete": incomplete} if incomplete else {}
+    return BatchSummary(batch_id=None, made=made, queued=0, rejected=rejected, seconds=seconds, seed=base)
+
+
+def load_generator(cfg: Config, step: int | None = None) -> Any:
+    """The configured checkpoint (checkpoint_dir/run_name, step or [model] checkpoint_step) loaded once."""
+    from bot.generate import GPT2Generator
+
+    return GPT2Generator.load(cfg.model.checkpoint_dir / cfg.model.run_name,
+                              step or cfg.model.checkpoint_step or None)

@@ -1,0 +1,49 @@
+"""`djbios generate`: sample a batch from the fine-tuned checkpoint, filter it, queue it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.clicommon import App, pass_app
+
+
+@click.command()
+@click.option("-n", "n", type=click.IntRange(min=1), default=None,
+              help="How many bios (default: [generate] nsamples).")
+@click.option("--prompt", default=None, help="Start each bio with this text, e.g. a name.")
+@click.option("--pronouns", type=click.Choice(["she", "he", "they"]), default=None,
+              help="Pronouns the bio should use (checked by the filters).")
+@click.option("--seed", type=int, default=None, help="Seed; the same seed gives the same bios.")
+@click.option("--to-file", "to_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the bios to this file (.jsonl = JSON lines) instead of the queue.")
+@click.option("--step", type=click.IntRange(min=1), default=None,
+              help="Use this checkpoint step (default: [model] checkpoint_step, else the latest).")
+@pass_app
+def generate(app: App, n: int | None, prompt: str | None, pronouns: str | None, seed: int | None,
+             to_file: Path | None, step: int | None) -> None:
+    """Generate bios with the fine-tuned model, filter them, and queue the good ones as pending.
+
+    Every candidate is stored (rejected ones with their reason) with its checkpoint, step, seed,
+    sampling settings and prompt. --to-file skips the queue: the bulk "500 bios" mode.
+
+    \b
+    Example:
+      djbios generate -n 8
+      djbios generate -n 4 --prompt "Stella Zekri" --pronouns she --seed 7
+      djbios generate -n 500 --to-file samples/bios.txt
+    """
+    from bot.batch import generate_batch, generate_to_file, load_generator
+
+    cfg = app.config
+    n = n or cfg.generate.nsamples
+    generator = load_generator(cfg, step)
+    if to_file is not None:
+        summary = generate_to_file(cfg, generator, to_file, n=n, prompt=prompt, seed=seed)
+        click.echo(f"wrote {summary.made} bios to {to_file} in {summary.seconds:.1f} s "
+                   f"({summary.rejected.get('incomplete', 0)} incomplete, seed {summary.seed})")
+        return
+    summary = generate_batch(cfg, app.store(), generator, n=n, prompt=prompt, pronouns=pronouns, seed=seed)
+    for line in summary.lines():
+        click.echo(line)

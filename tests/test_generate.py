@@ -1,0 +1,210 @@
+"""bot.generate / bot.batch / `djbios generate` against the real tiny gpt-2-simple checkpoint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.batch import generate_batch
+from bot.cli import cli
+from bot.config import load_config
+from bot.errors import ModelError
+from bot.generate import GPT2Generator, default_max_tokens, find_checkpoint, split_text
+from bot.store import Store
+
+SAMPLING = {"temperature": 0.8, "top_k": 40, "top_p": 0.0}
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_checkpoint):  # type: ignore[no-untyped-def]
+    """The tiny checkpoint loaded once for the module, as the worker does."""
+    g = GPT2Generator.load(tiny_checkpoint.run_dir)
+    yield g
+    g.close()
+
+
+def write_config(tmp_path: Path, ckpt, extra: str = "") -> Path:  # type: ignore[no-untyped-def]
+    """bot.toml pointing at the tiny checkpoint and a SQLite file in tmp_path."""
+    path = tmp_path / "bot.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "djbios.db"}"\n'
+        f'[model]\ncheckpoint_dir = "{ckpt.checkpoint_dir}"\nrun_name = "{ckpt.run_name}"\n'
+        f'[corpus]\npath = "{tmp_path / "no-corpus.txt"}"\n'
+        f"[generate]\nbatch_size = 4\nmax_tokens = 300\n{extra}",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("batch_size, batches", [(1, 3), (4, 1)])
+def test_batch_sizes_give_nsamples(gen, batch_size, batches):  # type: ignore[no-untyped-def]
+    samples = gen.generate(3, batch_size=batch_size, seed=5, max_tokens=40, **SAMPLING)
+    assert len(samples) == 3
+    assert len(gen.last_steps) == batches
+    assert all(0 < s.tokens <= 40 for s in samples)
+
+
+def test_same_seed_same_texts_other_seed_other_texts(gen):  # type: ignore[no-untyped-def]
+    a = gen.generate(4, batch_size=2, seed=11, max_tokens=60, **SAMPLING)
+    b = gen.generate(4, batch_size=2, seed=11, max_tokens=60, **SAMPLING)
+    c = gen.generate(4, batch_size=2, seed=12, max_tokens=60, **SAMPLING)
+    assert [s.text for s in a] == [s.text for s in b]
+    assert [s.text for s in a] != [s.text for s in c]
+    assert [s.seed for s in a] == [11, 11, 12, 12]  # batch b uses seed + b
+
+
+def test_early_stop_takes_fewer_steps_than_the_cap(gen):  # type: ignore[no-untyped-def]
+    # One row per batch: each batch's loop count is exactly that bio's length, so a bio that met
+    # the delimiter shows the loop stopped there, far below the cap.
+    # The tiny model is barely trained (it ends roughly half its bios), hence 16 tries.
+    samples = gen.generate(16, batch_size=1, seed=0, max_tokens=300, **SAMPLING)
+    assert gen.last_steps == [s.tokens for s in samples]
+    assert any(s.complete and s.tokens < 300 for s in samples)
+    assert all(s.complete for s in samples if s.tokens < 300)  # only the delimiter stops early
+    assert not any("endoftext" in s.text for s in samples if s.complete)
+
+
+def test_a_batch_stops_with_its_slowest_row(gen):  # type: ignore[no-untyped-def]
+    samples = gen.generate(4, batch_size=4, seed=0, max_tokens=300, **SAMPLING)
+    assert gen.last_steps == [max(s.tokens for s in samples)]
+    assert all(s.tokens == 300 for s in samples if not s.complete)
+
+
+def test_cap_marks_unfinished_samples_incomplete(gen):  # type: ignore[no-untyped-def]
+    samples = gen.generate(4, batch_size=4, seed=0, max_tokens=3, **SAMPLING)
+    assert gen.last_steps == [3]
+    assert not all(s.complete for s in samples)
+
+
+def test_prompt_starts_the_bio(gen):  # type: ignore[no-untyped-def]
+    samples = gen.generate(3, batch_size=3, seed=2, max_tokens=40,
+                           prefix="<|startoftext|>Stella Zekri", **SAMPLING)
+    assert all(s.text.startswith("Stella Zekri") for s in samples)
+
+
+def test_top_p_and_no_top_k_still_sample(gen):  # type: ignore[no-untyped-def]
+    samples = gen.generate(2, batch_size=2, seed=3, max_tokens=20, temperature=1.0, top_k=0, top_p=0.9)
+    assert len(samples) == 2 and all(s.tokens > 0 for s in samples)
+
+
+def test_ten_batches_keep_the_graph_op_count_constant(gen):  # type: ignore[no-untyped-def]
+    ops = gen.op_count
+    for i in range(10):
+        gen.generate(2, batch_size=2, seed=i, max_tokens=20, **SAMPLING)
+    assert gen.op_count == ops
+    assert gen._graph.finalized
+
+
+def test_twenty_batches_keep_memory_flat(gen):  # type: ignore[no-untyped-def]
+    psutil = pytest.importorskip("psutil")
+    proc = psutil.Process()
+    for i in range(5):  # warm-up: allocator pools, BPE cache
+        gen.generate(4, batch_size=4, seed=i, max_tokens=60, **SAMPLING)
+    before = proc.memory_info().rss
+    for i in range(20):
+        gen.generate(4, batch_size=4, seed=100 + i, max_tokens=60, **SAMPLING)
+    assert proc.memory_info().rss - before <= 5 * 2**20
+
+
+def test_provenance_names_checkpoint_and_step(gen, tiny_checkpoint):  # type: ignore[no-untyped-def]
+    assert gen.provenance["step"] == tiny_checkpoint.step
+    assert gen.provenance["checkpoint"].startswith(str(tiny_checkpoint.run_dir))
+
+
+def test_missing_checkpoint_is_one_line_naming_path_and_command(tmp_path):  # type: ignore[no-untyped-def]
+    with pytest.raises(ModelError) as err:
+        GPT2Generator.load(tmp_path / "checkpoint" / "run1")
+    msg = str(err.value)
+    assert "\n" not in msg and str(tmp_path / "checkpoint" / "run1") in msg and "djbios train" in msg
+
+
+def test_unknown_step_lists_the_steps_there(tiny_checkpoint):  # type: ignore[no-untyped-def]
+    with pytest.raises(ModelError, match="step 999 .*have: 20"):
+        find_checkpoint(tiny_checkpoint.run_dir, 999)
+
+
+def test_corrupt_checkpoint_is_a_model_error(tiny_checkpoint, tmp_path):  # type: ignore[no-untyped-def]
+    run = tmp_path / "run1"
+    shutil.copytree(tiny_checkpoint.run_dir, run)
+    for data in run.glob("*.data-*"):
+        data.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError) as err:
+        GPT2Generator.load(run)
+    assert "\n" not in str(err.value) and "djbios train" in str(err.value)
+
+
+@pytest.mark.parametrize("raw, stopped, want", [
+    ("A bio.<|endoftext|>junk", False, ("A bio.", True)),
+    ("A bio.<|endoftext", True, ("A bio.", True)),
+    ("A bio that goes on", False, ("A bio that goes on", False)),
+    ("A bio.<|endoftext", False, ("A bio.<|endoftext", False)),
+])
+def test_split_text(raw, stopped, want):  # type: ignore[no-untyped-def]
+    assert split_text(raw, stopped) == want
+
+
+def test_default_cap_follows_the_posting_limit():
+    assert default_max_tokens(500) < 1023
+    assert default_max_tokens(500) * 3 >= 500
+
+
+def test_generate_batch_stores_provenance(gen, tiny_checkpoint, tmp_path):  # type: ignore[no-untyped-def]
+    cfg = load_config(write_config(tmp_path, tiny_checkpoint))
+    store = Store.open(f"sqlite:///{tmp_path / 'b.db'}")
+    summary = generate_batch(cfg, store, gen, n=4, prompt="Stella Zekri", pronouns="she", seed=9)
+    rows = store.list()
+    assert summary.made == 4 and len(rows) + summary.rejected.get("empty", 0) == 4
+    assert summary.queued == sum(r.status == "pending" for r in rows)
+    for r in rows:
+        assert (r.checkpoint, r.step, r.prompt, r.pronouns) == (gen.provenance["checkpoint"], 20, "Stella Zekri", "she")
+        assert r.seed == 9 and r.batch_id == summary.batch_id
+        assert r.params["temperature"] == cfg.generate.temperature and r.params["max_tokens"] == 300
+        assert "generation_seconds" in r.scores
+    store.close()
+
+
+def test_cli_generate_stores_candidates_and_prints_summary(tiny_checkpoint, tmp_path):  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path, tiny_checkpoint)
+    res = CliRunner().invoke(cli, ["--config", str(config), "generate", "-n", "4", "--seed", "3",
+                                   "--prompt", "Ana Kraus", "--pronouns", "they"])
+    assert res.exit_code == 0, res.output
+    assert "made 4" in res.output and "queued" in res.output and "rejected" in res.output
+    store = Store.open(f"sqlite:///{tmp_path / 'djbios.db'}")
+    rows = store.list()
+    assert rows and all(r.step == 20 and r.seed == 3 and r.pronouns == "they" for r in rows)
+    assert all(r.text.startswith("Ana Kraus") for r in rows)
+    store.close()
+
+
+@pytest.mark.parametrize("name", ["bios.txt", "bios.jsonl"])
+def test_cli_to_file_writes_every_bio(tiny_checkpoint, tmp_path, name):  # type: ignore[no-untyped-def]
+    config, out = write_config(tmp_path, tiny_checkpoint), tmp_path / name
+    res = CliRunner().invoke(cli, ["--config", str(config), "generate", "-n", "5", "--seed", "1",
+                                   "--to-file", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    if name.endswith(".jsonl"):
+        rows = [json.loads(line) for line in text.splitlines()]
+        assert len(rows) == 5 and rows[0]["step"] == 20 and "complete" in rows[0]
+    else:
+        assert text.count("<|startoftext|>") == 5 and text.count("<|endoftext|>") == 5
+    assert not (tmp_path / "djbios.db").exists()  # nothing stored in bulk mode
+
+
+def test_cli_missing_checkpoint_is_one_line(tmp_path):  # type: ignore[no-untyped-def]
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[model]\ncheckpoint_dir = "{tmp_path / "nowhere"}"\n', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--config", str(config), "generate", "-n", "1"])
+    assert res.exit_code == 1
+    assert res.output.count("\n") == 1 and "djbios train" in res.output
+
+
+def test_importing_bot_generate_does_not_load_tensorflow():
+    code = "import sys, bot.generate, bot.batch; sys.exit('tensorflow' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent).returncode == 0
