@@ -106,3 +106,150 @@ def mastodon(mastodon_server: MastodonMock) -> Iterator[MastodonMock]:
     mastodon_server.reset()
     yield mastodon_server
     mastodon_server.clear_faults()
+
+
+# ------------------------------------------------------------------------------------------------
+# SCRAPE SITE (owned by the corpus area): fixture `scrape_site`, self-contained.
+# Serves tests/site/ on 127.0.0.1 plus dynamic routes: a redirect loop (/loop/a <-> /loop/b), a
+# 10 MB page (/artists/huge.html, streamed without Content-Length), a page that answers 500 once
+# and then works (/artists/flaky.html). Every request is logged with its Host header.
+# ------------------------------------------------------------------------------------------------
+
+import dataclasses  # noqa: E402  (the scrape site's own imports, kept with its section)
+import threading  # noqa: E402
+from collections import Counter  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from bot.config import Config, CorpusConfig, ScrapeConfig, SiteConfig  # noqa: E402
+
+SITE_DIR = Path(__file__).parent / "site"
+HUGE_BYTES = 10 * 1024 * 1024  # the 10 MB page
+# Pages whose charset must come from somewhere other than the HTTP header.
+_CONTENT_TYPES = {
+    "/artists/zoe-latin1.html": "text/html",  # <meta http-equiv> says iso-8859-1
+    "/artists/ines-cp1252.html": "text/html",  # no declaration at all: detection
+    "/artists/pablo-header.html": "text/html; charset=windows-1252",  # only the header says it
+}
+
+
+class ScrapeSite:
+    """The running fixture site: its URLs, its request log, and ready-made configs."""
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self.server = server
+        self.port = server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.other_origin = f"http://localhost:{self.port}"  # same server, a host outside allowed_domains
+        self.crawl_delay = 3  # seconds, written into robots.txt
+        self.log: list[tuple[str, str, str]] = []  # (host header, path, user-agent)
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    @property
+    def paths(self) -> list[str]:
+        """Requested paths in order."""
+        return [p for _, p, _ in self.log]
+
+    def site_config(self, **over: object) -> SiteConfig:
+        """A SiteConfig for this site (fields overridable)."""
+        base = SiteConfig(name="fixture", start_urls=[self.base_url + "/artists/index.html"],
+                          allowed_domains=["127.0.0.1"], link_selector="a.artist", bio_selector="div.bio",
+                          name_selector="h1", next_page_selector="a.next", delay_seconds=1.0)
+        return dataclasses.replace(base, **over)
+
+    def config(self, tmp_path: Path, **scrape_over: object) -> Config:
+        """A Config whose cache and corpus live in tmp_path and whose one site is this one."""
+        scrape = ScrapeConfig(cache_path=tmp_path / "cache.sqlite", sites=[self.site_config()], backoff_s=2.0)
+        scrape = dataclasses.replace(scrape, **scrape_over)
+        return Config(scrape=scrape, corpus=CorpusConfig(path=tmp_path / "corpus.txt"))
+
+    def toml(self, tmp_path: Path) -> Path:
+        """A bot.toml for CLI tests: no delays, so the real clock barely waits."""
+        self.crawl_delay = 0
+        p = tmp_path / "bot.toml"
+        p.write_text(f"""
+[corpus]
+path = "corpus.txt"
+[scrape]
+cache_path = "cache.sqlite"
+backoff_s = 0.0
+[[scrape.sites]]
+name = "fixture"
+start_urls = ["{self.base_url}/artists/index.html"]
+allowed_domains = ["127.0.0.1"]
+link_selector = "a.artist"
+bio_selector = "div.bio"
+name_selector = "h1"
+next_page_selector = "a.next"
+delay_seconds = 0.0
+""", encoding="utf-8")
+        return p
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """GET for the fixture site; HTTP/1.0, so a body ends when the connection closes."""
+
+    site: ScrapeSite  # set on the per-fixture subclass
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path = self.path.split("?")[0]
+        with self.site.lock:
+            self.site.log.append((self.headers.get("Host", ""), path, self.headers.get("User-Agent", "")))
+            self.site.hits[path] += 1
+            hits = self.site.hits[path]
+        try:
+            self._route(path, hits)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the crawler hung up on purpose (size cap)
+
+    def _route(self, path: str, hits: int) -> None:
+        if path in ("/loop/a", "/loop/b"):
+            return self._send(302, b"", "text/plain", {"Location": "/loop/b" if path == "/loop/a" else "/loop/a"})
+        if path == "/artists/huge.html":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            chunk = b"<p>" + b"x" * 65530 + b"</p>"
+            for _ in range(HUGE_BYTES // len(chunk) + 1):
+                self.wfile.write(chunk)
+            return None
+        if path == "/artists/flaky.html" and hits == 1:
+            return self._send(500, b"try again", "text/plain")
+        file = (SITE_DIR / path.lstrip("/")).resolve()
+        if not file.is_file() or SITE_DIR.resolve() not in file.parents:
+            return self._send(404, b"not found", "text/plain")
+        body = file.read_bytes()
+        if path == "/robots.txt" or path == "/artists/index.html":
+            body = body.decode().format(crawl_delay=self.site.crawl_delay,
+                                        other_origin=self.site.other_origin).encode()
+        ctype = _CONTENT_TYPES.get(path, "text/plain; charset=utf-8" if path.endswith(".txt") else
+                                   "text/html; charset=utf-8")
+        return self._send(200, body, ctype)
+
+    def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def scrape_site() -> Iterator[ScrapeSite]:
+    """A fresh fixture site on 127.0.0.1 (own port, empty request log) for one test."""
+    handler = type("Handler", (_Handler,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    site = ScrapeSite(server)
+    handler.site = site
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
