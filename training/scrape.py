@@ -224,8 +224,10 @@ class _Crawler:
             rp.allow_all = True
         ua = self.scfg.user_agent
         rate = rp.request_rate(ua)
-        host.delay = max(self.site.delay_seconds, float(rp.crawl_delay(ua) or 0),
-                         rate.seconds / rate.requests if rate and rate.requests else 0.0)
+        delay = max(self.site.delay_seconds, float(rp.crawl_delay(ua) or 0),
+                    rate.seconds / rate.requests if rate and rate.requests else 0.0)
+        host.next_ok += delay - host.delay  # the robots.txt request itself waits out the full delay
+        host.delay = delay
         rp.modified()  # robotparser's can_fetch says False until it believes the file was read
 
     def _allowed(self, url: str) -> bool:

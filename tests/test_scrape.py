@@ -1,0 +1,138 @@
+"""training.scrape against the local fixture site, with a fake clock (no real sleeps)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import requests
+
+from training.scrape import PageCache, crawl, select_sites
+
+
+class FakeClock:
+    """A clock that moves only when the crawler sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(s)
+        self.t += s
+
+
+def run(cfg, site=None, clock=None, **kw):
+    """Crawl with a fresh session and a fake clock; return (stats, clock, response times)."""
+    clock = clock or FakeClock()
+    times: list[tuple[float, str]] = []
+    with requests.Session() as s:
+        s.hooks["response"].append(lambda r, *a, **k: times.append((clock(), r.url)))
+        stats = crawl(cfg, site or cfg.scrape.sites[0], session=s, clock=clock, sleep=clock.sleep,
+                      progress=False, **kw)
+    return stats, clock, times
+
+
+def cached(cfg) -> dict:
+    """url path -> Page of everything in the cache."""
+    cache = PageCache(cfg.scrape.cache_path)
+    try:
+        return {p.url.split(":", 2)[2].split("/", 1)[1]: p for p in cache.pages()}
+    finally:
+        cache.close()
+
+
+def test_robots_txt_obeyed_and_site_never_left(scrape_site, tmp_path):
+    stats, _, _ = run(scrape_site.config(tmp_path))
+    assert "/private/hidden.html" not in scrape_site.paths
+    assert stats.robots_blocked == 1
+    assert all(host.startswith("127.0.0.1") for host, _, _ in scrape_site.log)  # never localhost
+    assert stats.offsite >= 1
+    assert all(ua.startswith("djbios/") for _, _, ua in scrape_site.log)
+    assert scrape_site.paths[0] == "/robots.txt"
+
+
+def test_crawl_delay_from_robots_holds_between_requests(scrape_site, tmp_path):
+    _, clock, times = run(scrape_site.config(tmp_path))  # site delay 1 s, robots Crawl-delay 3 s
+    gaps = [b[0] - a[0] for a, b in zip(times, times[1:])]
+    assert len(times) > 8 and min(gaps) >= 3.0
+    assert sum(clock.sleeps) >= 3.0 * (len(times) - 1)
+
+
+def test_site_delay_wins_when_longer_than_crawl_delay(scrape_site, tmp_path):
+    cfg = scrape_site.config(tmp_path, sites=[scrape_site.site_config(delay_seconds=7.5)])
+    _, _, times = run(cfg)
+    assert min(b[0] - a[0] for a, b in zip(times, times[1:])) >= 7.5
+
+
+def test_interrupted_crawl_resumes_without_refetching(scrape_site, tmp_path):
+    cfg = scrape_site.config(tmp_path)
+    first, _, _ = run(cfg, max_pages=3)
+    assert first.fetched == 3 and first.queued > 0
+    n_first = len(scrape_site.log)
+    first_pages = {p for p in scrape_site.paths if p != "/robots.txt"}
+    second, _, _ = run(cfg)
+    again = [p for p in scrape_site.paths[n_first:] if p in first_pages]
+    assert again == []
+    assert second.from_cache == 3 and second.queued == 0
+    assert "artists/lucia-marquez.html" in cached(cfg)
+    n_second = len(scrape_site.log)
+    third, _, _ = run(cfg)  # all cached: only robots.txt, to judge the disallowed link again
+    assert third.fetched == 0 and scrape_site.paths[n_second:] == ["/robots.txt"]
+
+
+def test_refetch_fetches_cached_pages_again(scrape_site, tmp_path):
+    cfg = scrape_site.config(tmp_path)
+    run(cfg, max_pages=2)
+    run(cfg, max_pages=2, refetch=True)
+    assert scrape_site.hits["/artists/index.html"] == 2
+
+
+def test_big_page_capped_loop_stopped_500_retried(scrape_site, tmp_path):
+    cfg = scrape_site.config(tmp_path)
+    stats, clock, _ = run(cfg)
+    pages = cached(cfg)
+    assert pages["artists/huge.html"].error == "too_large" and pages["artists/huge.html"].body == b""
+    assert pages["loop/a"].error == "redirect_loop"
+    assert scrape_site.hits["/loop/a"] == 1 and scrape_site.hits["/loop/b"] == 1
+    assert pages["artists/flaky.html"].status == 200 and b"Mo Kettle" in pages["artists/flaky.html"].body
+    assert scrape_site.hits["/artists/flaky.html"] == 2
+    assert 2.0 in clock.sleeps  # the backoff before the retry went through the injected sleep
+    assert stats.errors["too_large"] == 1 and stats.errors["redirect_loop"] == 1
+
+
+def test_transient_failure_is_not_cached(scrape_site, tmp_path):
+    cfg = scrape_site.config(tmp_path, retries=0)
+    stats, _, _ = run(cfg)
+    assert stats.errors["transient"] == 1
+    assert "artists/flaky.html" not in cached(cfg)
+    run(cfg)  # the rerun tries it again, and now it works
+    assert cached(cfg)["artists/flaky.html"].status == 200
+
+
+def test_too_many_redirects(scrape_site, tmp_path):
+    cfg = scrape_site.config(tmp_path, max_redirects=0)
+    run(cfg)
+    assert cached(cfg)["loop/a"].error == "too_many_redirects"
+
+
+def test_unreachable_robots_means_no_crawl(tmp_path, scrape_site):
+    site = scrape_site.site_config(start_urls=["http://127.0.0.1:9/artists/index.html"])
+    cfg = dataclasses.replace(scrape_site.config(tmp_path, retries=1, timeout_s=1.0))
+    stats, _, _ = run(cfg, site=site)
+    assert stats.fetched == 0 and stats.robots_blocked == 1
+
+
+def test_select_sites(scrape_site, tmp_path):
+    from bot.config import Config
+    from bot.errors import ConfigError
+
+    cfg = scrape_site.config(tmp_path)
+    assert [s.name for s in select_sites(cfg, None)] == ["fixture"]
+    with pytest.raises(ConfigError, match="no scrape site named 'nope'"):
+        select_sites(cfg, "nope")
+    with pytest.raises(ConfigError, match=r"\[\[scrape.sites\]\]"):
+        select_sites(Config(), None)
