@@ -247,22 +247,24 @@ def repetition(text: str, cfg: FiltersConfig) -> Check:
 
 
 def list_duplicates(text: str) -> tuple[str, int]:
-    """The item named most often within one comma-separated list of a sentence, and how often."""
+    """The item named most often within one list ("A, B, C and A") of a sentence, and how often."""
     best = ("", 0)
     for sent in _SENTENCE.split(text):
         segs = [g for seg in re.split(r"[,;]", sent) for g in re.split(r"\s+(?:and|&|or)\s+", seg)]
-        items = [" ".join(normalise(WORD.findall(re.sub(r"^\s*(?:and|&|or)?\s*(?:the\s+)?", "", g, flags=re.I))))
+        items = [normalise(WORD.findall(re.sub(r"^\s*(?:and|&|or)?\s*(?:the\s+)?", "", g, flags=re.I)))
                  for g in segs]
-        short = [it for it in items[1:] if 0 < len(it.split()) <= 4]
-        if len(short) < 2:
-            continue
-        counts = Counter(short)
-        first = items[0]
-        for it in counts:
-            if first == it or first.endswith(" " + it):
-                counts[it] += 1
-        item, n = counts.most_common(1)[0]
-        best = max(best, (item, n), key=lambda t: t[1])
+        items = [it for it in items if it]
+        mid = [" ".join(it) for it in items[1:-1]]
+        if not mid or any(len(it.split()) > 4 for it in mid):
+            continue  # not a list of short names
+        ends = [{" ".join(w) for w in (items[0][-k:] for k in range(1, 5))},  # "He toured the Netherlands"
+                {" ".join(w) for w in (items[-1][:k] for k in range(1, 5))}]  # "Netherlands in May"
+        counts = Counter(mid)
+        for it in list(counts):
+            counts[it] += sum(it in e for e in ends)
+        for it in ends[0] & ends[1]:
+            counts[it] = max(counts[it], 2)
+        best = max(best, counts.most_common(1)[0], key=lambda t: t[1])
     return best
 
 
