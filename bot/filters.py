@@ -36,7 +36,9 @@ _URL = re.compile(rf"(?:https?://|www\.){_TAIL}|(?<![@\w.-])(?-i:\b(?:[a-z0-9-]+
                   rf"|(?<![@\w.-])\b(?:[a-z0-9-]+\.)+[a-z]{{2,6}}/{_TAIL}", re.I)
 _PHONE = re.compile(r"(?<![\w+])(?:\+|\b0)\d[\d ()./-]{6,}\d\b|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")
 _MENTION = re.compile(r"(?<![\w@/])@(?=\w)")
-_HASHTAG = re.compile(r"(?<![\w#&/])#(?=\w)")
+_HASHTAG = re.compile(r"(?<![\w#&/])#(?=\w*[^\W\d_])")  # "#1" is no hashtag: it needs a letter
+_STOP = {"on", "in", "at", "of", "to", "for", "with", "by", "from", "a", "an", "the", "he", "she", "they",
+         "it", "his", "her", "their", "was", "is", "and", "or"}  # never list items on their own
 _PLACEHOLDER = {"url": "[link]", "email": "[e-mail]", "phone": "[phone]"}
 _SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
 _PRONOUNS = {"he": {"he", "him", "his", "himself"}, "she": {"she", "her", "hers", "herself"},
@@ -259,10 +261,10 @@ def list_duplicates(text: str) -> tuple[str, int]:
             continue  # not a list of short names
         ends = [{" ".join(w) for w in (items[0][-k:] for k in range(1, 5))},  # "He toured the Netherlands"
                 {" ".join(w) for w in (items[-1][:k] for k in range(1, 5))}]  # "Netherlands in May"
-        counts = Counter(mid)
+        counts = Counter(it for it in mid if it not in _STOP)
         for it in list(counts):
             counts[it] += sum(it in e for e in ends)
-        for it in ends[0] & ends[1]:
+        for it in ends[0] & ends[1] - _STOP:
             counts[it] = max(counts[it], 2)
         best = max(best, counts.most_common(1)[0], key=lambda t: t[1])
     return best

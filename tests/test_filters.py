@@ -46,6 +46,7 @@ def test_completeness(text: str, complete: bool, ok: bool) -> None:
     ("Thanks @crew@fake.example.social!", {}, "Thanks @\u200bcrew@fake.example.social!"),
     ("Follow @djfakename for news.", {"mentions": "keep"}, "Follow @djfakename for news."),
     ("Big in #techno circles.", {}, "Big in #\u200btechno circles."),
+    ("Voted #1 in 1999.", {}, "Voted #1 in 1999."),
     ("Big in #techno circles.", {"hashtags": "keep"}, "Big in #techno circles."),
     ("Hear her at soundcloud.com/djfakename-9 today.", {}, "Hear her at today."),
     ("Like facebook.com/djfakename.page and more.", {}, "Like and more."),
