@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Config, MastodonConfig, read_token
 from bot.errors import AuthError, ConfigError, PublishError, Rejected, RetryLater
-from bot.models import Candidate
+
+if TYPE_CHECKING:
+    from bot.store import Candidate
 
 log = logging.getLogger(__name__)
 
@@ -277,3 +279,58 @@ class OutboxPublisher:
         """Log the alert and keep it in the outbox (there is no one to message)."""
         log.warning("operator alert: %s", message)
         self._append({"alert": message, "at": self.clock().isoformat()})
+
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the operator instead of redirected
+SCOPES = ["read", "write"]  # read: recent statuses and the account; write: posts and the profile
+
+
+class LoginFlow:
+    """Register the app on an instance and trade a pasted authorization code for a token."""
+
+    def __init__(self, instance: str, app_name: str = "djbios") -> None:
+        from mastodon import Mastodon
+
+        from urllib.parse import urlparse
+
+        self.instance = instance.rstrip("/")
+        # plain http only to this machine (a test instance); a real login always goes over https
+        self.allow_http = urlparse(self.instance).hostname in ("127.0.0.1", "localhost", "::1")
+        with _login_errors(self.instance):
+            cid, secret = Mastodon.create_app(app_name, scopes=SCOPES, redirect_uris=OOB,
+                                              api_base_url=self.instance)
+            self.client = Mastodon(client_id=cid, client_secret=secret, api_base_url=self.instance,
+                                   version_check_mode="none")
+
+    def authorize_url(self) -> str:
+        """Where the operator logs in as the bot and gets the code."""
+        with _login_errors(self.instance):
+            return self.client.auth_request_url(scopes=SCOPES, redirect_uris=OOB, allow_http=self.allow_http)
+
+    def token(self, code: str) -> str:
+        """The access token for the pasted code."""
+        with _login_errors(self.instance):
+            return self.client.log_in(code=code.strip(), redirect_uri=OOB, scopes=SCOPES,
+                                      allow_http=self.allow_http)
+
+
+@contextmanager
+def _login_errors(instance: str) -> Iterator[None]:
+    """Mastodon.py errors during login, as one operator-readable PublishError."""
+    from mastodon.errors import MastodonError
+
+    try:
+        yield
+    except MastodonError as exc:
+        raise PublishError(f"login at {instance} failed: {exc}; check the URL and paste the code again") from exc
+
+
+def save_token(path: Path, token: str) -> None:
+    """Write the token to a file only its owner can read (mode 0600, set before any byte is written)."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode under O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
