@@ -67,7 +67,7 @@ def decode_body(body: bytes, content_type: str = "") -> str:
 
 
 def _guess(body: bytes) -> str:
-    """Strict UTF-8 when it decodes, else charset-normalizer's best guess (cp1252 fallback)."""
+    """Strict UTF-8 when it decodes, else charset-normalizer's guess, cp1252 winning a tie."""
     try:
         body.decode("utf-8")
         return "utf-8"
@@ -75,27 +75,36 @@ def _guess(body: bytes) -> str:
         pass
     from charset_normalizer import from_bytes  # lazy: only pages with no declared charset need it
 
-    best = from_bytes(body).best()
-    return _codec(best.encoding) if best is not None else "cp1252"
+    matches = list(from_bytes(body))
+    if not matches:
+        return "cp1252"
+    # Latin code pages tie on Western text (cp1250 reads "è" as "č"); the web's default wins a tie.
+    if any(m.encoding == "cp1252" and m.chaos <= matches[0].chaos + 0.01 for m in matches):
+        return "cp1252"
+    return _codec(matches[0].encoding) or "cp1252"
+
+
+_GAP = "\x00"  # marks where a reference we cannot name was dropped
 
 
 def unwrap_discogs(text: str, names: Mapping[int, str] | None = None) -> str:
     """Discogs markup -> plain text: [a=Name] -> Name, [url=..]t[/url] -> t, [a123] -> a known name or ''."""
     text = re.sub(r"\[url=[^\]]*\](.*?)\[/url\]", r"\1", text, flags=re.I | re.S)
     text = re.sub(r"\[url\](.*?)\[/url\]", "", text, flags=re.I | re.S)  # a bare URL says nothing
+    text = re.sub(r"\[a=?(\d+)\]", lambda m: (names or {}).get(int(m.group(1)), _GAP), text, flags=re.I)
+    text = re.sub(r"\[(?:l|r|m|t|g)=?\d+\]", _GAP, text, flags=re.I)
     text = re.sub(r"\[(?:a|l|r|m|u|g|t)=([^\]]+)\]", r"\1", text, flags=re.I)
-    text = re.sub(r"\[a=?(\d+)\]", lambda m: (names or {}).get(int(m.group(1)), ""), text, flags=re.I)
-    text = re.sub(r"\[(?:l|r|m|t|g)=?\d+\]", "", text, flags=re.I)  # ids we cannot name: drop
     text = re.sub(r"\[/?(?:b|i|u|s|quote|img|code)\]", "", text, flags=re.I)
-    return _tidy(text)
+    return _close_gaps(text) if _GAP in text else text
 
 
-def _tidy(text: str) -> str:
-    """Repair the gaps left by dropped references: doubled spaces, ' ,', empty brackets."""
-    text = re.sub(r"\(\s*\)", "", text)
-    text = re.sub(r"[ \t]+([,.;:!?])", r"\1", text)
-    text = re.sub(r",\s*(?=,)", "", text)
-    return re.sub(r"[ \t]{2,}", " ", text)
+def _close_gaps(text: str) -> str:
+    """Drop the list glue around removed references: "of [a1], X and [a2]." -> "of X."."""
+    glue = r"(?:[ \t]*,[ \t]*|[ \t]+(?:and|&)[ \t]+|[ \t]*/[ \t]*)"
+    text = re.sub(rf"{_GAP}(?:{glue}{_GAP})+", _GAP, text)
+    text = re.sub(rf"\([ \t]*(?:with[ \t]+|feat\.?[ \t]+)?{_GAP}[ \t]*\)", "", text)
+    text = re.sub(rf"{_GAP}{glue}|{glue}{_GAP}", "", text).replace(_GAP, "")
+    return re.sub(r"[ \t]+([,.;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text))
 
 
 def _is_boilerplate(line: str, phrases: list[str]) -> bool:
@@ -112,11 +121,10 @@ def clean_text(text: str, boilerplate: list[str], names: Mapping[int, str] | Non
     lines = []
     for raw in text.splitlines():
         line = " ".join(raw.split())
-        if not line or _is_boilerplate(line, phrases):
-            continue
-        lines.append(tail.sub("", line) if tail else line)
-    text = " ".join(x for x in lines if x)
-    return text.replace("<|startoftext|>", "").replace("<|endoftext|>", "").strip()
+        line = tail.sub("", line) if tail else line
+        if line and not _is_boilerplate(line, phrases):
+            lines.append(line)
+    return " ".join(lines).replace("<|startoftext|>", "").replace("<|endoftext|>", "").strip()
 
 
 def parse(page: str | bytes, content_type: str = "") -> BeautifulSoup:
@@ -127,11 +135,13 @@ def parse(page: str | bytes, content_type: str = "") -> BeautifulSoup:
 
 
 def _block_text(el: object) -> str:
-    """An element's text with a newline at each block boundary, inline markup joined as written."""
+    """An element's text with a newline at each block boundary; source line breaks are spaces."""
     for tag in el.find_all(_BLOCK_TAGS):  # type: ignore[attr-defined]
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    return el.get_text("")  # type: ignore[attr-defined]
+    # a private-use mark, not \x1e: str.split() counts the ASCII separators as whitespace
+        tag.insert_before("\ue000")
+        tag.insert_after("\ue000")
+    text = " ".join(el.get_text("").split())  # type: ignore[attr-defined]
+    return text.replace("\ue000", "\n")
 
 
 def extract_record(soup: BeautifulSoup, url: str, site: SiteConfig, boilerplate: list[str]) -> Record | None:
