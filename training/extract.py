@@ -137,7 +137,7 @@ def parse(page: str | bytes, content_type: str = "") -> BeautifulSoup:
 def _block_text(el: object) -> str:
     """An element's text with a newline at each block boundary; source line breaks are spaces."""
     for tag in el.find_all(_BLOCK_TAGS):  # type: ignore[attr-defined]
-    # a private-use mark, not \x1e: str.split() counts the ASCII separators as whitespace
+        # a private-use mark, not \x1e: str.split() counts the ASCII separators as whitespace
         tag.insert_before("\ue000")
         tag.insert_after("\ue000")
     text = " ".join(el.get_text("").split())  # type: ignore[attr-defined]
