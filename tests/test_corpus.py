@@ -226,3 +226,60 @@ assert enc.decode(list(chunks[0])) == open(sys.argv[1], encoding="utf-8").read()
     r = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split()[:2] == ["1", str(len(out.read_bytes()))]
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+def invoke(*args: str):
+    """Run `djbios ARGS` through click's CliRunner."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_cli_corpus_build_stats_index(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", BIOS + [GERMAN])
+    toml = tmp_path / "bot.toml"
+    toml.write_text('[corpus]\npath = "data/corpus.txt"\nvalidation_share = 0.0\n', encoding="utf-8")
+    r = invoke("--config", str(toml), "corpus", "build", str(src))
+    assert r.exit_code == 0, r.output
+    assert "6 bios kept, 0 held out for validation, 1 dropped (not_english 1) of 7" in r.output
+    corpus = tmp_path / "data/corpus.txt"
+    assert read_corpus(corpus) == BIOS
+    r = invoke("--config", str(toml), "corpus", "stats")
+    assert r.exit_code == 0 and "bios in corpus: 6" in r.output and "not_english 1" in r.output
+    pytest.importorskip("bot.copyindex")
+    assert corpus.with_suffix(".idx").exists()  # build made the copy index beside the corpus
+    r = invoke("--config", str(toml), "corpus", "index")
+    assert r.exit_code == 0, r.output
+
+
+def test_cli_corpus_build_without_inputs_or_cache_says_what_to_do(tmp_path):
+    toml = tmp_path / "bot.toml"
+    toml.write_text("", encoding="utf-8")
+    r = invoke("--config", str(toml), "corpus", "build")
+    assert r.exit_code != 0 and "run `djbios scrape` or pass corpus files" in r.output
+    r = invoke("--config", str(toml), "corpus", "stats")
+    assert r.exit_code != 0 and "run `djbios corpus build`" in r.output
+
+
+def test_cli_scrape_then_build_from_cache(scrape_site, tmp_path):
+    toml = scrape_site.toml(tmp_path)  # no delays: this one runs on the real clock
+    r = invoke("--config", str(toml), "scrape", "--no-progress", "--max-pages", "3")
+    assert r.exit_code == 0, r.output
+    assert "fixture: fetched 3, from cache 0" in r.output
+    r = invoke("--config", str(toml), "scrape", "--site", "fixture", "--no-progress")
+    assert r.exit_code == 0 and "from cache 3" in r.output and "robots-blocked 1" in r.output
+    r = invoke("--config", str(toml), "corpus", "build", "--out", str(tmp_path / "c.txt"))
+    assert r.exit_code == 0 and "dropped (not_english 2)" in r.output
+    r = invoke("--config", str(toml), "scrape", "--site", "nope")
+    assert r.exit_code != 0 and "no scrape site named 'nope'" in r.output
+
+
+@pytest.mark.skipif(not (ROOT / "training/data/sample_bios.jsonl").exists(), reason="sample corpus not there yet")
+def test_sample_corpus_builds(tmp_path):
+    out = tmp_path / "corpus.txt"
+    st = build_corpus([ROOT / "training/data/sample_bios.jsonl"], out, cfg_for(tmp_path), index=False)
+    assert st["kept"] + st["validation"] >= 0.9 * st["inputs"], st
