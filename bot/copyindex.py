@@ -289,19 +289,18 @@ class CopyIndex:
 
     def check(self, text: str, run_words: int | None = None) -> CopyMatch:
         """Longest run of `text` copied from one bio, and the share of its 8-grams in the corpus."""
-        matches = list(WORD.finditer(text))
-        words = normalise([m.group() for m in matches])
+        words = normalise(WORD.findall(text))
         g = ngram_hashes(word_hashes(" ".join(words).encode("utf-8"))[0])
         if g.size == 0 or self._keys.size == 0:
-            return self._match(text, matches, 0, 0.0, None, run_words)
+            return self._match(text, len(words), 0.0, None, run_words)
         mask = np.uint64((1 << self.pos_bits) - 1)
         lo_key = (g >> np.uint64(self.pos_bits)) << np.uint64(self.pos_bits)
-        lo = np.searchsorted(self._keys, lo_key, "left")
-        hi = np.searchsorted(self._keys, lo_key | mask, "right")
+        # One call for both ends; no key has offset == mask (offsets < corpus bytes / 2 < mask).
+        lo, hi = np.searchsorted(self._keys, np.concatenate([lo_key, lo_key | mask])).reshape(2, -1)
         counts = hi - lo
         overlap = float(np.count_nonzero(counts)) / g.size
         best = self._best_run(words, lo, counts, mask)
-        return self._match(text, matches, len(words), overlap, best, run_words)
+        return self._match(text, len(words), overlap, best, run_words)
 
     def _seeds(self, lo: np.ndarray, counts: np.ndarray, mask: np.uint64) -> tuple[Any, ...]:
         """(candidate n-gram, global offset) pairs, rarest first within the budget; any dropped?"""
@@ -315,8 +314,8 @@ class CopyIndex:
         return qi.astype(np.int64), pos, kept.size < order.size
 
     def _best_run(self, words: list[str], lo: np.ndarray, counts: np.ndarray,
-                  mask: np.uint64) -> tuple[int, int, int, list[str], int] | None:
-        """The longest verified run: (start word, length, bio, bio words, bio start word)."""
+                  mask: np.uint64) -> tuple[Any, ...] | None:
+        """The longest verified run: (start word, length, bio, (bio text, start char, end char))."""
         qi, pos, dropped = self._seeds(lo, counts, mask)
         if qi.size == 0:
             return None
@@ -335,10 +334,12 @@ class CopyIndex:
                 break  # every posting was seen: the longest streak is the longest run
         return best
 
-    def _verify(self, words: list[str], i: int, p: int) -> tuple[int, int, int, list[str], int] | None:
+    def _verify(self, words: list[str], i: int, p: int) -> tuple[Any, ...] | None:
         """Extend the seed (candidate word i = global word p) word by word in its bio."""
         b = int(np.searchsorted(self._starts, p, "right") - 1)
-        bwords = normalise(WORD.findall(self.bio(b)))
+        bio = self.bio(b)
+        bm = list(WORD.finditer(bio))
+        bwords = normalise([m.group() for m in bm])
         j = p - int(self._starts[b])
         if words[i:i + N] != bwords[j:j + N]:
             return None  # a hash collision, not a copy
@@ -348,24 +349,18 @@ class CopyIndex:
         e = i + N
         while e < len(words) and e - s + t < len(bwords) and words[e] == bwords[e - s + t]:
             e += 1
-        return s, e - s, b, bwords, t
+        return s, e - s, b, (bio, bm[t].start(), bm[t + e - s - 1].end())
 
-    def _match(self, text: str, matches: list[re.Match[str]], nwords: int, overlap: float,
-               best: tuple[int, int, int, list[str], int] | None, run_words: int | None) -> CopyMatch:
+    def _match(self, text: str, nwords: int, overlap: float, best: tuple[Any, ...] | None,
+               run_words: int | None) -> CopyMatch:
         """Assemble the CopyMatch with the candidate span and the bio excerpt."""
-        copied = None
         if best is None:
-            return CopyMatch(0, overlap, None, None, "", "", None, nwords,
-                             False if run_words else None)
-        s, length, b, _, t = best
-        a, z = matches[s].start(), matches[s + length - 1].end()
-        bio = self.bio(b)
-        bm = list(WORD.finditer(bio))
-        ba, bz = bm[t].start(), bm[t + length - 1].end()
+            return CopyMatch(0, overlap, None, None, "", "", None, nwords, False if run_words else None)
+        s, length, b, (bio, ba, bz) = best
+        spans = [m.span() for m, _ in zip(WORD.finditer(text), range(s + length))]
+        a, z = spans[s][0], spans[-1][1]
         lead = "…" if ba > _EXCERPT else ""
         tail = "…" if bz + _EXCERPT < len(bio) else ""
-        excerpt = (f"{lead}{bio[max(0, ba - _EXCERPT):ba]}»{bio[ba:bz]}«"
-                   f"{bio[bz:bz + _EXCERPT]}{tail}")
-        if run_words:
-            copied = length >= run_words
+        excerpt = f"{lead}{bio[max(0, ba - _EXCERPT):ba]}»{bio[ba:bz]}«{bio[bz:bz + _EXCERPT]}{tail}"
+        copied = length >= run_words if run_words else None
         return CopyMatch(length, overlap, b, self.name(b), text[a:z], excerpt, (a, z), nwords, copied)
