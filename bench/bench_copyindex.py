@@ -135,7 +135,14 @@ def run_discogs(tmp: str) -> dict:
     runs = sum(m.longest_run >= copy_run_limit(n, 16) for n, m in ms if n >= 8)
     over = sum(m.overlap > 0.5 for _, m in ms)
     longest = sorted((m.longest_run for _, m in ms), reverse=True)[:5]
-    return {"indexed": len(half), "checked": len(other), "checked_8plus": sum(n >= 8 for n, _ in ms),
+    from collections import Counter
+
+    from bot.config import FiltersConfig
+    from bot.filters import Pipeline
+
+    pipe, t = Pipeline(FiltersConfig(max_chars=5000), idx, []), time.perf_counter()
+    reasons = Counter(str(pipe.check(t).reason) for t in other)  # Discogs profiles run long: no length cap
+    return {"pipeline_ms": (time.perf_counter() - t) / len(other) * 1e3, "reasons": dict(reasons),"indexed": len(half), "checked": len(other), "checked_8plus": sum(n >= 8 for n, _ in ms),
             "fp_run": runs, "fp_overlap": over, "top_runs": longest,
             "berlin_run": idx.check("Jo is a DJ and producer based in Berlin.").longest_run}
 
@@ -203,6 +210,8 @@ def report(size: int, build: dict, check: dict, scan: dict, pyset: dict, discogs
               f"({discogs['checked_8plus']} with >= 8 words): flagged by run rule {discogs['fp_run']}, "
               f"by overlap>50% {discogs['fp_overlap']}; five longest runs {discogs['top_runs']}; "
               f"'DJ and producer based in Berlin' run: {discogs['berlin_run']}")
+        print(f"whole filter pipeline on those {discogs['checked']} real profiles (max_chars 5000): "
+              f"{discogs['pipeline_ms']:.1f} ms each; verdicts {discogs['reasons']}")
 
 
 if __name__ == "__main__":

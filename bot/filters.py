@@ -266,7 +266,8 @@ def list_duplicates(text: str) -> tuple[str, int]:
             counts[it] += sum(it in e for e in ends)
         for it in ends[0] & ends[1] - _STOP:
             counts[it] = max(counts[it], 2)
-        best = max(best, counts.most_common(1)[0], key=lambda t: t[1])
+        if counts:
+            best = max(best, counts.most_common(1)[0], key=lambda t: t[1])
     return best
 
 

@@ -152,6 +152,7 @@ RANT = "\n".join(f"I HATE {x.upper()}." for x in
     ("He played Netherlands, Belgium, Germany and the Netherlands in one week.", False, "netherlands"),
     ("Releases on Tresor Records, Ostgut Records, Kompakt Records and Warp Records.", True, ""),
     ("She plays house and techno and disco, and has done so for years.", True, ""),
+    ("Tracks to dance to, on, and with.", True, ""),  # lists of stop words only
     ("the sound of the city " * 5, False, "phrase repeated"),
 ])
 def test_repetition(text: str, ok: bool, what: str) -> None:
