@@ -224,13 +224,15 @@ def _build(hparams: Any, stop_ids: list[int], prefix: Path, *, threads: int) -> 
     graph = tf.Graph()
     with graph.as_default():
         io = _sampling_graph(tf, hparams, stop_ids)
-        saver = tf.compat.v1.train.Saver(var_list=tf.compat.v1.global_variables())
+        saver = tf.compat.v1.train.Saver(var_list=[v for v in tf.compat.v1.global_variables()
+                                                   if v.name.startswith("model/")])
         graph.finalize()  # any op added later (a leak) raises instead of growing memory
     cfg = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
                                    inter_op_parallelism_threads=threads)
     sess = tf.compat.v1.Session(graph=graph, config=cfg)
     try:
         saver.restore(sess, str(prefix))
+        sess.run(io.pop("init"))
     except (tf.errors.OpError, ValueError) as exc:
         sess.close()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -238,10 +240,49 @@ def _build(hparams: Any, stop_ids: list[int], prefix: Path, *, threads: int) -> 
     return graph, sess, io
 
 
+def _forward(tf: Any, hp: Any, tokens: Any, cache: list | None) -> tuple[Any, list]:
+    """GPT-2 on tokens [batch, seq] after `cache`; returns the last hidden state and the new cache.
+
+    Same variables as gpt_2_simple.src.model.model (so its checkpoints restore), but the cache is
+    one (k, v) pair of [batch, head, seq, features] per layer: one concat per step instead of
+    model()'s unstack/stack of a 6-D `past` (several full copies of the cache per token).
+    """
+    from gpt_2_simple.src import model as m
+
+    v1 = tf.compat.v1
+    with v1.variable_scope("model", reuse=v1.AUTO_REUSE):
+        wpe = v1.get_variable("wpe", [hp.n_ctx, hp.n_embd])
+        wte = v1.get_variable("wte", [hp.n_vocab, hp.n_embd])
+        past_len = 0 if cache is None else tf.shape(cache[0][0])[2]
+        h = tf.gather(wte, tokens) + tf.gather(wpe, m.positions_for(tokens, past_len))
+        new = []
+        for layer in range(hp.n_layer):
+            with v1.variable_scope(f"h{layer}"):
+                a, kv = _attn(tf, m, m.norm(h, "ln_1"), hp, None if cache is None else cache[layer])
+                h = h + a
+                h = h + m.mlp(m.norm(h, "ln_2"), "mlp", hp.n_embd * 4, hparams=hp)
+            new.append(kv)
+        return m.norm(h, "ln_f")[:, -1, :], new
+
+
+def _attn(tf: Any, m: Any, x: Any, hp: Any, past: tuple | None) -> tuple[Any, tuple]:
+    """Multi-head self-attention with gpt-2-simple's variable names; past = (k, v) or None."""
+    heads = lambda t: tf.transpose(m.split_states(t, hp.n_head), [0, 2, 1, 3])  # noqa: E731
+    with tf.compat.v1.variable_scope("attn"):
+        q, k, v = map(heads, tf.split(m.conv1d(x, "c_attn", hp.n_embd * 3), 3, axis=2))
+        if past is not None:
+            k, v = tf.concat([past[0], k], axis=2), tf.concat([past[1], v], axis=2)
+        w = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(hp.n_embd // hp.n_head))
+        if past is None:  # the prompt attends causally; a one-token step sees the whole cache
+            _, _, nd, ns = m.shape_list(w)
+            b = tf.reshape(m.attention_mask(nd, ns, dtype=w.dtype), [1, 1, nd, ns])
+            w = w * b - 1e10 * (1 - b)
+        a = m.merge_states(tf.transpose(tf.matmul(tf.nn.softmax(w), v), [0, 2, 1, 3]))
+        return m.conv1d(a, "c_proj", hp.n_embd), (k, v)
+
+
 def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int]) -> dict[str, Any]:
     """Placeholders in, tokens out: a while_loop over one-token steps with the KV cache."""
-    from gpt_2_simple.src import model
-
     v1 = tf.compat.v1
     io = {
         "context": v1.placeholder(tf.int32, [None, None], name="context"),
@@ -253,37 +294,35 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int]) -> dict[str, Any]:
     }
     context = io["context"]
     rows = tf.shape(context)[0]
-    past_shape = model.past_shape(hparams=hp)  # [batch, layer, 2, head, seq, features]
-
-    def step(tokens: Any, past: Any) -> tuple[Any, Any]:
-        out = model.model(hparams=hp, X=tokens, past=past, reuse=v1.AUTO_REUSE)
-        present = out["present"]
-        present.set_shape(past_shape)
-        return out["logits"][:, -1, : hp.n_vocab], present
-
     # The prompt minus its last token fills the cache; the loop starts from the last token.
-    _, past0 = step(context[:, :-1], None)
+    _, cache0 = _forward(tf, hp, context[:, :-1], None)
+    with v1.variable_scope("model", reuse=True):
+        wte = v1.get_variable("wte")
+    # The LM head as [embd, vocab], made once after restore: matmul(h, wte, transpose_b=True)
+    # re-transposes 150 MB every token on CPU (~3x slower for the 124M model).
+    wte_t = v1.Variable(tf.transpose(wte), trainable=False, name="lm_head_t")
+    io["init"] = wte_t.initializer
     stop = tf.constant(stop_ids, tf.int32)
 
-    def body(i, past, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
-        logits, present = step(prev[:, tf.newaxis], past)
-        nxt = _pick(tf, logits / io["temperature"], io, i)
+    def body(i, cache, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
+        h, cache = _forward(tf, hp, prev[:, tf.newaxis], cache)
+        nxt = _pick(tf, tf.matmul(h, wte_t) / io["temperature"], io, i)
         tail = tf.concat([tail[:, 1:], nxt[:, tf.newaxis]], axis=1)
         lengths += tf.cast(tf.logical_not(done), tf.int32)
         done = tf.logical_or(done, tf.reduce_all(tf.equal(tail, stop), axis=1))
-        return (i + 1, tf.concat([past, present], axis=-2), nxt,
-                tf.concat([tokens, nxt[:, tf.newaxis]], axis=1), tail, done, lengths)
+        return i + 1, cache, nxt, tf.concat([tokens, nxt[:, tf.newaxis]], axis=1), tail, done, lengths
 
-    def cond(i, past, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
+    def cond(i, cache, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
         return tf.logical_and(i < io["max_steps"], tf.logical_not(tf.reduce_all(done)))
 
-    loop_vars = (tf.constant(0), past0, context[:, -1], context,
+    kv = tf.TensorShape([None, hp.n_head, None, hp.n_embd // hp.n_head])
+    loop_vars = (tf.constant(0), cache0, context[:, -1], context,
                  tf.fill([rows, len(stop_ids)], -1), tf.zeros([rows], tf.bool), tf.zeros([rows], tf.int32))
-    invariants = (tf.TensorShape([]), tf.TensorShape(past_shape), tf.TensorShape([None]),
+    invariants = (tf.TensorShape([]), [(kv, kv)] * hp.n_layer, tf.TensorShape([None]),
                   tf.TensorShape([None, None]), tf.TensorShape([None, len(stop_ids)]),
                   tf.TensorShape([None]), tf.TensorShape([None]))
-    steps, _, _, tokens, _, done, lengths = tf.while_loop(
-        cond, body, loop_vars, shape_invariants=invariants, back_prop=False)
+    steps, _, _, tokens, _, done, lengths = tf.nest.map_structure(
+        tf.stop_gradient, tf.while_loop(cond, body, loop_vars, shape_invariants=invariants))
     io.update(steps=steps, tokens=tokens, done=done, lengths=lengths)
     return io
 

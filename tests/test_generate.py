@@ -208,3 +208,26 @@ def test_cli_missing_checkpoint_is_one_line(tmp_path):  # type: ignore[no-untype
 def test_importing_bot_generate_does_not_load_tensorflow():
     code = "import sys, bot.generate, bot.batch; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent).returncode == 0
+
+
+def test_kv_cache_forward_matches_gpt2_simple_model(tiny_checkpoint):  # type: ignore[no-untyped-def]
+    import numpy as np
+    import tensorflow as tf
+    from gpt_2_simple.src import model
+
+    from bot.generate import _forward, _load_vocab
+
+    _, hp = _load_vocab(tiny_checkpoint.run_dir)
+    prefix, _ = find_checkpoint(tiny_checkpoint.run_dir)
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.int32, [2, None])
+        ref = model.model(hp, x)["logits"][:, -1, :]  # the whole sequence at once, no cache
+        _, cache = _forward(tf, hp, x[:, :-1], None)
+        h, _ = _forward(tf, hp, x[:, -1:], cache)  # the last token through the KV cache
+        wte = [v for v in tf.compat.v1.global_variables() if v.name == "model/wte:0"][0]
+        ours = tf.matmul(h, wte, transpose_b=True)
+        with tf.compat.v1.Session() as sess:
+            tf.compat.v1.train.Saver().restore(sess, str(prefix))
+            tokens = np.random.RandomState(0).randint(0, hp.n_vocab, size=(2, 9))
+            a, b = sess.run([ref, ours], {x: tokens})
+    assert np.allclose(a, b, atol=1e-4)
