@@ -176,7 +176,7 @@ def test_run_once_end_to_end_with_the_tiny_model(tmp_path, mastodon, request):
     path, _ = _config(
         tmp_path, mastodon, review={"mode": "auto"}, schedule={"min_queue": 1},
         model={"checkpoint_dir": str(tiny.checkpoint_dir), "run_name": tiny.run_name},
-        generate={"nsamples": 8, "batch_size": 8, "seed": 3, "max_tokens": 60},
+        generate={"nsamples": 32, "batch_size": 32, "seed": 3, "max_tokens": 200},  # most tiny samples never end
         filters={"min_chars": 1, "min_lang_prob": 0.0, "max_line_repeats": 50, "max_list_repeats": 50,
                  "near_dup_jaccard": 1.0, "copy_overlap_max": 1.0, "copy_run_words": 1000},
     )
