@@ -18,7 +18,7 @@ def test_init_tiny_writes_gpt2_simple_layout(tiny_model):
     for name in ("hparams.json", "encoder.json", "vocab.bpe", "checkpoint", "model.ckpt.index"):
         assert (d / name).is_file(), name
     hp = json.loads((d / "hparams.json").read_text())
-    assert hp == {"n_vocab": 2000, "n_ctx": 1024, "n_layer": 2, "n_embd": 64, "n_head": 2}
+    assert hp == {"n_vocab": 2000, "n_ctx": 1024, "n_layer": 2, "n_embd": 128, "n_head": 4}
     enc = json.loads((d / "encoder.json").read_text())
     assert tm.ENDOFTEXT in enc and len(enc) == hp["n_vocab"]
     assert sorted(enc.values()) == list(range(hp["n_vocab"]))  # every sampled id decodes

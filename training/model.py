@@ -22,7 +22,7 @@ N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows
 # Shapes of the from-scratch models. tiny: ~1 s per step on 2 CPU cores (tests); small: learns
 # bio-like text from the sample corpus in ~10 min (demo); 124M-shaped: GPT-2 124M for benchmarks.
 SIZES: dict[str, dict[str, int]] = {
-    "tiny": {"n_layer": 2, "n_embd": 64, "n_head": 2, "n_vocab": 2000},
+    "tiny": {"n_layer": 2, "n_embd": 128, "n_head": 4, "n_vocab": 2000},
     "small": {"n_layer": 4, "n_embd": 256, "n_head": 4, "n_vocab": 4000},
     "124M-shaped": {"n_layer": 12, "n_embd": 768, "n_head": 12, "n_vocab": 50257},
 }
