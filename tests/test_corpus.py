@@ -16,7 +16,7 @@ import requests
 from bot.config import Config, CorpusConfig
 from bot.errors import InputError
 from training.corpus import (NearDupIndex, build_corpus, corpus_stats, format_stats, in_validation,
-                             pronoun_family, read_corpus)
+                             pronoun_family, read_corpus, words_of)
 from training.scrape import crawl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,12 +105,13 @@ def test_length_bounds_and_duplicates(tmp_path):
 
 def test_near_dup_threshold_respected():
     idx = NearDupIndex(0.8)
-    idx.add(BIOS[0] + " " + BIOS[3])
-    assert idx.is_near_duplicate((BIOS[0] + " " + BIOS[3]).replace("warehouse", "basement"))
-    assert not idx.is_near_duplicate(BIOS[0].replace("warehouse", "basement"))  # 36 words: 27/37 = 0.73
+    near = idx.is_near_duplicate
+    idx.add(idx.sketch(words_of(BIOS[0] + " " + BIOS[3])))
+    assert near(idx.sketch(words_of((BIOS[0] + " " + BIOS[3]).replace("warehouse", "basement"))))
+    assert not near(idx.sketch(words_of(BIOS[0].replace("warehouse", "basement"))))  # 36 words: 27/37 = 0.73
     half = " ".join(BIOS[0].split()[:18]) + " " + " ".join(BIOS[3].split()[18:])
-    assert not idx.is_near_duplicate(half)
-    assert not idx.is_near_duplicate(BIOS[2])
+    assert not near(idx.sketch(words_of(half)))
+    assert not near(idx.sketch(words_of(BIOS[2])))
 
 
 def test_validation_split_deterministic_and_disjoint(tmp_path):

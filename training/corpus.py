@@ -139,11 +139,11 @@ def build_corpus(inputs: list[Path] | None, out: Path, cfg: Config, *, index: bo
     manifest: list[dict[str, Any]] = []
     for rec in iter_records(inputs, cfg):
         text = clean_text(rec.text, c.boilerplate, rec.names)
-        reason = _reason(text, c, seen, near, lang)
+        reason, sketch = _reason(text, c, seen, near, lang)
         entry = {"id": rec.id, "name": rec.name, "url": rec.url, "status": "kept" if reason is None else "dropped",
                  "reason": reason, "corpus_index": None}
         if reason is None:
-            near.add(text)
+            near.add(sketch)
             if in_validation(text, c.validation_share):
                 entry["reason"] = "validation"  # kept, but held out in the .val.txt file
                 val.append(text)
@@ -152,29 +152,31 @@ def build_corpus(inputs: list[Path] | None, out: Path, cfg: Config, *, index: bo
                 kept.append(text)
         manifest.append(entry)
     _write_all(out, kept, val, manifest)
-    stats = _build_stats(manifest, out, time.perf_counter() - t0, lang.seconds)
+    stats = _build_stats(manifest, out, time.perf_counter() - t0, lang.seconds) | {"langdetect_calls": lang.calls}
     if index:
         _build_index(out)
     return stats
 
 
-def _reason(text: str, c: Any, seen: set[bytes], near: NearDupIndex, lang: LanguageCheck) -> str | None:
-    """The first check a cleaned bio fails, or None to keep it."""
+def _reason(text: str, c: Any, seen: set[bytes], near: NearDupIndex, lang: LanguageCheck) -> tuple[str | None, Any]:
+    """The first check a cleaned bio fails (None to keep it), and its near-dup sketch."""
     if not text:
-        return "empty"
+        return "empty", None
     if len(text) < c.min_chars:
-        return "too_short"
+        return "too_short", None
     if len(text) > c.max_chars:
-        return "too_long"
-    key = exact_key(text)
+        return "too_long", None
+    words = words_of(text)
+    key = exact_key(words)
     if key in seen:
-        return "duplicate"
+        return "duplicate", None
     seen.add(key)
-    if near.is_near_duplicate(text):
-        return "near_duplicate"
-    if not lang.is_english(text):
-        return "not_english"
-    return None
+    sketch = near.sketch(words)
+    if near.is_near_duplicate(sketch):
+        return "near_duplicate", None
+    if not lang.is_english(text, words):
+        return "not_english", None
+    return None, sketch
 
 
 def _write_all(out: Path, kept: list[str], val: list[str], manifest: list[dict[str, Any]]) -> None:
@@ -227,7 +229,12 @@ def read_corpus(path: Path) -> list[str]:
 
 # --- language: a stopword fast path, then langdetect on a prefix --------------------------------
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_WORD = re.compile(r"\w+")  # words and numbers; split once per bio, shared by every check
+
+
+def words_of(text: str) -> list[str]:
+    """The lower-cased words of a text, as every check here sees them."""
+    return _WORD.findall(text.lower())
 # Words that are common in English prose and rare in the other languages of DJ bios ("in", "is",
 # "was", "an", "a", "also" are left out: they are German, Dutch or Romance words too).
 _EN = frozenset("the and of to with for on his her he she by from at has have had that it are their they "
@@ -236,6 +243,11 @@ _OTHER = frozenset("der die das und ist mit von ein eine auf den sich nicht auch
                    "dem des el la los las y es con por una del que se su sus para como fue le les et est "
                    "du avec il elle pour dans sur au aux qui sont di che della per sono nel gli het een van "
                    "zijn werd voor ook não com uma em os pelo".split())
+
+# Fast-path shares of the first 200 words: German/Spanish prose has ~30% _OTHER words and ~0 _EN ones;
+# English bios have 10-25% _EN words (names dilute it): 99.7% of synthetic and 95% of Discogs bios of
+# >= 20 words take the fast path (measured for bench/results_corpus.md).
+_FAST_EN, _FAST_OTHER = 0.10, 0.02
 
 
 class LanguageCheck:
@@ -249,12 +261,12 @@ class LanguageCheck:
         self.seconds = 0.0  # spent in langdetect (s), for the benchmark
         self.calls = 0
 
-    def is_english(self, text: str) -> bool:
-        """True when the text is English by the rules above."""
-        words = _WORD.findall(text[: self.prefix * 2].lower())
+    def is_english(self, text: str, words: list[str] | None = None) -> bool:
+        """True when the text is English by the rules above (words: _WORD.findall(text.lower()))."""
+        words = (words if words is not None else words_of(text))[: self.prefix // 3]
         en = sum(w in _EN for w in words)
         other = sum(w in _OTHER for w in words)
-        if self.fast and len(words) >= self.short and en >= 0.2 * len(words) and other <= 0.02 * len(words):
+        if self.fast and len(words) >= self.short and en >= _FAST_EN * len(words) and other <= _FAST_OTHER * len(words):
             return True
         if self.p_english(text[: self.prefix]) >= self.min_prob:
             return True
@@ -282,9 +294,17 @@ _SHINGLE = 5  # words per shingle
 _PERMS, _BANDS = 64, 16  # 16 bands x 4 rows: a pair at Jaccard 0.8 is a candidate with p > 0.9998
 
 
-def exact_key(text: str) -> bytes:
-    """Same words in the same order, ignoring case and punctuation."""
-    return hashlib.blake2b(" ".join(_WORD.findall(text.lower())).encode("utf-8"), digest_size=16).digest()
+def exact_key(words: list[str]) -> bytes:
+    """Same words in the same order, ignoring case and punctuation (words: _WORD.findall(text.lower()))."""
+    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).digest()
+
+
+class _WordIds(dict):
+    """word -> a stable 64-bit id (blake2b, so runs agree whatever PYTHONHASHSEED is), made on first use."""
+
+    def __missing__(self, w: str) -> int:
+        self[w] = v = int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "big") | 1
+        return v
 
 
 class NearDupIndex:
@@ -298,23 +318,18 @@ class NearDupIndex:
         self.a = rng.integers(1, 2**63, size=_PERMS, dtype=np.uint64) | np.uint64(1)  # odd multipliers
         self.b = rng.integers(0, 2**63, size=_PERMS, dtype=np.uint64)
         self.pos = rng.integers(1, 2**63, size=_SHINGLE, dtype=np.uint64) | np.uint64(1)
-        self.word_ids: dict[str, int] = {}
+        self.word_ids = _WordIds()
         self.buckets: dict[bytes, list[int]] = {}
         self.shingles: list[Any] = []  # per kept bio: sorted unique uint32 shingle hashes
 
-    def _shingles(self, text: str) -> Any:
+    def _shingles(self, words: list[str]) -> Any:
         """Sorted unique 32-bit hashes of the word 5-grams (the whole text when shorter)."""
         np = self.np
-        ids = [self.word_ids.get(w) or self._word_id(w) for w in _WORD.findall(text.lower())]
+        ids = list(map(self.word_ids.__getitem__, words))
         h = np.array(ids or [0], dtype=np.uint64)
         k = min(_SHINGLE, len(h))
         sh = sum(h[j: len(h) - k + 1 + j] * self.pos[j] for j in range(k))  # wraps mod 2**64 on purpose
         return np.unique((sh >> np.uint64(32)).astype(np.uint32))
-
-    def _word_id(self, w: str) -> int:
-        """A stable 64-bit id per word (blake2b, so runs agree whatever PYTHONHASHSEED is)."""
-        self.word_ids[w] = int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "big") | 1
-        return self.word_ids[w]
 
     def _bands(self, sh: Any) -> list[bytes]:
         """The LSH band keys of a shingle set."""
@@ -323,28 +338,26 @@ class NearDupIndex:
         rows = _PERMS // _BANDS
         return [bytes([i]) + sig[i * rows: (i + 1) * rows].tobytes() for i in range(_BANDS)]
 
-    def is_near_duplicate(self, text: str) -> bool:
+    def sketch(self, words: list[str]) -> tuple[Any, list[bytes]]:
+        """A bio's shingle set and LSH band keys, for is_near_duplicate and add."""
+        sh = self._shingles(words)
+        return sh, self._bands(sh)
+
+    def is_near_duplicate(self, sketch: tuple[Any, list[bytes]]) -> bool:
         """Jaccard >= threshold with a bio added before."""
-        sh = self._shingles(text)
-        self._last = (text, sh, self._bands(sh))  # add() of the same text reuses the work
-        cands = {d for key in self._last[2] for d in self.buckets.get(key, ())}
-        for d in sorted(cands):
+        sh, bands = sketch
+        for d in sorted({d for key in bands for d in self.buckets.get(key, ())}):
             other = self.shingles[d]
             inter = len(self.np.intersect1d(sh, other, assume_unique=True))
             if inter / (len(sh) + len(other) - inter) >= self.threshold:
                 return True
         return False
 
-    def add(self, text: str) -> None:
+    def add(self, sketch: tuple[Any, list[bytes]]) -> None:
         """Remember a kept bio."""
-        if getattr(self, "_last", (None,))[0] == text:
-            _, sh, bands = self._last
-        else:
-            sh = self._shingles(text)
-            bands = self._bands(sh)
-        for key in bands:
+        for key in sketch[1]:
             self.buckets.setdefault(key, []).append(len(self.shingles))
-        self.shingles.append(sh)
+        self.shingles.append(sketch[0])
 
 
 # --- stats ------------------------------------------------------------------------------------------
@@ -356,7 +369,7 @@ BIAS_SHARE = 0.6  # warn when one pronoun family dominates more than this share 
 
 def pronoun_family(text: str) -> str:
     """The pronoun family used most in a bio: he/him, she/her, they/them, mixed (a tie) or none."""
-    words = _WORD.findall(text.lower())
+    words = words_of(text)
     counts = {fam: sum(w in ws for w in words) for fam, ws in _PRONOUNS.items()}
     best = max(counts.values())
     top = [f for f, n in counts.items() if n == best]

@@ -115,7 +115,10 @@ def _is_boilerplate(line: str, phrases: list[str]) -> bool:
 
 def clean_text(text: str, boilerplate: list[str], names: Mapping[int, str] | None = None) -> str:
     """Unescape, unwrap markup, drop boilerplate lines and trailing 'Read more', one space between words."""
-    text = unwrap_discogs(html.unescape(text), names)
+    if "&" in text:
+        text = html.unescape(text)
+    if "[" in text:
+        text = unwrap_discogs(text, names)
     phrases = [p.lower() for p in boilerplate if p]
     tail = re.compile(r"\s*(?:%s)\s*[.…»>]*\s*$" % "|".join(map(re.escape, phrases)), re.I) if phrases else None
     lines = []
