@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bot.copyindex import WORD, CopyIndex, build_index, iter_bios  # noqa: E402
 from bot.filters import copy_run_limit  # noqa: E402
 
+REPEAT = 3  # timed loops take the best of this many runs
 DATA = ROOT.parent / "shared" / "data" / "discogs_profiles_cc0.jsonl"
 
 
@@ -76,9 +78,11 @@ def run_check(index: str, cands: str) -> dict:
     t = time.perf_counter()
     idx = CopyIndex.load(Path(index))
     load = time.perf_counter() - t
-    t = time.perf_counter()
-    ms = [idx.check(c["text"]) for c in items]
-    per = (time.perf_counter() - t) / max(1, len(items))
+    per = float("inf")
+    for _ in range(REPEAT):  # best of REPEAT: other processes share these 2 cores
+        t = time.perf_counter()
+        ms = [idx.check(c["text"]) for c in items]
+        per = min(per, (time.perf_counter() - t) / max(1, len(items)))
     planted = [(c, m) for c, m in zip(items, ms) if c["planted"]]
     clean = [m for c, m in zip(items, ms) if not c["planted"]]
     return {"load_s": load, "check_ms": per * 1e3, "rss_mb": rss_mb(),
@@ -114,11 +118,13 @@ def run_pyset(corpus: str, cands: str) -> dict:
         grams.update(hash(tuple(w[i:i + 8])) for i in range(len(w) - 7))
     build = time.perf_counter() - t
     items = json.loads(Path(cands).read_text())
-    t = time.perf_counter()
-    for c in items:
-        w = [x.lower() for x in WORD.findall(c["text"])]
-        sum(hash(tuple(w[i:i + 8])) in grams for i in range(len(w) - 7))
-    per = (time.perf_counter() - t) / max(1, len(items))
+    per = float("inf")
+    for _ in range(REPEAT):
+        t = time.perf_counter()
+        for c in items:
+            w = [x.lower() for x in WORD.findall(c["text"])]
+            sum(hash(tuple(w[i:i + 8])) in grams for i in range(len(w) - 7))
+        per = min(per, (time.perf_counter() - t) / max(1, len(items)))
     return {"seconds": build, "rss_mb": rss_mb(), "check_ms": per * 1e3, "ngrams": len(grams)}
 
 
@@ -167,19 +173,24 @@ def main() -> None:
               "discogs": run_discogs}[a.child[0]]
         print(json.dumps(fn(*a.child[1:])))
         return
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = a.corpus or Path(tmp) / "synth.txt"
         if not a.corpus:
             subprocess.run([sys.executable, "-m", "training.synth", "--n", str(a.n), "--out", str(corpus),
                             "--format", "corpus"], check=True, cwd=ROOT)
         index, cands = Path(tmp) / "synth.idx", Path(tmp) / "cands.json"
-        build = child("build", str(corpus), str(index))
+        builds = [child("build", str(corpus), str(index)) for _ in range(2)]
+        build = {**builds[-1], "seconds": min(b["seconds"] for b in builds),
+                 "rss_mb": max(b["rss_mb"] for b in builds)}
         cands.write_text(json.dumps(candidates(corpus, a.candidates, 300, seed=1)))
         check = child("check", str(index), str(cands))
         scan = child("scan", str(corpus), str(cands), str(a.scan_sample))
         pyset = child("pyset", str(corpus), str(cands))
         discogs = child("discogs", tmp) if DATA.exists() else None
-    report(corpus.stat().st_size if a.corpus else build["corpus_bytes"], build, check, scan, pyset, discogs)
+    report(build["corpus_bytes"], build, check, scan, pyset, discogs)
+    print(f"load average (1/5/15 min) before {load_before}, after {os.getloadavg()}; "
+          f"timings are best of {REPEAT} (build: best of 2)")
 
 
 def report(size: int, build: dict, check: dict, scan: dict, pyset: dict, discogs: dict | None) -> None:
