@@ -136,3 +136,12 @@ def test_select_sites(scrape_site, tmp_path):
         select_sites(cfg, "nope")
     with pytest.raises(ConfigError, match=r"\[\[scrape.sites\]\]"):
         select_sites(Config(), None)
+
+
+def test_progress_bar_shows_done_and_queued(scrape_site, tmp_path, capsys):
+    cfg = scrape_site.config(tmp_path)
+    clock = FakeClock()
+    with requests.Session() as s:
+        crawl(cfg, cfg.scrape.sites[0], max_pages=4, session=s, clock=clock, sleep=clock.sleep, progress=True)
+    err = capsys.readouterr().err
+    assert "fixture:" in err and "queued=" in err and "fetched=4" in err

@@ -264,8 +264,8 @@ class LanguageCheck:
     def is_english(self, text: str, words: list[str] | None = None) -> bool:
         """True when the text is English by the rules above (words: _WORD.findall(text.lower()))."""
         words = (words if words is not None else words_of(text))[: self.prefix // 3]
-        en = sum(w in _EN for w in words)
-        other = sum(w in _OTHER for w in words)
+        en = sum(map(_EN.__contains__, words))
+        other = sum(map(_OTHER.__contains__, words))
         if self.fast and len(words) >= self.short and en >= _FAST_EN * len(words) and other <= _FAST_OTHER * len(words):
             return True
         if self.p_english(text[: self.prefix]) >= self.min_prob:

@@ -124,8 +124,11 @@ def clean_text(text: str, boilerplate: list[str], names: Mapping[int, str] | Non
     lines = []
     for raw in text.splitlines():
         line = " ".join(raw.split())
-        line = tail.sub("", line) if tail else line
-        if line and not _is_boilerplate(line, phrases):
+        if tail and any(p in line.lower() for p in phrases):  # the regex is slow; most lines skip it
+            line = tail.sub("", line)
+            if _is_boilerplate(line, phrases):
+                continue
+        if line:
             lines.append(line)
     return " ".join(lines).replace("<|startoftext|>", "").replace("<|endoftext|>", "").strip()
 
