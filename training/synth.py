@@ -78,8 +78,8 @@ _OPEN = _pool("Born in {C} in {Y}, {A} |Raised between {C} and {C}, {A} |{A} |{A
               "Originally from {C}, {A} |A regular at {V}, {A} |First heard on {R}, {A} |"
               "Ever since {X} handed over a box of {G} records, {A} ")
 _CORE = _pool(
-    "has been chasing the {J} side of {G} with {Q}|"
-    "began DJing aged {D} in the {Z} of {C}|played {P} first set at {V} in {Y}|"
+    "has been chasing the {J} side of {G} at {V} with {Q}|"
+    "began DJing aged {D} at {W}'s house parties in {C}|played {P} first set at {V} in {Y}|"
     "released a {J} debut EP, {T}, on {L}|co-founded {K} with {X} and {X}|"
     "hosts {R}, a {J} monthly show of {G} and {G}|held a residency at {V} for {D} years|"
     "ran {L} out of a flat above a {W} takeaway|toured {C}, {C} and {C} in {Y}|"
