@@ -206,6 +206,8 @@ def language(text: str, cfg: FiltersConfig) -> Check:
     from langdetect import DetectorFactory, detect_langs
     from langdetect.lang_detect_exception import LangDetectException
 
+    if cfg.min_lang_prob <= 0:
+        return Check(True, "not checked (min_lang_prob = 0)")
     DetectorFactory.seed = 0  # langdetect samples randomly; the seed makes verdicts repeatable
     try:
         langs = {lang.lang: round(lang.prob, 3) for lang in detect_langs(text)}
@@ -359,6 +361,9 @@ class Pipeline:
                  existing: Iterable[str] = (), *, spoiler_text: str = "") -> None:
         self.cfg, self.index, self.spoiler_text = cfg, copy_index, spoiler_text
         self._block = compile_blocklist(cfg.blocklist)
+        unknown = set(cfg.skip) - set(ORDER)
+        if unknown:
+            raise ConfigError(f"[filters] skip: unknown filter {sorted(unknown)[0]!r}; use {', '.join(ORDER)}")
         self._dups = NearDuplicates(existing)
 
     def check(self, text: str, *, complete: bool = True, pronouns: str | None = None,
@@ -374,6 +379,8 @@ class Pipeline:
         checks["pronouns"] = _pronoun_check(posted, pronouns)
         checks["copy"] = copies(posted, self.index, cfg)
         checks["duplicate"] = self._dups.check(posted, cfg.near_dup_jaccard)
+        for name in self.cfg.skip:  # turned off in bot.toml: recorded, never failing
+            checks[name] = Check(True, f"skipped ({checks[name].detail})", checks[name].scores)
         failed = [name for name in ORDER if not checks[name].ok]
         scores = {name: {"ok": c.ok, "detail": c.detail, **c.scores} for name, c in checks.items()}
         return Verdict(not failed, failed[0] if failed else None, scores, posted)

@@ -239,6 +239,20 @@ def test_pipeline_passes_a_clean_bio_and_remembers_it(index: CopyIndex) -> None:
     assert pipe.check(text).reason == "duplicate"
 
 
+def test_skipped_filters_are_recorded_but_never_fail() -> None:
+    v = F.Pipeline(cfg(skip=["pronouns", "language"]), None, []).check(BIO + " He left. Das ist gut.")
+    assert v.ok and v.scores["pronouns"]["detail"].startswith("skipped (mixes")
+
+
+def test_unknown_skipped_filter_is_a_config_error() -> None:
+    with pytest.raises(F.ConfigError, match="'pronoun'"):
+        F.Pipeline(cfg(skip=["pronoun"]))
+
+
+def test_language_check_is_off_at_zero_probability() -> None:
+    assert F.language("zzz qqq", cfg(min_lang_prob=0.0)).ok
+
+
 def test_pipeline_without_index_does_not_check_copies() -> None:
     v = F.Pipeline(CFG, None, []).check(COPY)
     assert v.scores["copy"]["checked"] is False
