@@ -28,7 +28,8 @@ _MU = math.log(MEAN_CHARS) - _SIGMA**2 / 2  # log-normal mean = exp(mu + sigma^2
 
 
 def _pool(s: str) -> list[str]:
-    return [w for w in s.split("|") if w]  # spaces are part of the templates
+    """Split a "|"-separated pool; spaces are kept because they are part of the templates."""
+    return [w for w in s.split("|") if w]
 
 
 _SYL = ("ka lo mi ra ven tor sil da mar quo bex nin fa zu rel ost tam vi le dor ash ki pel "
