@@ -106,7 +106,7 @@ def test_length_bounds_and_duplicates(tmp_path):
 def test_near_dup_threshold_respected():
     idx = NearDupIndex(0.8)
     near = idx.is_near_duplicate
-    idx.add(idx.sketch(words_of(BIOS[0] + " " + BIOS[3])))
+    idx.add(idx.sketch(words_of(BIOS[0] + " " + BIOS[3])), BIOS[0] + " " + BIOS[3])
     assert near(idx.sketch(words_of((BIOS[0] + " " + BIOS[3]).replace("warehouse", "basement"))))
     assert not near(idx.sketch(words_of(BIOS[0].replace("warehouse", "basement"))))  # 36 words: 27/37 = 0.73
     half = " ".join(BIOS[0].split()[:18]) + " " + " ".join(BIOS[3].split()[18:])

@@ -104,22 +104,37 @@ def _from_csv(path: Path, cfg: Config) -> Iterator[InputRecord]:
 
 def _from_jsonl(path: Path, cfg: Config) -> Iterator[InputRecord]:
     """Field cfg.corpus.jsonl_field (else "text") of each JSON line; Discogs ids name [a123] refs."""
-    rows = []
-    for n, line in enumerate(_read(path).splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append((n, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-    names = {r["discogs_id"]: str(r.get("name") or "") for _, r in rows
-             if isinstance(r, dict) and isinstance(r.get("discogs_id"), int)} or None
+    names = _discogs_names(path)
     field = cfg.corpus.jsonl_field
-    for n, r in rows:
+    for n, r in _json_lines(path):
         text = r.get(field, r.get("text")) if isinstance(r, dict) else None
         if not isinstance(text, str):
             raise InputError(f"{path}:{n}: no string field {field!r} (or 'text'); set [corpus] jsonl_field")
         yield InputRecord(str(r.get("id") or f"{path.name}:{n}"), str(r.get("name") or ""),
                           str(r.get("url") or ""), text, names)
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) per non-empty line, streamed (a 74 MB file is never held whole)."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        yield n, json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it as UTF-8 JSON lines ({exc})") from exc
+
+
+def _discogs_names(path: Path) -> dict[int, str] | None:
+    """Discogs artist id -> name, when the records carry discogs_id (a first, cheap pass)."""
+    first = next(_json_lines(path), (0, None))[1]
+    if not isinstance(first, dict) or "discogs_id" not in first:
+        return None
+    return {r["discogs_id"]: str(r.get("name") or "") for _, r in _json_lines(path)
+            if isinstance(r, dict) and isinstance(r.get("discogs_id"), int)}
 
 
 def in_validation(text: str, share: float) -> bool:
@@ -134,25 +149,21 @@ def build_corpus(inputs: list[Path] | None, out: Path, cfg: Config, *, index: bo
     t0 = time.perf_counter()
     lang, near = LanguageCheck(c.min_lang_prob, c.lang_prefix_chars, c.short_words), NearDupIndex(c.near_dup_threshold)
     seen: set[bytes] = set()
-    kept: list[str] = []
-    val: list[str] = []
-    manifest: list[dict[str, Any]] = []
-    for rec in iter_records(inputs, cfg):
-        text = clean_text(rec.text, c.boilerplate, rec.names)
-        reason, sketch = _reason(text, c, seen, near, lang)
-        entry = {"id": rec.id, "name": rec.name, "url": rec.url, "status": "kept" if reason is None else "dropped",
-                 "reason": reason, "corpus_index": None}
-        if reason is None:
-            near.add(sketch)
-            if in_validation(text, c.validation_share):
-                entry["reason"] = "validation"  # kept, but held out in the .val.txt file
-                val.append(text)
-            else:
-                entry["corpus_index"] = len(kept)
-                kept.append(text)
-        manifest.append(entry)
-    _write_all(out, kept, val, manifest)
-    stats = _build_stats(manifest, out, time.perf_counter() - t0, lang.seconds) | {"langdetect_calls": lang.calls}
+    outs = _Outputs(out)
+    try:
+        for rec in iter_records(inputs, cfg):
+            text = clean_text(rec.text, c.boilerplate, rec.names)
+            reason, sketch = _reason(text, c, seen, near, lang)
+            if reason is None:
+                near.add(sketch, text)
+                reason = "validation" if in_validation(text, c.validation_share) else None
+            outs.write(rec, text, reason)
+    except BaseException:
+        outs.abort()
+        raise
+    outs.commit()
+    stats = outs.stats() | {"seconds": round(time.perf_counter() - t0, 3), "seconds_lang": round(lang.seconds, 3),
+                            "langdetect_calls": lang.calls}
     if index:
         _build_index(out)
     return stats
@@ -179,33 +190,55 @@ def _reason(text: str, c: Any, seen: set[bytes], near: NearDupIndex, lang: Langu
     return None, sketch
 
 
-def _write_all(out: Path, kept: list[str], val: list[str], manifest: list[dict[str, Any]]) -> None:
-    """Corpus, validation split and manifest, each written to a temp file and renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write(out, "".join(f"{START}{t}{END}\n" for t in kept))
-    _write(out.with_suffix(".val.txt"), "".join(f"{START}{t}{END}\n" for t in val))
-    _write(out.with_suffix(".manifest.jsonl"),
-           "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest))
+class _Outputs:
+    """Corpus, validation split and manifest, streamed to temp files and renamed into place at the end."""
 
+    def __init__(self, out: Path) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.out = out
+        self.paths = [out, out.with_suffix(".val.txt"), out.with_suffix(".manifest.jsonl")]
+        self.files = [open(self._tmp(p), "w", encoding="utf-8", newline="\n") for p in self.paths]
+        self.kept = self.val = 0
+        self.dropped: dict[str, int] = {}
 
-def _write(path: Path, text: str) -> None:
-    """Write UTF-8 with \\n newlines atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    @staticmethod
+    def _tmp(p: Path) -> Path:
+        return p.with_name(p.name + ".tmp")
 
+    def write(self, rec: InputRecord, text: str, reason: str | None) -> None:
+        """One record: None = kept in the corpus, "validation" = kept in .val.txt, else dropped."""
+        corpus, val, manifest = self.files
+        entry = {"id": rec.id, "name": rec.name, "url": rec.url, "status": "kept", "reason": reason,
+                 "corpus_index": None}
+        if reason is None:
+            entry["corpus_index"] = self.kept
+            corpus.write(f"{START}{text}{END}\n")
+            self.kept += 1
+        elif reason == "validation":  # kept, but held out for evaluate's loss
+            val.write(f"{START}{text}{END}\n")
+            self.val += 1
+        else:
+            entry["status"] = "dropped"
+            self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        manifest.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
-def _build_stats(manifest: list[dict[str, Any]], out: Path, seconds: float, seconds_lang: float) -> dict[str, Any]:
-    """Counts of a build for the CLI and the benchmark."""
-    dropped: dict[str, int] = {}
-    for m in manifest:
-        if m["status"] == "dropped":
-            dropped[m["reason"]] = dropped.get(m["reason"], 0) + 1
-    n_val = sum(1 for m in manifest if m["reason"] == "validation")
-    return {"inputs": len(manifest), "kept": len(manifest) - sum(dropped.values()) - n_val,
-            "validation": n_val, "dropped": dict(sorted(dropped.items())), "path": str(out),
-            "bytes": out.stat().st_size, "seconds": round(seconds, 3), "seconds_lang": round(seconds_lang, 3)}
+    def commit(self) -> None:
+        """Close and rename every file into place."""
+        for f, p in zip(self.files, self.paths):
+            f.close()
+            os.replace(self._tmp(p), p)
+
+    def abort(self) -> None:
+        """Close and remove the temp files; the previous corpus stays as it was."""
+        for f, p in zip(self.files, self.paths):
+            f.close()
+            self._tmp(p).unlink(missing_ok=True)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of the build for the CLI and the benchmark."""
+        return {"inputs": self.kept + self.val + sum(self.dropped.values()), "kept": self.kept,
+                "validation": self.val, "dropped": dict(sorted(self.dropped.items())), "path": str(self.out),
+                "bytes": self.out.stat().st_size}
 
 
 def _build_index(corpus: Path) -> None:
@@ -302,13 +335,18 @@ def exact_key(words: list[str]) -> bytes:
 class _WordIds(dict):
     """word -> a stable 64-bit id (blake2b, so runs agree whatever PYTHONHASHSEED is), made on first use."""
 
+    limit = 200_000  # words cached (~25 MB); cleared when full, since ids are recomputable
+
     def __missing__(self, w: str) -> int:
+        if len(self) >= self.limit:
+            self.clear()
         self[w] = v = int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "big") | 1
         return v
 
 
 class NearDupIndex:
-    """Kept bios' MinHash signatures in LSH band buckets; candidates are checked by exact Jaccard."""
+    """Kept bios' MinHash band keys in LSH buckets; candidates are checked by exact Jaccard, so hash
+    collisions cost time, never a wrong answer."""
 
     def __init__(self, threshold: float, seed: int = 0) -> None:
         import numpy as np
@@ -318,46 +356,51 @@ class NearDupIndex:
         self.a = rng.integers(1, 2**63, size=_PERMS, dtype=np.uint64) | np.uint64(1)  # odd multipliers
         self.b = rng.integers(0, 2**63, size=_PERMS, dtype=np.uint64)
         self.pos = rng.integers(1, 2**63, size=_SHINGLE, dtype=np.uint64) | np.uint64(1)
+        self.mix = rng.integers(1, 2**63, size=_PERMS // _BANDS, dtype=np.uint64) | np.uint64(1)
         self.word_ids = _WordIds()
-        self.buckets: dict[bytes, list[int]] = {}
-        self.shingles: list[Any] = []  # per kept bio: sorted unique uint32 shingle hashes
+        self.buckets: list[dict[int, Any]] = [{} for _ in range(_BANDS)]  # band key -> doc | [docs]
+        self.texts: list[str] = []  # kept bios (the caller holds them anyway); shingles are recomputed
 
     def _shingles(self, words: list[str]) -> Any:
         """Sorted unique 32-bit hashes of the word 5-grams (the whole text when shorter)."""
         np = self.np
-        ids = list(map(self.word_ids.__getitem__, words))
-        h = np.array(ids or [0], dtype=np.uint64)
+        h = np.array(list(map(self.word_ids.__getitem__, words)) or [0], dtype=np.uint64)
         k = min(_SHINGLE, len(h))
         sh = sum(h[j: len(h) - k + 1 + j] * self.pos[j] for j in range(k))  # wraps mod 2**64 on purpose
         return np.unique((sh >> np.uint64(32)).astype(np.uint32))
 
-    def _bands(self, sh: Any) -> list[bytes]:
-        """The LSH band keys of a shingle set."""
+    def sketch(self, words: list[str]) -> tuple[Any, list[int]]:
+        """A bio's shingle set and its LSH band keys, for is_near_duplicate and add."""
         np = self.np
-        sig = (sh.astype(np.uint64)[:, None] * self.a[None, :] + self.b[None, :]).min(axis=0)
-        rows = _PERMS // _BANDS
-        return [bytes([i]) + sig[i * rows: (i + 1) * rows].tobytes() for i in range(_BANDS)]
-
-    def sketch(self, words: list[str]) -> tuple[Any, list[bytes]]:
-        """A bio's shingle set and LSH band keys, for is_near_duplicate and add."""
         sh = self._shingles(words)
-        return sh, self._bands(sh)
+        sig = (sh.astype(np.uint64)[:, None] * self.a[None, :] + self.b[None, :]).min(axis=0)
+        return sh, (sig.reshape(_BANDS, -1) * self.mix[None, :]).sum(axis=1).tolist()
 
-    def is_near_duplicate(self, sketch: tuple[Any, list[bytes]]) -> bool:
+    def is_near_duplicate(self, sketch: tuple[Any, list[int]]) -> bool:
         """Jaccard >= threshold with a bio added before."""
-        sh, bands = sketch
-        for d in sorted({d for key in bands for d in self.buckets.get(key, ())}):
-            other = self.shingles[d]
+        sh, keys = sketch
+        cands: set[int] = set()
+        for bucket, key in zip(self.buckets, keys):
+            hit = bucket.get(key)
+            if hit is not None:
+                cands.update(hit) if isinstance(hit, list) else cands.add(hit)
+        for d in sorted(cands):
+            other = self._shingles(words_of(self.texts[d]))
             inter = len(self.np.intersect1d(sh, other, assume_unique=True))
             if inter / (len(sh) + len(other) - inter) >= self.threshold:
                 return True
         return False
 
-    def add(self, sketch: tuple[Any, list[bytes]]) -> None:
+    def add(self, sketch: tuple[Any, list[int]], text: str) -> None:
         """Remember a kept bio."""
-        for key in sketch[1]:
-            self.buckets.setdefault(key, []).append(len(self.shingles))
-        self.shingles.append(sketch[0])
+        doc = len(self.texts)
+        for bucket, key in zip(self.buckets, sketch[1]):
+            hit = bucket.get(key)
+            if isinstance(hit, list):
+                hit.append(doc)
+            else:
+                bucket[key] = doc if hit is None else [hit, doc]  # most buckets hold one bio: no list
+        self.texts.append(text)
 
 
 # --- stats ------------------------------------------------------------------------------------------
