@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,10 +116,9 @@ def doctor_checks(app: App) -> list[Check]:
     cfg = app.config
     checks = [cfg_check, _check("database", lambda: _database(app)), _check("model", lambda: _model(cfg)),
               _check("copy index", lambda: _index(cfg))]
-    pub_holder: list = []
-    checks.append(_check("token", lambda: _token(cfg, pub_holder)))
-    if pub_holder:
-        checks.append(_check("instance", lambda: _instance(cfg, pub_holder[0])))
+    checks.append(_check("token", lambda: _token(cfg)))
+    if cfg.mastodon.publisher == "mastodon":
+        checks.append(_check("instance", lambda: _instance(cfg)))
     return checks
 
 
@@ -146,18 +146,34 @@ def _index(cfg: Config) -> str:
     return str(cfg.index_path)
 
 
-def _token(cfg: Config, holder: list) -> str:
+def _token(cfg: Config) -> str:
+    from bot.errors import RetryLater
     from bot.publish import MastodonPublisher, make_publisher
 
     pub = make_publisher(cfg)
     if not isinstance(pub, MastodonPublisher):
         return f"outbox publisher ({cfg.mastodon.outbox_path}): no token needed"
-    holder.append(pub)
-    return f"logged in as @{pub.verify()} on {cfg.mastodon.api_base_url}"
+    try:
+        return f"logged in as @{pub.verify()} on {cfg.mastodon.api_base_url}"
+    except RetryLater as exc:
+        raise BotError(f"{exc}; check [mastodon] api_base_url and the network") from exc
 
 
-def _instance(cfg: Config, pub: object) -> str:
-    limit = pub.max_characters()  # type: ignore[attr-defined]
+def _instance(cfg: Config) -> str:
+    """Reachability and the status limit; /api/v2/instance needs no token."""
+    from mastodon import Mastodon
+
+    from bot.errors import RetryLater
+    from bot.publish import MastodonPublisher
+
+    client = Mastodon(api_base_url=cfg.mastodon.api_base_url, request_timeout=cfg.mastodon.request_timeout_s,
+                      version_check_mode="none")
+    try:
+        ask = dataclasses.replace(cfg.mastodon, max_characters=0)  # the instance's own limit
+        limit = MastodonPublisher(client, ask).max_characters()
+    except RetryLater as exc:
+        raise BotError(f"{cfg.mastodon.api_base_url} is not reachable: {exc}; "
+                       "check [mastodon] api_base_url and the network") from exc
     if cfg.filters.max_chars > limit:
         raise BotError(f"the instance allows {limit} characters but [filters] max_chars is "
                        f"{cfg.filters.max_chars}: lower it to {limit}")

@@ -78,7 +78,8 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
         try:
             found = publisher.find_recent(nxt.text)
         except PublishError as exc:  # still down: the row stays failed for the next run
-            return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=nxt.retry_at)
+            later = now + timedelta(seconds=BACKOFF_BASE_S)
+            return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=later)
     else:
         found = None
     c = store.start_posting(nxt.id, now=now)  # committed before the HTTP call

@@ -136,17 +136,21 @@ class Worker:
 
     def run_forever(self) -> None:
         """The BlockingScheduler until SIGTERM/SIGINT; then wait for the in-flight post and stop."""
-        self.startup()
-        self.scheduler = build_scheduler(self)
         stop = threading.Event()
 
         def on_signal(signum: int, _frame: Any) -> None:
             log.info("signal %s: stopping after the running job's transaction", signum)
             stop.set()
-            self.scheduler.shutdown(wait=False)
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        self.startup()
+        self.scheduler = build_scheduler(self)
+        if stop.is_set():  # signalled during start-up
+            self._finish()
+            return
         log.info("worker started: %s", ", ".join(f"{j.id} {j.trigger}"
                                                   for j in self.scheduler.get_jobs()))
         self.scheduler.start()  # blocks until shutdown

@@ -168,6 +168,18 @@ def test_cli_doctor_flags_a_bad_token(tmp_path, mastodon, monkeypatch):
     assert "wrong" not in r.output
 
 
+def test_cli_doctor_flags_an_unreachable_instance(tmp_path, mastodon):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    path, _ = _config(tmp_path, mastodon, mastodon={"api_base_url": f"http://127.0.0.1:{port}"})
+    r = _cli(path, "doctor")
+    assert r.exit_code == 1 and "FAIL instance:" in r.output and "not reachable" in r.output
+    assert "FAIL token:" in r.output and "api_base_url" in r.output
+
+
 @pytest.mark.slow
 def test_run_once_end_to_end_with_the_tiny_model(tmp_path, mastodon, request):
     if not (Path(__file__).parent / "fixtures_model.py").exists():
