@@ -112,7 +112,8 @@ def mastodon(mastodon_server: MastodonMock) -> Iterator[MastodonMock]:
 # SCRAPE SITE (owned by the corpus area): fixture `scrape_site`, self-contained.
 # Serves tests/site/ on 127.0.0.1 plus dynamic routes: a redirect loop (/loop/a <-> /loop/b), a
 # 10 MB page (/artists/huge.html, streamed without Content-Length), a page that answers 500 once
-# and then works (/artists/flaky.html). Every request is logged with its Host header.
+# and then works (/artists/flaky.html), a 429 with Retry-After: 30 once (/busy).
+# Every request is logged with its Host header.
 # ------------------------------------------------------------------------------------------------
 
 import dataclasses  # noqa: E402  (the scrape site's own imports, kept with its section)
@@ -218,6 +219,10 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/artists/flaky.html" and hits == 1:
             return self._send(500, b"try again", "text/plain")
+        if path == "/busy":  # 429 with Retry-After once, then the flaky page's content
+            if hits == 1:
+                return self._send(429, b"slow down", "text/plain", {"Retry-After": "30"})
+            path = "/artists/flaky.html"
         file = (SITE_DIR / path.lstrip("/")).resolve()
         if not file.is_file() or SITE_DIR.resolve() not in file.parents:
             return self._send(404, b"not found", "text/plain")

@@ -145,3 +145,10 @@ def test_progress_bar_shows_done_and_queued(scrape_site, tmp_path, capsys):
         crawl(cfg, cfg.scrape.sites[0], max_pages=4, session=s, clock=clock, sleep=clock.sleep, progress=True)
     err = capsys.readouterr().err
     assert "fixture:" in err and "queued=" in err and "fetched=4" in err
+
+
+def test_429_retry_after_is_honoured(scrape_site, tmp_path):
+    cfg = scrape_site.config(tmp_path)
+    stats, clock, _ = run(cfg, site=scrape_site.site_config(start_urls=[scrape_site.base_url + "/busy"]))
+    assert 30.0 in clock.sleeps and stats.fetched == 1 and not stats.errors
+    assert scrape_site.hits["/busy"] == 2

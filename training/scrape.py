@@ -262,8 +262,8 @@ class _Crawler:
         """One GET with the host delay and retries of transient failures; (status, headers, body, error)."""
         status, headers, error = 0, {}, "transient"
         for attempt in range(self.scfg.retries + 1):
-            if attempt:
-                self.sleep(self.scfg.backoff_s * 2 ** (attempt - 1))  # 1x, 2x, 4x the base (s)
+            if attempt:  # 1x, 2x, 4x the base (s), or longer when the server asks with Retry-After
+                self.sleep(max(self.scfg.backoff_s * 2 ** (attempt - 1), _retry_after(headers)))
             self._wait(host)
             try:
                 status, headers, body, error = self._get_capped(url, redirects, cap or self.scfg.max_page_bytes)
@@ -292,7 +292,7 @@ class _Crawler:
                                 allow_redirects=redirects, stream=True)
         with resp:
             hdrs = {k.lower(): v for k, v in resp.headers.items()}
-            if int(hdrs.get("content-length") or 0) > cap:
+            if _int(hdrs.get("content-length")) > cap:
                 return resp.status_code, hdrs, None, "too_large"
             body = bytearray()
             for chunk in resp.iter_content(_CHUNK):
@@ -300,6 +300,19 @@ class _Crawler:
                 if len(body) > cap:
                     return resp.status_code, hdrs, None, "too_large"
             return resp.status_code, hdrs, bytes(body), None
+
+
+def _int(value: str | None) -> int:
+    """A header's integer value; 0 when absent or malformed."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _retry_after(headers: dict) -> float:
+    """Seconds a 429/503 asked us to wait (numeric Retry-After only), capped at 10 minutes."""
+    return float(min(_int(headers.get("retry-after")), 600))
 
 
 def open_cache(cfg: Config) -> PageCache:
