@@ -28,7 +28,7 @@ HANDFUL = [
     "rave. They run a label for cassette-only releases and teach beat matching to pensioners on "
     "Thursdays.",
 ]
-COOL = GenerateConfig(temperature=0.5, batch_size=8)  # low temperature: an overfit model recites
+COOL = GenerateConfig(temperature=0.2, batch_size=8)  # near-greedy: an overfit model recites
 
 
 @pytest.fixture(scope="module")

@@ -75,13 +75,12 @@ def evaluate_from_config(cfg: Config, *, which: str = "all", samples: int = 20) 
 def evaluate(run_dir: Path, *, corpus: Path, index_path: Path, which: str = "all", samples: int = 20,
              gen: GenerateConfig | None = None) -> Report:
     """Sample and measure each chosen checkpoint of run_dir; write the report folder."""
-    from bot.copyindex import CopyIndex
-
     steps = choose_steps(run_dir, which)
     if not corpus.is_file():
         raise ModelError(f"{corpus}: corpus file not found (run `djbios corpus build` first)")
-    ensure_index(corpus, index_path)
-    index = CopyIndex.load(index_path)
+    index = ensure_index(corpus, index_path)
+    if index is None:
+        raise ModelError("bot.copyindex is missing; evaluate needs it to measure copying")
     text = corpus.read_text(encoding="utf-8", errors="ignore")
     corpus_pron = pronoun_shares(" ".join(_BIO.findall(text)) or text)
     val = corpus.with_suffix(".val.txt")

@@ -151,17 +151,23 @@ def check_corpus(corpus: Path, model_dir: Path) -> int:
     return n
 
 
-def ensure_index(corpus: Path, index_path: Path) -> None:
-    """Build the copy index beside the corpus if it is missing (filters and evaluate need it)."""
-    if index_path.exists() or not corpus.is_file():
-        return
+def ensure_index(corpus: Path, index_path: Path) -> Any:
+    """The corpus copy index, (re)built when missing or stale; None if bot.copyindex is absent."""
     try:
-        from bot.copyindex import build_index
+        from bot.copyindex import CopyIndex, build_index
     except ImportError:
         log.info("bot.copyindex not available; not building %s", index_path)
-        return
+        return None
+    if Path(index_path).exists():
+        try:
+            return CopyIndex.load(index_path)
+        except ModelError as exc:
+            log.warning("%s; rebuilding it", exc)
+    if not Path(corpus).is_file():
+        return None
     stats = build_index(corpus, index_path)
     log.info("built copy index %s: %s", index_path, stats)
+    return CopyIndex.load(index_path)
 
 
 def list_steps(run_dir: Path) -> list[int]:
