@@ -21,6 +21,8 @@ def build_pipeline(cfg: Config, existing: list[str]) -> Any:
     index = None
     if cfg.index_path.exists():
         index = CopyIndex.load(cfg.index_path)
+        if index.stale(cfg.corpus.path):
+            log.warning("%s does not match %s; run `djbios corpus index`", cfg.index_path, cfg.corpus.path)
     else:
         log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
     return Pipeline(cfg.filters, index, existing, spoiler_text=cfg.mastodon.spoiler_text)

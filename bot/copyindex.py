@@ -277,6 +277,11 @@ class CopyIndex:
             raise ModelError(f"{path}: copy index of another version; run `djbios corpus index`")
         return cls(path, meta, -(-(len(MAGIC) + 8 + len(head)) // 64) * 64)
 
+    def stale(self, corpus_path: Path) -> bool:
+        """True when the corpus file is not the one indexed (its size changed)."""
+        p = Path(corpus_path)
+        return not p.exists() or p.stat().st_size != self.meta.get("corpus_bytes")
+
     @property
     def nbios(self) -> int:
         """Number of bios indexed."""

@@ -154,6 +154,9 @@ def test_rebuild_replaces_the_index(tmp_path: Path) -> None:
     build_index(path, tmp_path / "c.idx")
     idx = CopyIndex.load(tmp_path / "c.idx")
     assert idx.nbios == 2 and idx.bio(0) == HAND[1] and idx.check(HAND[0]).longest_run == 8
+    assert not idx.stale(path)
+    write_corpus(path, HAND)
+    assert idx.stale(path)
 
 
 @pytest.mark.parametrize("content", [None, b"not an index at all"])
