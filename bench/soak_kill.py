@@ -82,7 +82,7 @@ class SoakResult:
     posted_once: int
     duplicates: int  # extra statuses beyond the first, summed over bios
     lost: int  # approved bios not online, or not marked posted
-    mid_cycle_kills: int  # trials that left a row in `posting`
+    mid_cycle_kills: int  # trials that left a new row in `posting`
     already_online: int  # ... whose post had reached the server before the kill
     seconds: float
 
@@ -125,7 +125,7 @@ def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", see
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     client = mock.client()  # type: ignore[attr-defined]
     me = client.account_verify_credentials()["id"]
-    t0, mid, online_before = time.perf_counter(), 0, 0
+    t0, mid, online_before, seen = time.perf_counter(), 0, 0, set()
     try:
         for _ in range(trials):
             zygote.stdin.write("go\n")
@@ -134,7 +134,8 @@ def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", see
             time.sleep(rng.uniform(0.0, max_delay_s))
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid)
-            stuck = store.list("posting")
+            stuck = [c for c in store.list("posting") if c.id not in seen]  # left by this kill
+            seen.update(c.id for c in stuck)
             if stuck:
                 mid += 1
                 online = {html_to_text(s["content"]) for s in client.account_statuses(me, limit=5)}
