@@ -61,9 +61,11 @@ def _from_cache(cfg: Config) -> Iterator[InputRecord]:
 
     sites = {s.name: s for s in cfg.scrape.sites}
     cache = open_cache(cfg)
+    unknown = 0
     try:
         for page in cache.pages():
             site = sites.get(page.site)
+            unknown += site is None
             if site is None or not page.is_html:
                 continue
             rec = extract_record(parse(page.body, page.content_type), page.url, site, cfg.corpus.boilerplate)
@@ -71,6 +73,8 @@ def _from_cache(cfg: Config) -> Iterator[InputRecord]:
                 yield InputRecord(page.url, rec.name, page.url, rec.bio)
     finally:
         cache.close()
+    if unknown:
+        log.warning("%s cached pages belong to sites no longer in [[scrape.sites]]: skipped", unknown)
 
 
 def _read(path: Path) -> str:
