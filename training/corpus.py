@@ -272,6 +272,8 @@ _WORD = re.compile(r"\w+")  # words and numbers; split once per bio, shared by e
 def words_of(text: str) -> list[str]:
     """The lower-cased words of a text, as every check here sees them."""
     return _WORD.findall(text.lower())
+
+
 # Words that are common in English prose and rare in the other languages of DJ bios ("in", "is",
 # "was", "an", "a", "also" are left out: they are German, Dutch or Romance words too).
 _EN = frozenset("the and of to with for on his her he she by from at has have had that it are their they "
