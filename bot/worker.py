@@ -7,6 +7,7 @@ batch hold one lock, so SIGTERM waits for them and the process never stops mid-t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -204,7 +205,7 @@ def post_trigger(cfg: Config) -> Any:
     return trigger
 
 
-def batch_maker(cfg: Config, store: Any) -> Callable[..., Any]:
+def batch_maker(cfg: Config, store: Any, publisher: Any = None) -> Callable[..., Any]:
     """bot.batch.generate_batch bound to this config and store; the model loads on first use."""
     generator: Any = None
 
@@ -214,9 +215,25 @@ def batch_maker(cfg: Config, store: Any) -> Callable[..., Any]:
 
         if generator is None:
             generator = load_generator(cfg)  # once per worker: loading takes seconds
-        return generate_batch(cfg, store, generator, n=n, prompt=None, pronouns=None, seed=None, now=now)
+        batch_cfg = fit_to_instance(cfg, publisher)
+        return generate_batch(batch_cfg, store, generator, n=n, prompt=None, pronouns=None, seed=None,
+                              now=now)
 
     return make_batch
+
+
+def fit_to_instance(cfg: Config, publisher: Any) -> Config:
+    """Filter to the instance's status limit (cached by the publisher) so approved bios fit."""
+    if publisher is None:
+        return cfg
+    try:
+        limit = publisher.max_characters()
+    except PublishError as exc:  # the instance is down: bot.toml's limit will do for this batch
+        log.warning("could not read the instance's status limit: %s", exc)
+        return cfg
+    if cfg.filters.max_chars <= limit:
+        return cfg
+    return dataclasses.replace(cfg, filters=dataclasses.replace(cfg.filters, max_chars=limit))
 
 
 def build_worker(cfg: Config) -> Worker:
@@ -226,7 +243,7 @@ def build_worker(cfg: Config) -> Worker:
 
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
     worker = Worker(cfg, store, make_publisher(cfg), lambda **kw: None)
-    worker.make_batch = batch_maker(cfg, worker.store)  # batch writes go through the lock
+    worker.make_batch = batch_maker(cfg, worker.store, worker.publisher)  # writes take the lock
     return worker
 
 

@@ -89,6 +89,15 @@ def test_scheduler_jobs_coalesce_with_one_instance(tmp_path, mastodon):
     assert jobs["post"].trigger.jitter == 30 and "9,15,21" in str(jobs["post"].trigger)
 
 
+def test_batches_are_filtered_to_the_instance_limit(tmp_path, mastodon):
+    from bot.worker import fit_to_instance
+
+    _, cfg = _config(tmp_path, mastodon, filters={"max_chars": 800})
+    assert fit_to_instance(cfg, make_publisher(cfg)).filters.max_chars == 500  # the mock's limit
+    _, small = _config(tmp_path, mastodon, filters={"max_chars": 300})
+    assert fit_to_instance(small, make_publisher(small)).filters.max_chars == 300
+
+
 def test_bad_cron_names_the_key(tmp_path, mastodon):
     _, cfg = _config(tmp_path, mastodon, schedule={"post_cron": "every day"})
     with pytest.raises(ConfigError, match="schedule.post_cron"):
