@@ -110,6 +110,7 @@ class FiltersConfig:
     max_line_repeats: int = _f(2, min=1)
     max_list_repeats: int = _f(1, min=1)
     max_pattern_repeats: int = _f(4, min=1)  # lines/sentences opening with the same 2 words ("I HATE")
+    max_pattern_share: float = _f(0.5, min=0.0, max=1.0)  # ...only fails above this share of them
     max_phrase_repeats: int = _f(3, min=1)  # one word 6-gram this often is a sampling loop
     skip: list[str] = _f([])  # filters that never fail (still scored), e.g. ["language", "pronouns"]
     language: str = _f("en")

@@ -238,11 +238,13 @@ def repetition(text: str, cfg: FiltersConfig) -> Check:
     top = lambda c: c.most_common(1)[0] if c else ("", 0)  # noqa: E731
     (line, nl), (opening, no), (gram, ng) = top(lines), top(opens), top(grams)
     dup = list_duplicates(text)
-    s = {"line_repeats": nl, "pattern_repeats": no, "phrase_repeats": ng, "list_repeats": dup[1]}
+    share = no / len(units) if units else 0.0  # a long bio may open many sentences with the name
+    s = {"line_repeats": nl, "pattern_repeats": no, "pattern_share": round(share, 3),
+         "phrase_repeats": ng, "list_repeats": dup[1]}
     if nl > cfg.max_line_repeats:
         return Check(False, f"line repeated {nl} times: {line[:60]!r}", s)
-    if no > cfg.max_pattern_repeats:
-        return Check(False, f"{no} lines open with {opening!r}", s)
+    if no > cfg.max_pattern_repeats and share > cfg.max_pattern_share:
+        return Check(False, f"{no} of {len(units)} lines open with {opening!r}", s)
     if ng > cfg.max_phrase_repeats:
         return Check(False, f"phrase repeated {ng} times: {' '.join(gram)!r}", s)
     if dup[1] > cfg.max_list_repeats:

@@ -146,7 +146,8 @@ RANT = "\n".join(f"I HATE {x.upper()}." for x in
 
 @pytest.mark.parametrize("text, ok, what", [
     (BIO, True, ""),
-    (RANT, False, "open with 'i hate'"),
+    (RANT, False, "7 of 7 lines open with 'i hate'"),
+    (" ".join(f"Kai Moreno played {x}." for x in "ABCDE") + f" {BIO} {TRAINING}", True, ""),  # 5 of 10: a style
     ("He played at Fabric.\nHe played at Fabric.\nHe played at Fabric.", False, "line repeated 3"),
     ("She toured the Netherlands, Belgium, Germany, Netherlands and France.", False, "netherlands"),
     ("He played Netherlands, Belgium, Germany and the Netherlands in one week.", False, "netherlands"),
