@@ -134,8 +134,9 @@ def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", see
             time.sleep(rng.uniform(0.0, max_delay_s))
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid)
-            stuck = [c for c in store.list("posting") if c.id not in seen]  # left by this kill
-            seen.update(c.id for c in stuck)
+            # rows this kill left in `posting` (an attempt not seen before)
+            stuck = [c for c in store.list("posting") if (c.id, c.attempts) not in seen]
+            seen.update((c.id, c.attempts) for c in stuck)
             if stuck:
                 mid += 1
                 online = {html_to_text(s["content"]) for s in client.account_statuses(me, limit=5)}
