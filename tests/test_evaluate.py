@@ -45,6 +45,7 @@ def overfit_run(tmp_path_factory) -> tuple[Path, Path]:
     return root / "checkpoint" / "run1", corpus
 
 
+@pytest.mark.slow
 def test_overfit_model_copies_and_early_checkpoint_does_not(overfit_run):
     run_dir, corpus = overfit_run
     rep = ev.evaluate(run_dir, corpus=corpus, index_path=corpus.with_suffix(".idx"), samples=8, gen=COOL)
@@ -64,12 +65,14 @@ def test_overfit_model_copies_and_early_checkpoint_does_not(overfit_run):
     assert json.loads((out / "metrics.json").read_text())["checkpoints"][1]["step"] == 150
 
 
+@pytest.mark.slow
 def test_same_seeds_give_the_same_samples(tiny_checkpoint):
     a = ev.sample_texts(tiny_checkpoint.run_dir, 20, 3, COOL)
     b = ev.sample_texts(tiny_checkpoint.run_dir, 20, 3, COOL)
     assert a == b
 
 
+@pytest.mark.slow
 def test_cli_evaluate_latest(tiny_checkpoint, tmp_path):
     shutil.copytree(tiny_checkpoint.run_dir, tmp_path / "checkpoint" / "run1")
     cfg = tmp_path / "bot.toml"

@@ -21,6 +21,7 @@ from tests.fixtures_model import fast_settings, finetune_tiny, write_corpus
 from training import finetune as ft
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # every test here trains or loads the tiny model
 
 
 def _losses(run_dir: Path) -> list[dict]:

@@ -34,6 +34,7 @@ def test_gpt2_simple_encoder_round_trips_the_corpus(tiny_model):
     assert enc.decode(enc.encode("Ünïcode ✓ 東京\n")) == "Ünïcode ✓ 東京\n"  # any byte survives
 
 
+@pytest.mark.slow
 def test_checkpoint_loads_with_load_gpt2_and_generates(tiny_checkpoint):
     import gpt_2_simple as gpt2
     import tensorflow as tf
