@@ -104,7 +104,8 @@ def test_bad_cron_names_the_key(tmp_path, mastodon):
         post_trigger(cfg)
 
 
-def test_sigterm_during_a_post_stops_cleanly_after_it(tmp_path, mastodon):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_during_a_post_stops_cleanly_after_it(tmp_path, mastodon, sig):
     path, cfg = _config(tmp_path, mastodon, schedule={"post_every_minutes": 0.01, "min_queue": 0})
     store = _approved(cfg, BIOS[:3])
     mastodon.fault({"type": "latency", "delay_ms": 800}, count=None)  # a slow post to land in
@@ -112,7 +113,7 @@ def test_sigterm_during_a_post_stops_cleanly_after_it(tmp_path, mastodon):
     deadline = time.time() + 20
     while not store.list("posting") and time.time() < deadline:
         time.sleep(0.02)  # wait until a post is in flight
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     t0 = time.time()
     _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
@@ -135,6 +136,15 @@ def test_cli_post_dry_run_then_post_then_idle(tmp_path, mastodon):
     r = _cli(path, "post")
     assert r.exit_code == 0 and "posted bio" in r.output and len(mastodon.statuses()) == 1
     assert "nothing approved" in _cli(path, "post").output
+
+
+def test_cli_post_to_the_outbox_needs_no_token(tmp_path, mastodon, monkeypatch):
+    path, cfg = _config(tmp_path, mastodon, mastodon={"publisher": "outbox", "token_file": ""})
+    monkeypatch.delenv("DJBIOS_ACCESS_TOKEN", raising=False)
+    _approved(cfg, BIOS[:1])
+    r = _cli(path, "post")
+    assert r.exit_code == 0 and "posted bio" in r.output
+    assert BIOS[0] in cfg.mastodon.outbox_path.read_text() and mastodon.statuses() == []
 
 
 def test_cli_post_reports_a_failure_with_exit_1(tmp_path, mastodon):
