@@ -159,6 +159,7 @@ class ScheduleConfig:
     misfire_grace_s: int = _f(300, min=1)
     order: str = _f("oldest", choices=("oldest", "random"))
     max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
+    retry_base_s: float = _f(60.0, min=0.1)  # first retry after a network/5xx failure; doubles, max 6 h
 
 
 @dataclass(frozen=True)

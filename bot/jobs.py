@@ -20,7 +20,7 @@ from bot.publish import Publisher
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE_S = 60.0  # first retry after a transient failure waits at least a minute
+BACKOFF_BASE_S = 60.0  # default [schedule] retry_base_s: the first retry waits a minute
 BACKOFF_MAX_S = 6 * 3600.0  # and never more than six hours
 
 
@@ -56,9 +56,9 @@ class RefillOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-def backoff_s(attempts: int, retry_after: float) -> float:
-    """Seconds to wait before retry number `attempts`: the server's hint or 1, 2, 4 ... minutes."""
-    exp = BACKOFF_BASE_S * 2 ** max(0, attempts - 1)
+def backoff_s(attempts: int, retry_after: float, base_s: float = BACKOFF_BASE_S) -> float:
+    """Seconds to wait before retry number `attempts`: the server's hint, or base, 2x, 4x ..."""
+    exp = base_s * 2 ** max(0, attempts - 1)
     return min(max(retry_after, exp), max(retry_after, BACKOFF_MAX_S))
 
 
@@ -78,7 +78,7 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
         try:
             found = publisher.find_recent(nxt.text)
         except PublishError as exc:  # still down: the row stays failed for the next run
-            later = now + timedelta(seconds=BACKOFF_BASE_S)
+            later = now + timedelta(seconds=cfg.schedule.retry_base_s)
             return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=later)
     else:
         found = None
@@ -105,8 +105,8 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
 def _retry_later(now: datetime, store: Any, publisher: Publisher, cfg: Config, c: Any,
                  exc: PublishError) -> PostOutcome:
     """posting -> failed with a retry time; alert the operator every max_attempts failures."""
-    hint = exc.retry_after if isinstance(exc, RetryLater) else BACKOFF_BASE_S
-    retry_at = now + timedelta(seconds=backoff_s(c.attempts, hint))
+    hint = exc.retry_after if isinstance(exc, RetryLater) else 0.0  # only a 429 names a time
+    retry_at = now + timedelta(seconds=backoff_s(c.attempts, hint, cfg.schedule.retry_base_s))
     store.mark_failed(c.id, error=str(exc), retry_at=retry_at, now=now)
     log.warning("bio %s failed (attempt %s), retry at %s: %s", c.id, c.attempts,
                 retry_at.isoformat(timespec="seconds"), exc)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CHARACTERS = 500  # Mastodon's default status limit, used when the instance is silent
-RETRY_NETWORK_S = 60.0  # network errors and 5xx: try again in a minute
+RETRY_NETWORK_S = 0.0  # network errors and 5xx name no time: the jobs back off from [schedule]
 RETRY_RATELIMIT_S = 300.0  # 429 without a usable reset header: Mastodon's 5-minute window
 RECENT_LIMIT = 40  # statuses read back by find_recent (Mastodon's page maximum)
 

@@ -194,6 +194,7 @@ def test_failed_bio_found_online_is_not_posted_again(tmp_path, mastodon):
 
 def test_backoff_grows_and_honours_the_server_hint():
     assert [backoff_s(n, 0) for n in (1, 2, 3)] == [60, 120, 240]
+    assert backoff_s(2, 0, base_s=0.5) == 1.0
     assert backoff_s(1, 900) == 900 and backoff_s(30, 0) == 6 * 3600
 
 

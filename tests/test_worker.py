@@ -123,6 +123,25 @@ def test_signal_during_a_post_stops_cleanly_after_it(tmp_path, mastodon, sig):
     assert len(mastodon.statuses()) == store.count_by_status()["posted"] >= 1
 
 
+def test_running_worker_rides_out_faults_and_posts_each_bio_once(tmp_path, mastodon):
+    path, cfg = _config(tmp_path, mastodon, schedule={"post_every_minutes": 0.01, "min_queue": 0,
+                                                      "retry_base_s": 0.3})
+    store = _approved(cfg)
+    for effect in ({"type": "status", "status": 503}, {"type": "malformed"}, {"type": "status", "status": 502}):
+        mastodon.fault(effect)  # rules apply in order, one request each
+    proc = subprocess.Popen([*DJBIOS, "--config", str(path), "run"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while store.count_by_status()["posted"] < len(BIOS) and time.time() < deadline:
+        time.sleep(0.1)
+    alive = proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)
+    assert alive and proc.returncode == 0, err[-2000:]
+    assert err.count("errors=1") >= 3 and "post: result=posted" in err
+    texts = sorted(html_to_text(s["content"]) for s in mastodon.statuses())
+    assert texts == sorted(BIOS)  # each bio exactly once
+
+
 # -- the CLI ---------------------------------------------------------------------------------------
 def _cli(path, *args, input=None):
     return CliRunner().invoke(cli, ["--config", str(path), *args], input=input, catch_exceptions=False)
