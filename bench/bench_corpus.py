@@ -146,7 +146,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=52000, help="synthetic bios (default 52000, ~74 MB)")
     p.add_argument("--anchor", choices=("run", "reuse", "skip"), default="run",
-                   help="reuse: the anchor's numbers saved by an earlier run (it takes ~20 CPU-min at 52k)")
+                   help="reuse: the anchor's numbers saved by an earlier run (it takes ~6 CPU-min at 52k)")
     p.add_argument("--skip-discogs", action="store_true")
     p.add_argument("--one", choices=("anchor", "ours"), help=argparse.SUPPRESS)
     p.add_argument("--src", type=Path, help=argparse.SUPPRESS)
