@@ -103,3 +103,29 @@ def test_model_module_imports_no_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_download_fetches_every_file_once_from_a_local_server(tmp_path):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    site = tmp_path / "site" / "models" / "124M"
+    site.mkdir(parents=True)
+    for i, name in enumerate(tm.MODEL_FILES):
+        (site / name).write_bytes(bytes([i]) * (1000 + i))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        out = tm.download_model("124M", tmp_path / "models", base_url=base, timeout_s=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    for i, name in enumerate(tm.MODEL_FILES):
+        assert (out / name).read_bytes() == bytes([i]) * (1000 + i)
+    assert not list(out.glob("*.part")) and tm.is_complete(out)
+    # the server is gone: a second call must not need it
+    assert tm.download_model("124M", tmp_path / "models", base_url=base, timeout_s=1) == out
