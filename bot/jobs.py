@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.errors import AuthError, BotError, PublishError, Rejected, RetryLater
-from bot.publish import Publisher
+from bot.publish import Publisher, thread_parts
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
         return PostOutcome("dry-run", candidate_id=nxt.id, text=nxt.text)
     if nxt.status == "failed":  # the last try may have gone through (a timeout, say)
         try:
-            found = publisher.find_recent(nxt.text)
+            found = publisher.find_recent(thread_parts(nxt)[0])
         except PublishError as exc:  # still down: the row stays failed for the next run
             later = now + timedelta(seconds=cfg.schedule.retry_base_s)
             return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=later)
@@ -130,7 +130,7 @@ def reconcile(store: Any, publisher: Publisher, now: datetime | None = None) -> 
     outcomes = []
     for c in store.list("posting"):
         try:
-            found = publisher.find_recent(c.text)
+            found = publisher.find_recent(thread_parts(c)[0])
         except PublishError as exc:  # cannot tell yet: leave it in `posting`, try again later
             log.warning("cannot reconcile bio %s yet: %s", c.id, exc)
             outcomes.append(PostOutcome("unknown", candidate_id=c.id, error=str(exc)))

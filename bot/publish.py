@@ -51,6 +51,12 @@ class Publisher(Protocol):
         ...
 
 
+def thread_parts(candidate: Candidate) -> list[str]:
+    """The posts a bio becomes: its text, or the numbered parts the length filter split it into."""
+    parts = (candidate.scores.get("length") or {}).get("thread") if candidate.scores else None
+    return list(parts) if parts and len(parts) > 1 else [candidate.text]
+
+
 def make_publisher(cfg: Config) -> MastodonPublisher | OutboxPublisher:
     """The publisher bot.toml asks for."""
     if cfg.mastodon.publisher == "outbox":
@@ -97,16 +103,28 @@ class MastodonPublisher:
 
     # -- the protocol ----------------------------------------------------------------------------
     def post(self, candidate: Candidate) -> tuple[str, str]:
-        """Post one bio with its idempotency key, so a retried POST never makes a second status."""
-        with self._wrapped("posting"):
-            status = self.client.status_post(
-                candidate.text,
-                visibility=self.cfg.visibility,
-                spoiler_text=self.cfg.spoiler_text or None,
-                language=self.cfg.language or None,
-                idempotency_key=candidate.idempotency_key,
-            )
-        return _id_and_url(status)
+        """Post one bio with its idempotency key, so a retried POST never makes a second status.
+
+        A bio the length filter split into a thread (`too_long = "thread"`) goes out as numbered
+        replies; each part has its own key, so a retry after a half-posted thread re-sends the parts
+        already posted as no-ops and continues. Returns the first status: the bio's address.
+        """
+        parts = thread_parts(candidate)
+        first: tuple[str, str] | None = None
+        for i, part in enumerate(parts):
+            key = candidate.idempotency_key + (f"-{i + 1}" if i else "")
+            with self._wrapped("posting" if not i else f"posting reply {i + 1}/{len(parts)}"):
+                status = self.client.status_post(
+                    part,
+                    in_reply_to_id=first[0] if first else None,
+                    visibility=self.cfg.visibility,
+                    spoiler_text=self.cfg.spoiler_text or None,
+                    language=self.cfg.language or None,
+                    idempotency_key=key,
+                )
+            first = first or _id_and_url(status)
+        assert first is not None
+        return first
 
     def max_characters(self) -> int:
         """The instance's status limit, read once and cached (bot.toml's value wins when set)."""

@@ -145,3 +145,34 @@ def test_outbox_appends_once_per_key(tmp_path, mastodon):
     pub.alert("hello")
     lines = [json.loads(x) for x in cfg.mastodon.outbox_path.read_text().splitlines()]
     assert [x.get("text") for x in lines] == [BIO, None]
+
+
+def test_a_thread_bio_posts_as_numbered_replies_once(tmp_path, mastodon):
+    """too_long = "thread": the parts go out as replies, and a retry after a half thread adds none."""
+    from bot.config import FiltersConfig
+    from bot.filters import Pipeline
+
+    cfg, store = _setup(tmp_path, mastodon)
+    long_bio = " ".join(f"Sentence {i} tells how DJ Thread Test spent year {i} digging in crates." for i in range(14))
+    verdict = Pipeline(FiltersConfig(too_long="thread", skip=["repetition", "copy"])).check(long_bio)
+    assert verdict.ok, verdict.reason
+    c = store.add(verdict.text, source="test", scores=verdict.scores)
+    store.approve(c.id)
+    c = store.start_posting(c.id)
+    parts = verdict.scores["length"]["thread"]
+    assert len(parts) >= 2
+    pub = make_publisher(cfg)
+    mastodon.fault({"type": "status", "status": 503}, count=1, methods=("POST",), path="/api/v1/statuses")
+    pub_first = None
+    for _ in range(len(parts) + 2):  # first attempt fails at the first part; later ones complete
+        try:
+            pub_first = pub.post(c)
+            break
+        except RetryLater:
+            continue
+    assert pub_first is not None
+    assert pub.post(c) == pub_first  # a full retry re-sends every part as a no-op
+    statuses = sorted(mastodon.statuses(), key=lambda s: int(s["id"]))
+    assert [html_to_text(s["content"]) for s in statuses] == parts
+    assert all(s["in_reply_to_id"] == statuses[i]["id"] for i, s in enumerate(statuses[1:]))
+    assert pub.find_recent(parts[0]) == pub_first
