@@ -77,13 +77,15 @@ def test_missing_base_model_says_how_to_make_one(tiny_model, tmp_path):
 
 
 def _config(tmp_path: Path, tiny_model, model_extra: str = "", **train: object) -> Path:
-    models = tmp_path / "models"
+    models, corpus = tmp_path / "models", tmp_path / "data" / "corpus.txt"
     if not models.exists():
         shutil.copytree(tiny_model.models_dir, models)
+        corpus.parent.mkdir()
+        shutil.copy(tiny_model.corpus, corpus)
     extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in train.items())
     cfg = tmp_path / "bot.toml"
     cfg.write_text(
-        f'[corpus]\npath = "{tiny_model.corpus}"\n'
+        f'[corpus]\npath = "{corpus}"\n'
         f'[model]\nmodels_dir = "models"\ncheckpoint_dir = "checkpoint"\nbase_model = "tiny"\n{model_extra}'
         f"[train]\nlearning_rate = 0.001\naccumulate_gradients = 1\nsave_every = 1000\n{extra}"
     )
@@ -95,6 +97,7 @@ def test_cli_train_then_fresh_keeps_the_old_run_aside(tiny_model, tmp_path):
     r = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--steps", "3"])
     assert r.exit_code == 0, r.output
     assert "saved step 3 in" in r.output and "kept checkpoints: 3" in r.output
+    assert (tmp_path / "data" / "corpus.idx").stat().st_size > 0  # training built the copy index
     r = CliRunner().invoke(cli, ["--config", str(cfg), "train", "--steps", "2", "--fresh"])
     assert r.exit_code == 0, r.output
     assert "saved step 2" in r.output

@@ -1,7 +1,8 @@
 """Fine-tune a base model with gpt-2-simple; log the loss as CSV; keep max_checkpoints; load a step.
 
 Layout (gpt-2-simple's): checkpoint_dir/run_name/ holds model-<step>.*, `checkpoint`, `counter`,
-hparams.json, encoder.json, vocab.bpe, plus our loss.csv (step, loss, avg, seconds).
+hparams.json, encoder.json, vocab.bpe, plus our loss.csv (step, loss, avg, seconds): gpt-2-simple's
+printed loss and running average (2 decimals), and seconds since that training session started.
 """
 
 from __future__ import annotations
