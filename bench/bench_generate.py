@@ -160,7 +160,31 @@ def run_hf(a: argparse.Namespace) -> dict:
     return out
 
 
-ENGINES = {"stock": run_stock, "djbios": run_djbios, "hf": run_hf}
+def run_bound(a: argparse.Namespace) -> dict:
+    """The floor: only the matmuls of one 124M step (fp32 weights streamed once), no attention."""
+    import numpy as np
+    import tensorflow as tf
+
+    with tf.Graph().as_default() as g:
+        x = tf.compat.v1.placeholder(tf.float32, [a.batch, 768])
+        h = x
+        for _ in range(12):  # per layer: c_attn, c_proj, c_fc, mlp c_proj
+            for n_in, n_out in ((768, 2304), (768, 768), (768, 3072), (3072, 768)):
+                y = tf.matmul(h if n_in == 768 else tf.tile(h, [1, 4]),
+                              tf.Variable(tf.random.normal([n_in, n_out], stddev=0.02)))
+                h = y[:, :768]
+        out = tf.matmul(h, tf.Variable(tf.random.normal([768, 50257], stddev=0.02)))
+        sess = tf.compat.v1.Session(graph=g)
+        sess.run(tf.compat.v1.global_variables_initializer())
+    xv = np.random.rand(a.batch, 768).astype(np.float32)
+    sess.run(out, {x: xv})
+    t = time.perf_counter()
+    for _ in range(20):
+        sess.run(out, {x: xv})
+    return {"load_s": 0.0, "runs": {1: (time.perf_counter() - t) / 20}, "rss": [], "ops": []}
+
+
+ENGINES = {"stock": run_stock, "djbios": run_djbios, "hf": run_hf, "bound": run_bound}
 
 
 def spawn(engine: str, a: argparse.Namespace, tokens: list[int]) -> dict:
@@ -203,6 +227,11 @@ def report(a: argparse.Namespace, real: dict, res: dict[str, dict]) -> str:
         if hf:
             lines.append(row(f"{case}: transformers generate()", n_dj, hf["runs"][n_dj], b, base))
         lines.append(row(f"{case}: djbios", n_dj, dj["runs"][n_dj], b, base))
+    if "bound" in res:
+        floor = res["bound"]["runs"][1]
+        lines += ["", f"fp32 floor: the bare matmuls of one step take {floor * 1000:.0f} ms; djbios takes "
+                  f"{dj['runs'][fixed] / fixed * 1000:.0f} ms per step"
+                  + (f", transformers {hf['runs'][fixed] / fixed * 1000:.0f} ms" if hf else "")]
     lines += ["", f"RSS over {a.rss_batches} consecutive batches ({a.rss_tokens} tokens each, after warm-up):", "",
               "| engine | load s | RSS first MB | RSS last MB | growth MB | graph ops first -> last | loadavg |",
               "|---|---|---|---|---|---|---|"]
@@ -240,7 +269,7 @@ def main() -> None:
     print(f"# bench_generate {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | {real}", flush=True)
     res: dict[str, dict] = {}
     for engine, tokens in (("stock", [a.tokens]), ("djbios", [a.tokens, real["steps"]]),
-                           ("hf", [a.tokens, real["steps"]])):
+                           ("hf", [a.tokens, real["steps"]]), ("bound", [])):
         if engine == "hf" and (a.skip_hf or _missing("transformers", "torch")):
             continue
         t = time.perf_counter()
