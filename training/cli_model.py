@@ -60,7 +60,8 @@ def init(app: App, size: str, corpus: Path | None, vocab_size: int | None) -> No
 
 
 @click.command()
-@click.option("--steps", type=int, default=None, help="Steps to train now (default: [train] steps).")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Steps to train now (default: [train] steps).")
 @click.option("--fresh", is_flag=True, help="Start again from the base model (the old run is kept aside).")
 @pass_app
 def train(app: App, steps: int | None, fresh: bool) -> None:

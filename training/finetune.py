@@ -92,6 +92,9 @@ def train_from_config(cfg: Config, *, steps: int | None = None, fresh: bool = Fa
 def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Path, run_name: str,
           settings: TrainConfig, steps: int | None = None, fresh: bool = False) -> TrainResult:
     """Run gpt_2_simple.finetune in a fresh graph; resume unless `fresh`; return what happened."""
+    n = steps if steps is not None else settings.steps
+    if n < 1:  # gpt-2-simple treats 0 as "train until Ctrl-C"
+        raise ModelError(f"steps must be at least 1, got {n}")
     model_dir = Path(models_dir) / model_name
     if not is_complete(model_dir):
         raise ModelError(f"{model_dir}: no complete base model; run `djbios model init --size small` "
@@ -103,7 +106,6 @@ def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Pa
         run_dir.rename(archive)
         log.warning("--fresh: moved the old run to %s", archive)
     result = TrainResult(run_dir=run_dir, first_step=latest_step(run_dir) or 0)
-    n = steps if steps is not None else settings.steps
     with contextlib.redirect_stdout(LossTap(sys.stdout, run_dir / LOSS_CSV, result)):
         _finetune(corpus, model_dir, run_dir, settings, n)
     result.kept = prune_checkpoints(run_dir, settings.max_checkpoints)
