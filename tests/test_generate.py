@@ -1,4 +1,7 @@
-"""bot.generate / bot.batch / `djbios generate` against the real tiny gpt-2-simple checkpoint."""
+"""bot.generate / bot.batch / `djbios generate` against the real tiny gpt-2-simple checkpoint.
+
+Tests that sample from the tiny model are marked slow (the fixture fine-tunes it once, ~10 s).
+"""
 
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ def write_config(tmp_path: Path, ckpt, extra: str = "") -> Path:  # type: ignore
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch_size, batches", [(1, 3), (4, 1)])
 def test_batch_sizes_give_nsamples(gen, batch_size, batches):  # type: ignore[no-untyped-def]
     samples = gen.generate(3, batch_size=batch_size, seed=5, max_tokens=40, **SAMPLING)
@@ -50,6 +54,7 @@ def test_batch_sizes_give_nsamples(gen, batch_size, batches):  # type: ignore[no
     assert all(0 < s.tokens <= 40 for s in samples)
 
 
+@pytest.mark.slow
 def test_same_seed_same_texts_other_seed_other_texts(gen):  # type: ignore[no-untyped-def]
     a = gen.generate(4, batch_size=2, seed=11, max_tokens=60, **SAMPLING)
     b = gen.generate(4, batch_size=2, seed=11, max_tokens=60, **SAMPLING)
@@ -59,6 +64,7 @@ def test_same_seed_same_texts_other_seed_other_texts(gen):  # type: ignore[no-un
     assert [s.seed for s in a] == [11, 11, 12, 12]  # batch b uses seed + b
 
 
+@pytest.mark.slow
 def test_early_stop_takes_fewer_steps_than_the_cap(gen):  # type: ignore[no-untyped-def]
     # One row per batch: each batch's loop count is exactly that bio's length, so a bio that met
     # the delimiter shows the loop stopped there, far below the cap.
@@ -70,29 +76,34 @@ def test_early_stop_takes_fewer_steps_than_the_cap(gen):  # type: ignore[no-unty
     assert not any("endoftext" in s.text for s in samples if s.complete)
 
 
+@pytest.mark.slow
 def test_a_batch_stops_with_its_slowest_row(gen):  # type: ignore[no-untyped-def]
     samples = gen.generate(4, batch_size=4, seed=0, max_tokens=300, **SAMPLING)
     assert gen.last_steps == [max(s.tokens for s in samples)]
     assert all(s.tokens == 300 for s in samples if not s.complete)
 
 
+@pytest.mark.slow
 def test_cap_marks_unfinished_samples_incomplete(gen):  # type: ignore[no-untyped-def]
     samples = gen.generate(4, batch_size=4, seed=0, max_tokens=3, **SAMPLING)
     assert gen.last_steps == [3]
     assert not all(s.complete for s in samples)
 
 
+@pytest.mark.slow
 def test_prompt_starts_the_bio(gen):  # type: ignore[no-untyped-def]
     samples = gen.generate(3, batch_size=3, seed=2, max_tokens=40,
                            prefix="<|startoftext|>Stella Zekri", **SAMPLING)
     assert all(s.text.startswith("Stella Zekri") for s in samples)
 
 
+@pytest.mark.slow
 def test_top_p_and_no_top_k_still_sample(gen):  # type: ignore[no-untyped-def]
     samples = gen.generate(2, batch_size=2, seed=3, max_tokens=20, temperature=1.0, top_k=0, top_p=0.9)
     assert len(samples) == 2 and all(s.tokens > 0 for s in samples)
 
 
+@pytest.mark.slow
 def test_ten_batches_keep_the_graph_op_count_constant(gen):  # type: ignore[no-untyped-def]
     ops = gen.op_count
     for i in range(10):
@@ -101,6 +112,7 @@ def test_ten_batches_keep_the_graph_op_count_constant(gen):  # type: ignore[no-u
     assert gen._graph.finalized
 
 
+@pytest.mark.slow
 def test_twenty_batches_keep_memory_flat(gen):  # type: ignore[no-untyped-def]
     psutil = pytest.importorskip("psutil")
     proc = psutil.Process()
@@ -112,6 +124,7 @@ def test_twenty_batches_keep_memory_flat(gen):  # type: ignore[no-untyped-def]
     assert proc.memory_info().rss - before <= 5 * 2**20
 
 
+@pytest.mark.slow
 def test_provenance_names_checkpoint_and_step(gen, tiny_checkpoint):  # type: ignore[no-untyped-def]
     assert gen.provenance["step"] == tiny_checkpoint.step
     assert gen.provenance["checkpoint"].startswith(str(tiny_checkpoint.run_dir))
@@ -124,11 +137,13 @@ def test_missing_checkpoint_is_one_line_naming_path_and_command(tmp_path):  # ty
     assert "\n" not in msg and str(tmp_path / "checkpoint" / "run1") in msg and "djbios train" in msg
 
 
+@pytest.mark.slow
 def test_unknown_step_lists_the_steps_there(tiny_checkpoint):  # type: ignore[no-untyped-def]
     with pytest.raises(ModelError, match="step 999 .*have: 20"):
         find_checkpoint(tiny_checkpoint.run_dir, 999)
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_a_model_error(tiny_checkpoint, tmp_path):  # type: ignore[no-untyped-def]
     run = tmp_path / "run1"
     shutil.copytree(tiny_checkpoint.run_dir, run)
@@ -154,6 +169,7 @@ def test_default_cap_follows_the_posting_limit():
     assert default_max_tokens(500) * 3 >= 500
 
 
+@pytest.mark.slow
 def test_generate_batch_stores_provenance(gen, tiny_checkpoint, tmp_path):  # type: ignore[no-untyped-def]
     cfg = load_config(write_config(tmp_path, tiny_checkpoint))
     store = Store.open(f"sqlite:///{tmp_path / 'b.db'}")
@@ -169,6 +185,7 @@ def test_generate_batch_stores_provenance(gen, tiny_checkpoint, tmp_path):  # ty
     store.close()
 
 
+@pytest.mark.slow
 def test_cli_generate_stores_candidates_and_prints_summary(tiny_checkpoint, tmp_path):  # type: ignore[no-untyped-def]
     config = write_config(tmp_path, tiny_checkpoint)
     res = CliRunner().invoke(cli, ["--config", str(config), "generate", "-n", "4", "--seed", "3",
@@ -182,6 +199,7 @@ def test_cli_generate_stores_candidates_and_prints_summary(tiny_checkpoint, tmp_
     store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["bios.txt", "bios.jsonl"])
 def test_cli_to_file_writes_every_bio(tiny_checkpoint, tmp_path, name):  # type: ignore[no-untyped-def]
     config, out = write_config(tmp_path, tiny_checkpoint), tmp_path / name
@@ -210,6 +228,7 @@ def test_importing_bot_generate_does_not_load_tensorflow():
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent).returncode == 0
 
 
+@pytest.mark.slow
 def test_kv_cache_forward_matches_gpt2_simple_model(tiny_checkpoint):  # type: ignore[no-untyped-def]
     import numpy as np
     import tensorflow as tf
