@@ -109,28 +109,15 @@ def generate_batch(cfg: Config, store: Any, generator: Any, *, n: int, prompt: s
     return summary
 
 
-def _pipeline(cfg: Config, store: Any) -> Any | None:
-    """bot.filters.Pipeline with the copy index (if built) and the texts already stored; None if absent."""
-    try:
-        from bot.filters import Pipeline
-    except ImportError:
-        log.warning("bot.filters is not available; only completeness is checked")
-        return None
-    index = None
-    if cfg.index_path.is_file():
-        from bot.copyindex import CopyIndex
+def _pipeline(cfg: Config, store: Any) -> Any:
+    """The filters with the copy index (if built) and every stored text for the near-duplicate check."""
+    from bot.filters import build_pipeline
 
-        index = CopyIndex.load(cfg.index_path)
-    else:
-        log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
-    return Pipeline(cfg.filters, index, store.texts())
+    return build_pipeline(cfg, store.texts())
 
 
-def _verdict(pipe: Any | None, sample: Any, pronouns: str | None) -> tuple[bool, str | None, dict, str]:
+def _verdict(pipe: Any, sample: Any, pronouns: str | None) -> tuple[bool, str | None, dict, str]:
     """(ok, reason, scores, text to store) for one sample."""
-    if pipe is None:
-        ok = sample.complete
-        return ok, None if ok else "incomplete", {}, sample.text
     v = pipe.check(sample.text, complete=sample.complete, pronouns=pronouns)
     if v.ok:
         pipe.remember(v.text)

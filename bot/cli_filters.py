@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
 
 import click
 
 from bot.clicommon import App, pass_app
-from bot.config import Config
-
-log = logging.getLogger(__name__)
-
-
-def build_pipeline(cfg: Config, existing: list[str]) -> Any:
-    """A Pipeline with the copy index when it has been built (a warning otherwise)."""
-    from bot.copyindex import CopyIndex
-    from bot.filters import Pipeline
-
-    index = None
-    if cfg.index_path.exists():
-        index = CopyIndex.load(cfg.index_path)
-        if index.stale(cfg.corpus.path):
-            log.warning("%s does not match %s; run `djbios corpus index`", cfg.index_path, cfg.corpus.path)
-    else:
-        log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
-    return Pipeline(cfg.filters, index, existing, spoiler_text=cfg.mastodon.spoiler_text)
-
 
 @click.command("filter")
 @click.option("--recheck", is_flag=True, help="Re-run the filters on every pending candidate.")
@@ -43,7 +22,7 @@ def filter_cmd(app: App, recheck: bool, text: str | None) -> None:
       djbios filter --recheck
       djbios filter --text "DJ Foo is a producer from Leeds. Follow @foo!"
     """
-    from bot.filters import explain, recheck_pending
+    from bot.filters import build_pipeline, explain, recheck_pending
 
     cfg = app.config
     max_chars = cfg.mastodon.max_characters or None

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import FiltersConfig
+from bot.config import Config, FiltersConfig
 from bot.copyindex import WORD, CopyIndex, normalise
 from bot.errors import ConfigError
 
@@ -430,3 +430,15 @@ def explain(verdict: Verdict) -> list[str]:
     """The verdict and every filter's numbers, for a reviewer."""
     head = "verdict: pass" if verdict.ok else f"verdict: rejected ({verdict.reason})"
     return [head, *explain_scores(verdict.scores)]
+
+
+def build_pipeline(cfg: Config, existing: Iterable[str]) -> Pipeline:
+    """A Pipeline with the copy index when it has been built (a warning otherwise)."""
+    index = None
+    if cfg.index_path.exists():
+        index = CopyIndex.load(cfg.index_path)
+        if index.stale(cfg.corpus.path):
+            log.warning("%s does not match %s; run `djbios corpus index`", cfg.index_path, cfg.corpus.path)
+    else:
+        log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
+    return Pipeline(cfg.filters, index, existing, spoiler_text=cfg.mastodon.spoiler_text)
