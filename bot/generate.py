@@ -29,7 +29,9 @@ START = "<|startoftext|>"
 END = "<|endoftext|>"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 chars per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
-_END_RE = re.compile(r"(?:<\|)?endoftext(?:\|>)?")  # the delimiter, or its tokens once we stopped
+# Where a stopped sample is cut: "<|" (in the corpus it only ever opens a delimiter, and after bio
+# text that delimiter is <|endoftext|>) or the `endoftext` tokens themselves.
+_CUT_RE = re.compile(r"<\||endoftext")
 _MAKE_HINT = "run `djbios train`, or `djbios model init` / `djbios model download`"
 
 
@@ -102,9 +104,10 @@ def _latest_from_state(run_dir: Path) -> tuple[Path, int] | None:
 
 def split_text(generated: str, stopped: bool) -> tuple[str, bool]:
     """Cut generated text at the end delimiter; return (text, complete)."""
-    m = _END_RE.search(generated)
-    if m and (stopped or m.group(0) == END):
-        return generated[: m.start()].strip(), True
+    m = _CUT_RE.search(generated) if stopped else None
+    end = m.start() if m else generated.find(END)
+    if end >= 0:
+        return generated[:end].strip(), True
     return generated.strip(), False
 
 
@@ -123,7 +126,8 @@ class GPT2Generator:
         prefix, found = find_checkpoint(Path(run_dir), step)
         enc, hparams = _load_vocab(Path(run_dir))
         stop_ids = _stop_ids(enc, run_dir)
-        graph, sess, io = _build(hparams, stop_ids, prefix, threads=threads)
+        opens = _delimiter_openers(enc, hparams.n_vocab)
+        graph, sess, io = _build(hparams, stop_ids, opens, prefix, threads=threads)
         log.info("loaded %s (step %s, %s ops)", prefix, found, len(graph.get_operations()))
         return cls(graph, sess, io, enc, hparams, prefix, found)
 
@@ -217,13 +221,20 @@ def _stop_ids(enc: Any, run_dir: Path) -> list[int]:
     return ids
 
 
-def _build(hparams: Any, stop_ids: list[int], prefix: Path, *, threads: int) -> tuple[Any, Any, dict]:
+def _delimiter_openers(enc: Any, n_vocab: int) -> list[bool]:
+    """Per token id: does it contain "<|"? A weak model often writes "<|" and then fumbles the rest
+    of <|endoftext|>; since "<|" never occurs in bio text, it already marks the end."""
+    return [("<|" in enc.decode([i])) if i < len(enc.decoder) else False for i in range(n_vocab)]
+
+
+def _build(hparams: Any, stop_ids: list[int], opens: list[bool], prefix: Path, *,
+           threads: int) -> tuple[Any, Any, dict]:
     """The sampling graph in a fresh tf.Graph, restored from `prefix` and finalized."""
     import tensorflow as tf
 
     graph = tf.Graph()
     with graph.as_default():
-        io = _sampling_graph(tf, hparams, stop_ids)
+        io = _sampling_graph(tf, hparams, stop_ids, opens)
         saver = tf.compat.v1.train.Saver(var_list=[v for v in tf.compat.v1.global_variables()
                                                    if v.name.startswith("model/")])
         graph.finalize()  # any op added later (a leak) raises instead of growing memory
@@ -281,7 +292,7 @@ def _attn(tf: Any, m: Any, x: Any, hp: Any, past: tuple | None) -> tuple[Any, tu
         return m.conv1d(a, "c_proj", hp.n_embd), (k, v)
 
 
-def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int]) -> dict[str, Any]:
+def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], opens: list[bool]) -> dict[str, Any]:
     """Placeholders in, tokens out: a while_loop over one-token steps with the KV cache."""
     v1 = tf.compat.v1
     io = {
@@ -303,13 +314,15 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int]) -> dict[str, Any]:
     wte_t = v1.Variable(tf.transpose(wte), trainable=False, name="lm_head_t")
     io["init"] = wte_t.initializer
     stop = tf.constant(stop_ids, tf.int32)
+    opener = tf.constant(opens, tf.bool)
 
     def body(i, cache, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
         h, cache = _forward(tf, hp, prev[:, tf.newaxis], cache)
         nxt = _pick(tf, tf.matmul(h, wte_t) / io["temperature"], io, i)
         tail = tf.concat([tail[:, 1:], nxt[:, tf.newaxis]], axis=1)
         lengths += tf.cast(tf.logical_not(done), tf.int32)
-        done = tf.logical_or(done, tf.reduce_all(tf.equal(tail, stop), axis=1))
+        ended = tf.logical_or(tf.reduce_all(tf.equal(tail, stop), axis=1), tf.gather(opener, nxt))
+        done = tf.logical_or(done, ended)
         return i + 1, cache, nxt, tf.concat([tokens, nxt[:, tf.newaxis]], axis=1), tail, done, lengths
 
     def cond(i, cache, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
