@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 
+SQLA = "import sys, click; from bot.store import Store; print(len(Store.open(sys.argv[1]).list()))"
+
+
 def timed(cmd: list[str], runs: int, env: dict[str, str]) -> list[float]:
     """Wall seconds of `runs` runs of `cmd` (one warm-up run first, for the page cache)."""
     warm = subprocess.run(cmd, capture_output=True, env=env, text=True)
@@ -50,6 +53,8 @@ def main() -> None:
             ("python -c pass", timed([sys.executable, "-c", "pass"], args.runs, env)),
             (f"djbios queue ({args.rows} rows)", timed([djbios, "queue"], args.runs, env)),
             ("djbios queue --status approved (0 rows)", timed([djbios, "queue", "--status", "approved"], args.runs, env)),
+            # The same listing through SQLAlchemy (bot.store), as queue did before bot/fastread.py.
+            (f"SQLAlchemy Store.list ({args.rows} rows)", timed([sys.executable, "-c", SQLA, f"sqlite:///{tmp}/q.db"], args.runs, env)),
         ]
     base = statistics.median(rows[0][1])
     print(f"{'command':<42} {'median s':>9} {'min s':>7} {'x floor':>8}")

@@ -72,6 +72,14 @@ def build(app: App, inputs: tuple[Path, ...], out: Path | None) -> None:
                f"{sum(st['dropped'].values())} dropped ({dropped}) of {st['inputs']} in {st['seconds']:.1f} s")
 
 
+def _existing_corpus(app: App, path: Path | None) -> Path:
+    """The --path given, else [corpus] path; an InputError saying how to make it if it is missing."""
+    path = path or app.config.corpus.path
+    if not path.exists():
+        raise InputError(f"{path}: no corpus yet; run `djbios corpus build`")
+    return path
+
+
 @corpus.command()
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Corpus file (default: [corpus] path).")
@@ -85,9 +93,7 @@ def stats(app: App, path: Path | None) -> None:
     """
     from training.corpus import corpus_stats, format_stats
 
-    path = path or app.config.corpus.path
-    if not path.exists():
-        raise InputError(f"{path}: no corpus yet; run `djbios corpus build`")
+    path = _existing_corpus(app, path)
     click.echo(format_stats(corpus_stats(path)))
 
 
@@ -104,8 +110,6 @@ def index(app: App, path: Path | None) -> None:
     """
     from bot.copyindex import build_index
 
-    path = path or app.config.corpus.path
-    if not path.exists():
-        raise InputError(f"{path}: no corpus yet; run `djbios corpus build`")
+    path = _existing_corpus(app, path)
     st = build_index(path, path.with_suffix(".idx"))
     click.echo(f"{path.with_suffix('.idx')}: " + ", ".join(f"{k} {v}" for k, v in st.items()))
