@@ -50,7 +50,7 @@ class CorpusConfig:
     jsonl_field: str = _f("text")  # which field of a .jsonl input holds the bio
     boilerplate: list[str] = _f(["read more", "show more", "cookie", "accept all"])
     validation_share: float = _f(0.05, min=0.0, max=0.5)  # held out for evaluate's loss
-    lang_prefix_chars: int = _f(600, min=50)  # langdetect reads only this prefix (chars); speed/agreement in bench/results_corpus.md
+    lang_prefix_chars: int = _f(600, min=50)  # langdetect reads only this prefix (chars); speed/agreement in bench/RESULTS.md
     short_words: int = _f(20, min=1)  # below this many words langdetect is unreliable; stopwords decide
 
 

@@ -285,7 +285,7 @@ _OTHER = frozenset("der die das und ist mit von ein eine auf den sich nicht auch
 
 # Fast-path shares of the first 200 words: German/Spanish prose has ~30% _OTHER words and ~0 _EN ones;
 # English bios have 10-25% _EN words (names dilute it): 99% of synthetic and 95% of Discogs bios of
-# >= 20 words take the fast path (measured for bench/results_corpus.md).
+# >= 20 words take the fast path (measured for bench/RESULTS.md).
 _FAST_EN, _FAST_OTHER = 0.10, 0.02
 
 
