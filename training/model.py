@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 ENDOFTEXT = "<|endoftext|>"  # gpt-2-simple's generate() starts sampling from this token
 N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows
 
-# Shapes of the from-scratch models. tiny: ~1 s per step on 2 CPU cores (tests); small: learns
-# bio-like text from the sample corpus in ~10 min (demo); 124M-shaped: GPT-2 124M for benchmarks.
+# Shapes of the from-scratch models. tiny: ~1 s per step on 2 CPU cores (tests); small: bio-shaped
+# text from the sample corpus in 450 steps at lr 3e-3, ~280 s on 2 cores (demo; vocab 8000 and lr
+# 1e-3 measured no better per char, bench/results_model.md); 124M-shaped: GPT-2 124M for benchmarks.
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"n_layer": 2, "n_embd": 128, "n_head": 4, "n_vocab": 2000},
     "small": {"n_layer": 4, "n_embd": 256, "n_head": 4, "n_vocab": 4000},
