@@ -62,6 +62,10 @@ def run(app: App, once: bool) -> None:
         filled, posted = result
         click.echo(f"refill: made {filled.made}, queued {filled.queued}, approved {filled.approved}; "
                    f"post: {posted.result}{' ' + posted.url if posted.url else ''}")
+        if posted.result in _FAILED or posted.result == "stopped" or filled.errors:
+            # cron mails the operator on a non-zero exit; a failed post or refill must reach them
+            errors = [*filled.errors, *([posted.error] if posted.error else [])]
+            raise click.ClickException(f"run --once failed: {'; '.join(errors) or posted.result}")
 
 
 @click.command()

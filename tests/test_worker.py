@@ -240,3 +240,11 @@ def test_run_once_end_to_end_with_the_tiny_model(tmp_path, mastodon, request):
     (posted,) = store.list("posted")
     assert posted.status_id == str(st["id"]) and posted.source == "generate"
     assert html_to_text(st["content"]) == " ".join(posted.text.split())
+
+
+def test_cli_run_once_exits_1_when_the_post_fails(tmp_path, mastodon):
+    path, cfg = _config(tmp_path, mastodon, schedule={"min_queue": 0})
+    _approved(cfg, BIOS[:1])
+    mastodon.fault({"type": "status", "status": 503})
+    r = _cli(path, "run", "--once")
+    assert r.exit_code == 1 and "post: retry" in r.output and "503" in r.output
