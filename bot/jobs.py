@@ -74,7 +74,9 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
         return PostOutcome("idle")
     if dry_run:
         return PostOutcome("dry-run", candidate_id=nxt.id, text=nxt.text)
-    if nxt.status == "failed":  # the last try may have gone through (a timeout, say)
+    # The last try may have gone through (a timeout, say; or a thread whose first part went out
+    # before a reply got a 422 and the operator re-approved it): look before posting again.
+    if nxt.status == "failed" or nxt.attempts > 0:
         try:
             found = publisher.find_recent(thread_parts(nxt)[0])
         except PublishError as exc:  # still down: the row stays failed for the next run

@@ -229,3 +229,15 @@ def test_refill_reports_a_missing_model_without_raising(tmp_path, mastodon):
         raise ModelError("no checkpoint; run `djbios train`")
 
     assert refill(T0, store, cfg, broken).errors == ["no checkpoint; run `djbios train`"]
+
+
+def test_reapproved_bio_whose_first_part_went_out_is_not_posted_again(tmp_path, mastodon):
+    cfg, store = _setup(tmp_path, mastodon)
+    (a,) = _approve(store, BIOS[:1])
+    pub = make_publisher(cfg)
+    store.start_posting(a, now=T0)
+    mastodon.client().status_post(BIOS[0], visibility="unlisted")  # part 1 out, then a reply got 422
+    store.return_to_pending(a, message="reply refused", now=T0)
+    store.approve(a, now=T0)  # the operator approves it again hours later (the key has expired)
+    assert post_next(T0 + timedelta(hours=3), store, pub, cfg).result == "posted"
+    assert len(mastodon.statuses()) == 1 and store.get(a).status == "posted"
