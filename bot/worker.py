@@ -118,6 +118,9 @@ class Worker:
                                  state=self.state)
         except Exception as exc:  # database trouble or a bug: log it, keep the worker alive
             log.exception("post failed")
+            # a row may be left in `posting` (e.g. mark_posted failed after the HTTP post): without
+            # this it would wait for a restart; the next cycle reconciles it first
+            self.state.reconciled = False
             return PostOutcome("error", error=repr(exc))
         finally:
             self._busy -= 1

@@ -248,3 +248,34 @@ def test_cli_run_once_exits_1_when_the_post_fails(tmp_path, mastodon):
     mastodon.fault({"type": "status", "status": 503})
     r = _cli(path, "run", "--once")
     assert r.exit_code == 1 and "post: retry" in r.output and "503" in r.output
+
+
+class _FailsMarkPostedOnce:
+    """A real store whose first mark_posted fails (the database was locked after the post went out)."""
+
+    def __init__(self, store):
+        self._store, self.failed = store, False
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def mark_posted(self, *args, **kwargs):
+        if not self.failed:
+            self.failed = True
+            raise OperationalErrorLike("database is locked")
+        return self._store.mark_posted(*args, **kwargs)
+
+
+class OperationalErrorLike(Exception):
+    """Stands in for sqlalchemy's OperationalError."""
+
+
+def test_row_left_posting_by_a_failed_commit_is_reconciled_without_a_restart(tmp_path, mastodon):
+    _, cfg = _config(tmp_path, mastodon)
+    store = _approved(cfg, BIOS[:2])
+    worker = Worker(cfg, _FailsMarkPostedOnce(store), make_publisher(cfg), _adder(store, []))
+    worker.startup()
+    assert worker.post_job().result == "error" and store.list("posting")
+    assert worker.post_job().result == "posted"
+    assert store.list("posting") == [] and store.count_by_status()["posted"] == 2
+    assert sorted(html_to_text(s["content"]) for s in mastodon.statuses()) == sorted(BIOS[:2])
