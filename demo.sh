@@ -13,7 +13,7 @@ ROOT="$(cd "$(dirname "$0")" && pwd)"
 cd "$ROOT"
 DEMO="${DJBIOS_DEMO_DIR:-$ROOT/demo}"
 SIZE="${DJBIOS_DEMO_SIZE:-small}"
-STEPS="${DJBIOS_DEMO_STEPS:-250}"   # small model, batch 1, ~0.6 s a step: under 3 minutes on 2 cores; held-out loss bottoms out near 200-250
+STEPS="${DJBIOS_DEMO_STEPS:-450}"   # small model, batch 1, lr 3e-3: ~280 s on 2 cores (bench/RESULTS.md, "Tuning small")
 VENV="${DJBIOS_VENV:-$ROOT/.venv}"
 stage() { printf '\n\033[1m==> [%s] %s\033[0m\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -36,7 +36,7 @@ steps = $STEPS
 save_every = $STEPS
 sample_every = 0
 accumulate_gradients = 1
-learning_rate = 0.001
+learning_rate = 0.003             # from scratch: higher than fine-tuning GPT-2 (1e-4)
 [generate]
 nsamples = 8
 batch_size = 8
