@@ -79,6 +79,11 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
     if nxt.status == "failed" or nxt.attempts > 0:
         try:
             found = publisher.find_recent(thread_parts(nxt)[0])
+        except AuthError as exc:  # a bad token here too: stop and alert, not retry every minute
+            state.stopped, state.reason = True, str(exc)
+            log.error("posting stopped: %s", exc)
+            publisher.alert(f"djbios stopped posting: {exc}")
+            return PostOutcome("auth", candidate_id=nxt.id, error=str(exc))
         except PublishError as exc:  # still down: the row stays failed for the next run
             later = now + timedelta(seconds=cfg.schedule.retry_base_s)
             return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=later)

@@ -241,3 +241,17 @@ def test_reapproved_bio_whose_first_part_went_out_is_not_posted_again(tmp_path, 
     store.approve(a, now=T0)  # the operator approves it again hours later (the key has expired)
     assert post_next(T0 + timedelta(hours=3), store, pub, cfg).result == "posted"
     assert len(mastodon.statuses()) == 1 and store.get(a).status == "posted"
+
+
+def test_auth_error_while_checking_a_failed_bio_stops_and_alerts(tmp_path, mastodon):
+    cfg, store = _setup(tmp_path, mastodon)
+    (a,) = _approve(store, BIOS[:1])
+    store.start_posting(a, now=T0)
+    store.mark_failed(a, error="timeout", retry_at=T0, now=T0)
+    pub, state = make_publisher(cfg), PostingState()
+    mastodon.fault({"type": "status", "status": 401}, methods=("GET",), path="/api/v1/accounts/*")
+    assert post_next(T0, store, pub, cfg, state=state).result == "auth"
+    assert post_next(T0, store, pub, cfg, state=state).result == "stopped"
+    assert store.get(a).status == "failed"  # kept for after the restart
+    (conv,) = mastodon.client(OPERATOR_TOKEN).conversations()
+    assert "stopped posting" in conv["last_status"]["content"]
