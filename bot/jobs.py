@@ -58,7 +58,7 @@ class RefillOutcome:
 
 def backoff_s(attempts: int, retry_after: float, base_s: float = BACKOFF_BASE_S) -> float:
     """Seconds to wait before retry number `attempts`: the server's hint, or base, 2x, 4x ..."""
-    exp = base_s * 2 ** max(0, attempts - 1)
+    exp = base_s * 2.0 ** min(max(0, attempts - 1), 40)  # capped: 2**1024 overflows a float
     return min(max(retry_after, exp), max(retry_after, BACKOFF_MAX_S))
 
 

@@ -255,3 +255,7 @@ def test_auth_error_while_checking_a_failed_bio_stops_and_alerts(tmp_path, masto
     assert store.get(a).status == "failed"  # kept for after the restart
     (conv,) = mastodon.client(OPERATOR_TOKEN).conversations()
     assert "stopped posting" in conv["last_status"]["content"]
+
+
+def test_backoff_stays_capped_after_very_many_attempts():
+    assert backoff_s(5000, 0.0) == 6 * 3600.0  # no OverflowError: the row must still be marked failed
