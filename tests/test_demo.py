@@ -22,7 +22,7 @@ def test_demo_runs_every_stage_and_posts(tmp_path: Path) -> None:
         "DJBIOS_DEMO_STEPS": "30",
         "DJBIOS_VENV": sys.prefix,  # the venv running these tests
         "DJBIOS_SKIP_INSTALL": "1",  # it is installed already; no network in tests
-        "DJBIOS_DEMO_SKIP_FILTERS": "completeness,length,repetition,pronouns,language,duplicate",
+        "DJBIOS_DEMO_SKIP_FILTERS": "completeness,repetition,pronouns,language,duplicate",
     }
     env.pop("DJBIOS_CONFIG", None)
     env.pop("DJBIOS_ACCESS_TOKEN", None)
