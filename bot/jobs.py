@@ -89,6 +89,8 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
             return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=later)
     else:
         found = None
+    if found and len(thread_parts(nxt)) > 1:
+        found = None  # only its first part may be online: post() sends the parts still missing
     c = store.start_posting(nxt.id, now=now)  # committed before the HTTP call
     try:
         # An Idempotency-Key lives for hours on Mastodon, so the look-up above covers older tries.

@@ -110,8 +110,13 @@ class MastodonPublisher:
         already posted as no-ops and continues. Returns the first status: the bio's address.
         """
         parts = thread_parts(candidate)
+        # parts an earlier try already posted (its keys may have expired): reuse, never re-send
+        online = self._recent_by_text() if len(parts) > 1 else {}
         first: tuple[str, str] | None = None
         for i, part in enumerate(parts):
+            if normalize(part) in online:
+                first = first or _id_and_url(online[normalize(part)])
+                continue
             key = candidate.idempotency_key + (f"-{i + 1}" if i else "")
             with self._wrapped("posting" if not i else f"posting reply {i + 1}/{len(parts)}"):
                 status = self.client.status_post(
@@ -142,6 +147,13 @@ class MastodonPublisher:
             if st.get("visibility") != "direct" and html_to_text(st.get("content") or "") == want:
                 return _id_and_url(st)
         return None
+
+    def _recent_by_text(self) -> dict[str, Any]:
+        """The account's recent public statuses by their plain text."""
+        with self._wrapped("reading recent statuses"):
+            statuses = self.client.account_statuses(self.account_id(), limit=RECENT_LIMIT)
+        return {html_to_text(st.get("content") or ""): st for st in reversed(statuses)
+                if st.get("visibility") != "direct"}
 
     def alert(self, message: str) -> None:
         """Direct-message the operator (visibility=direct, never public); log it either way."""

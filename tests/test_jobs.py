@@ -259,3 +259,18 @@ def test_auth_error_while_checking_a_failed_bio_stops_and_alerts(tmp_path, masto
 
 def test_backoff_stays_capped_after_very_many_attempts():
     assert backoff_s(5000, 0.0) == 6 * 3600.0  # no OverflowError: the row must still be marked failed
+
+
+def test_half_posted_thread_is_finished_not_marked_posted_or_resent(tmp_path, mastodon):
+    cfg, store = _setup(tmp_path, mastodon)
+    parts = ["DJ Half Thread spent the nineties in a lighthouse. (1/2)",
+             "Now plays only records found in lost luggage. (2/2)"]
+    c = store.add(" ".join(parts), source="test", scores={"length": {"thread": parts}}, now=T0)
+    store.approve(c.id, now=T0)
+    store.start_posting(c.id, now=T0)
+    mastodon.client().status_post(parts[0], visibility="unlisted")  # part 1 out (its key since expired)
+    store.mark_failed(c.id, error="503 on part 2", retry_at=T0, now=T0)  # ... part 2 failed
+    out = post_next(T0 + timedelta(hours=9), store, make_publisher(cfg), cfg)
+    statuses = sorted(mastodon.statuses(), key=lambda s: int(s["id"]))
+    assert out.result == "posted" and [html_to_text(s["content"]) for s in statuses] == parts
+    assert statuses[1]["in_reply_to_id"] == statuses[0]["id"] and out.status_id == str(statuses[0]["id"])
