@@ -25,7 +25,8 @@ ZWSP = "\u200b"  # zero-width space: "@\u200bname" is not a mention, nobody is n
 URL_CHARS = 23  # Mastodon counts every URL as 23 characters
 ORDER = ("completeness", "hazards", "length", "blocklist", "language", "repetition", "pronouns",
          "copy", "duplicate")
-_DELIMS = ("<|startoftext|>", "<|endoftext|>", "<|")
+# Whole delimiters and the pieces a weak model leaves behind (BPE splits them into "<|", the word, "|>").
+_DELIMS = ("<|startoftext|>", "<|endoftext|>", "<|", "|>", "startoftext", "endoftext")
 _ARTEFACT = re.compile(r"\[\s*email[\s\u00a0]*(?:&#160;)?\s*protected\s*\]", re.I)
 _EMAIL = re.compile(r"(?<![\w.+@-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # not "@user@host": a mention
 _TAIL = r"[^\s<>\"]*[^\s<>\".,;:!?)\]'’]"  # a URL does not end in sentence punctuation

@@ -29,9 +29,13 @@ START = "<|startoftext|>"
 END = "<|endoftext|>"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 chars per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
-# Where a stopped sample is cut: "<|" (in the corpus it only ever opens a delimiter, and after bio
-# text that delimiter is <|endoftext|>) or the `endoftext` tokens themselves.
-_CUT_RE = re.compile(r"<\||endoftext")
+# Where a stopped sample is cut: any piece of a delimiter. "<|" and "|>" never occur in bio text,
+# and a model that writes "startoftext" has begun the next bio, so each marks the end of this one.
+_CUT_RE = re.compile(r"<\||\|>|endoftext|startoftext")
+# Delimiter pieces and blanks a sample may open with (an overfit model often writes "\n<|startoftext|>"
+# before its bio): skipped, both by the sampling loop and here.
+_LEAD_RE = re.compile(r"^(?:\s|<\||\|>|endoftext|startoftext)+")
+TEXT, PIECE, BLANK = 0, 1, 2  # token kinds for the sampling loop
 _MAKE_HINT = "run `djbios train`, or `djbios model init` / `djbios model download`"
 
 
@@ -104,6 +108,7 @@ def _latest_from_state(run_dir: Path) -> tuple[Path, int] | None:
 
 def split_text(generated: str, stopped: bool) -> tuple[str, bool]:
     """Cut generated text at the end delimiter; return (text, complete)."""
+    generated = _LEAD_RE.sub("", generated)
     m = _CUT_RE.search(generated) if stopped else None
     end = m.start() if m else generated.find(END)
     if end >= 0:
@@ -126,8 +131,8 @@ class GPT2Generator:
         prefix, found = find_checkpoint(Path(run_dir), step)
         enc, hparams = _load_vocab(Path(run_dir))
         stop_ids = _stop_ids(enc, run_dir)
-        opens = _delimiter_openers(enc, hparams.n_vocab)
-        graph, sess, io = _build(hparams, stop_ids, opens, prefix, threads=threads)
+        kinds = _token_kinds(enc, hparams.n_vocab)
+        graph, sess, io = _build(hparams, stop_ids, kinds, prefix, threads=threads)
         log.info("loaded %s (step %s, %s ops)", prefix, found, len(graph.get_operations()))
         return cls(graph, sess, io, enc, hparams, prefix, found)
 
@@ -168,6 +173,7 @@ class GPT2Generator:
             io["top_k"]: top_k if 0 < top_k < self._hp.n_vocab else self._hp.n_vocab,
             io["top_p"]: top_p if top_p > 0 else 2.0,  # 2.0: the nucleus cut keeps everything
             io["seed"]: seed,
+            io["started"]: bool(_strip_start(self._enc.decode(context)).strip()),
         }
         try:
             tokens, lengths, done, steps = self._sess.run(
@@ -221,20 +227,29 @@ def _stop_ids(enc: Any, run_dir: Path) -> list[int]:
     return ids
 
 
-def _delimiter_openers(enc: Any, n_vocab: int) -> list[bool]:
-    """Per token id: does it contain "<|"? A weak model often writes "<|" and then fumbles the rest
-    of <|endoftext|>; since "<|" never occurs in bio text, it already marks the end."""
-    return [("<|" in enc.decode([i])) if i < len(enc.decoder) else False for i in range(n_vocab)]
+def _token_kinds(enc: Any, n_vocab: int) -> list[int]:
+    """Per token id: TEXT, PIECE of a delimiter ("<|", "|>", "startoftext") or BLANK (whitespace).
+
+    A weak model often writes "<|" and fumbles the rest of <|endoftext|>, or starts the next bio
+    without ending this one; no piece occurs in bio text, so once a bio has begun each marks its end.
+    """
+    def kind(i: int) -> int:
+        s = enc.decode([i]) if i < len(enc.decoder) else " "
+        if "<|" in s or "|>" in s or "startoftext" in s:
+            return PIECE
+        return BLANK if not s.strip() else TEXT
+
+    return [kind(i) for i in range(n_vocab)]
 
 
-def _build(hparams: Any, stop_ids: list[int], opens: list[bool], prefix: Path, *,
+def _build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
            threads: int) -> tuple[Any, Any, dict]:
     """The sampling graph in a fresh tf.Graph, restored from `prefix` and finalized."""
     import tensorflow as tf
 
     graph = tf.Graph()
     with graph.as_default():
-        io = _sampling_graph(tf, hparams, stop_ids, opens)
+        io = _sampling_graph(tf, hparams, stop_ids, kinds)
         saver = tf.compat.v1.train.Saver(var_list=[v for v in tf.compat.v1.global_variables()
                                                    if v.name.startswith("model/")])
         graph.finalize()  # any op added later (a leak) raises instead of growing memory
@@ -292,7 +307,7 @@ def _attn(tf: Any, m: Any, x: Any, hp: Any, past: tuple | None) -> tuple[Any, tu
         return m.conv1d(a, "c_proj", hp.n_embd), (k, v)
 
 
-def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], opens: list[bool]) -> dict[str, Any]:
+def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> dict[str, Any]:
     """Placeholders in, tokens out: a while_loop over one-token steps with the KV cache."""
     v1 = tf.compat.v1
     io = {
@@ -302,6 +317,7 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], opens: list[bool]) ->
         "top_k": v1.placeholder(tf.int32, [], name="top_k"),
         "top_p": v1.placeholder(tf.float32, [], name="top_p"),
         "seed": v1.placeholder(tf.int64, [], name="seed"),
+        "started": v1.placeholder(tf.bool, [], name="started"),  # the prompt already holds bio text
     }
     context = io["context"]
     rows = tf.shape(context)[0]
@@ -314,27 +330,31 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], opens: list[bool]) ->
     wte_t = v1.Variable(tf.transpose(wte), trainable=False, name="lm_head_t")
     io["init"] = wte_t.initializer
     stop = tf.constant(stop_ids, tf.int32)
-    opener = tf.constant(opens, tf.bool)
+    kind_of = tf.constant(kinds, tf.int32)
 
-    def body(i, cache, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
+    def body(i, cache, prev, tokens, tail, done, lengths, started):  # type: ignore[no-untyped-def]
         h, cache = _forward(tf, hp, prev[:, tf.newaxis], cache)
         nxt = _pick(tf, tf.matmul(h, wte_t) / io["temperature"], io, i)
         tail = tf.concat([tail[:, 1:], nxt[:, tf.newaxis]], axis=1)
         lengths += tf.cast(tf.logical_not(done), tf.int32)
-        ended = tf.logical_or(tf.reduce_all(tf.equal(tail, stop), axis=1), tf.gather(opener, nxt))
-        done = tf.logical_or(done, ended)
-        return i + 1, cache, nxt, tf.concat([tokens, nxt[:, tf.newaxis]], axis=1), tail, done, lengths
+        kind = tf.gather(kind_of, nxt)
+        delim = tf.logical_or(tf.reduce_all(tf.equal(tail, stop), axis=1), tf.equal(kind, PIECE))
+        done = tf.logical_or(done, tf.logical_and(started, delim))  # pieces before any text are skipped
+        started = tf.logical_or(started, tf.equal(kind, TEXT))
+        return (i + 1, cache, nxt, tf.concat([tokens, nxt[:, tf.newaxis]], axis=1), tail, done, lengths,
+                started)
 
-    def cond(i, cache, prev, tokens, tail, done, lengths):  # type: ignore[no-untyped-def]
+    def cond(i, cache, prev, tokens, tail, done, lengths, started):  # type: ignore[no-untyped-def]
         return tf.logical_and(i < io["max_steps"], tf.logical_not(tf.reduce_all(done)))
 
     kv = tf.TensorShape([None, hp.n_head, None, hp.n_embd // hp.n_head])
     loop_vars = (tf.constant(0), cache0, context[:, -1], context,
-                 tf.fill([rows, len(stop_ids)], -1), tf.zeros([rows], tf.bool), tf.zeros([rows], tf.int32))
+                 tf.fill([rows, len(stop_ids)], -1), tf.zeros([rows], tf.bool), tf.zeros([rows], tf.int32),
+                 tf.fill([rows], io["started"]))
     invariants = (tf.TensorShape([]), [(kv, kv)] * hp.n_layer, tf.TensorShape([None]),
                   tf.TensorShape([None, None]), tf.TensorShape([None, len(stop_ids)]),
-                  tf.TensorShape([None]), tf.TensorShape([None]))
-    steps, _, _, tokens, _, done, lengths = tf.nest.map_structure(
+                  tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]))
+    steps, _, _, tokens, _, done, lengths, _ = tf.nest.map_structure(
         tf.stop_gradient, tf.while_loop(cond, body, loop_vars, shape_invariants=invariants))
     io.update(steps=steps, tokens=tokens, done=done, lengths=lengths)
     return io

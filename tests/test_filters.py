@@ -34,6 +34,8 @@ def cfg(**kw) -> FiltersConfig:
     ("   \n ", True, False),
     (BIO + "<|endoftext|>", True, False),
     ("<|startoftext|>" + BIO, True, False),
+    (BIO + " Croducer in thestartoftext|>", True, False),  # a fumbled delimiter from a weak model
+    (BIO + " endoftext", True, False),
 ])
 def test_completeness(text: str, complete: bool, ok: bool) -> None:
     assert F.completeness(text, complete).ok is ok

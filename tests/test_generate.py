@@ -161,6 +161,8 @@ def test_corrupt_checkpoint_is_a_model_error(tiny_checkpoint, tmp_path):  # type
     ("A bio.<|endoftext", False, ("A bio.<|endoftext", False)),
     ("A bio.<| in a", True, ("A bio.", True)),  # stopped at the delimiter's opening "<|"
     ("A bio.<|startoftext|>Another", True, ("A bio.", True)),
+    ("A bio in thestartoftext|>", True, ("A bio in the", True)),  # the next bio began without an end
+    ("\n<|startoftext|>A bio.<|endoftext", True, ("A bio.", True)),  # leading pieces are skipped
 ])
 def test_split_text(raw, stopped, want):  # type: ignore[no-untyped-def]
     assert split_text(raw, stopped) == want
