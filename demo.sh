@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The offline demo: corpus -> small model -> batch -> filters -> auto-approve -> post, all local.
 #
-#   ./demo.sh                 first run ~10 min on 2 cores (install + training); reruns ~1-2 min
+#   ./demo.sh                 first run 6-8 min on 2 cores (install + training); reruns ~10 s
 #
 # Everything lives in ./demo/ (git-ignored): its own bot.toml, database, corpus, model and
 # checkpoints. The model is cached: delete demo/checkpoint to train again. Knobs (environment):
