@@ -142,6 +142,7 @@ class ScrapeSite:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.other_origin = f"http://localhost:{self.port}"  # same server, a host outside allowed_domains
         self.crawl_delay = 3  # seconds, written into robots.txt
+        self.robots_override: tuple[int, bytes] | None = None  # (status, body) served for robots.txt
         self.log: list[tuple[str, str, str]] = []  # (host header, path, user-agent)
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -202,6 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.site.hits[path] += 1
             hits = self.site.hits[path]
         try:
+            if path == "/robots.txt" and self.site.robots_override:
+                return self._send(*self.site.robots_override, "text/plain")
             self._route(path, hits)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the crawler hung up on purpose (size cap)

@@ -284,3 +284,15 @@ def test_sample_corpus_builds(tmp_path):
     out = tmp_path / "corpus.txt"
     st = build_corpus([ROOT / "training/data/sample_bios.jsonl"], out, cfg_for(tmp_path), index=False)
     assert st["kept"] + st["validation"] >= 0.9 * st["inputs"], st
+
+
+def test_non_utf8_csv_is_one_clear_error(tmp_path):
+    from bot.errors import InputError
+    from bot.config import load_config
+    from training.corpus import build_corpus
+
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(b"text\ncaf\xe9 DJ bio that is long enough to pass the length bounds easily here\n")
+    (tmp_path / "bot.toml").write_text("")
+    with pytest.raises(InputError, match="cannot read it as a UTF-8 CSV"):
+        build_corpus([bad], tmp_path / "out" / "corpus.txt", load_config(tmp_path / "bot.toml"))

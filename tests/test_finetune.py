@@ -149,3 +149,30 @@ def test_ctrl_c_saves_a_checkpoint(tiny_model, tmp_path):
     assert "interrupted and saved step" in out
     steps = ft.list_steps(tmp_path / "checkpoint" / "run1")
     assert len(steps) == 1 and 2 <= steps[0] < 100000
+
+
+def test_pruning_never_deletes_the_pinned_checkpoint(tmp_path):
+    """[model] checkpoint_step is what the bot loads: training on must not delete it."""
+    run = tmp_path / "run1"
+    run.mkdir()
+    for step in (100, 200, 300, 400, 500):
+        for ext in ("index", "data-00000-of-00001", "meta"):
+            (run / f"model-{step}.{ext}").write_text("x")
+    kept = ft.prune_checkpoints(run, 2, protect=200)
+    assert kept == [200, 400, 500]
+    assert ft.list_steps(run) == [200, 400, 500]
+    assert 'all_model_checkpoint_paths: "model-200"' in (run / "checkpoint").read_text()
+
+
+def test_a_stale_copy_index_is_rebuilt(tmp_path):
+    """An index of an older corpus would report no copies of the current one."""
+    corpus = tmp_path / "corpus.txt"
+    a = "Old bio about a DJ who never existed and plays nothing at all on any weekend anywhere."
+    b = ("Brand new bio: Mira Quell spins acid techno at the Lantern Rooms every second Friday and "
+         "runs a tape label from her kitchen in Leith with two friends.")
+    corpus.write_text(f"<|startoftext|>{a}<|endoftext|>\n", encoding="utf-8")
+    ft.ensure_index(corpus, tmp_path / "corpus.idx")
+    corpus.write_text(f"<|startoftext|>{b}<|endoftext|>\n", encoding="utf-8")
+    idx = ft.ensure_index(corpus, tmp_path / "corpus.idx")
+    assert not idx.stale(corpus)
+    assert idx.check(b).longest_run >= 16

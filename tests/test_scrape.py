@@ -126,6 +126,20 @@ def test_unreachable_robots_means_no_crawl(tmp_path, scrape_site):
     assert stats.fetched == 0 and stats.robots_blocked == 1
 
 
+@pytest.mark.parametrize("status, body", [
+    (429, b"slow down"),  # rate-limited: stay out rather than crawl without rules
+    (200, b"User-agent: *\nDisallow: /private\n" + b"#" * 600_000),  # too large to read
+])
+def test_unusable_robots_means_no_crawl(tmp_path, scrape_site, status, body):
+    scrape_site.robots_override = (status, body)
+    try:
+        stats, _, _ = run(scrape_site.config(tmp_path, retries=0))
+    finally:
+        scrape_site.robots_override = None
+    assert stats.fetched == 0 and stats.robots_blocked >= 1
+    assert "/artists/index.html" not in scrape_site.paths
+
+
 def test_select_sites(scrape_site, tmp_path):
     from bot.config import Config
     from bot.errors import ConfigError

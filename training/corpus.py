@@ -98,12 +98,15 @@ def _from_txt(path: Path, cfg: Config) -> Iterator[InputRecord]:
 
 def _from_csv(path: Path, cfg: Config) -> Iterator[InputRecord]:
     """The first column, header row skipped: what gpt-2-simple's own csv reader takes."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = csv.reader(f)
-        next(rows, None)
-        for i, row in enumerate(rows):
-            if row:
-                yield InputRecord(f"{path.name}:{i + 2}", "", "", row[0])
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = csv.reader(f)
+            next(rows, None)
+            for i, row in enumerate(rows):
+                if row:
+                    yield InputRecord(f"{path.name}:{i + 2}", "", "", row[0])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read it as a UTF-8 CSV ({exc})") from exc
 
 
 def _from_jsonl(path: Path, cfg: Config) -> Iterator[InputRecord]:

@@ -86,12 +86,16 @@ def train_from_config(cfg: Config, *, steps: int | None = None, fresh: bool = Fa
     ensure_index(cfg.corpus.path, cfg.index_path)
     return train(cfg.corpus.path, models_dir=cfg.model.models_dir, model_name=cfg.model.base_model,
                  checkpoint_dir=cfg.model.checkpoint_dir, run_name=cfg.model.run_name,
-                 settings=cfg.train, steps=steps, fresh=fresh)
+                 settings=cfg.train, steps=steps, fresh=fresh, protect=cfg.model.checkpoint_step or None)
 
 
 def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Path, run_name: str,
-          settings: TrainConfig, steps: int | None = None, fresh: bool = False) -> TrainResult:
-    """Run gpt_2_simple.finetune in a fresh graph; resume unless `fresh`; return what happened."""
+          settings: TrainConfig, steps: int | None = None, fresh: bool = False,
+          protect: int | None = None) -> TrainResult:
+    """Run gpt_2_simple.finetune in a fresh graph; resume unless `fresh`; return what happened.
+
+    `protect` is a step pruning never deletes: the one the bot is pinned to ([model] checkpoint_step).
+    """
     n = steps if steps is not None else settings.steps
     if n < 1:  # gpt-2-simple treats 0 as "train until Ctrl-C"
         raise ModelError(f"steps must be at least 1, got {n}")
@@ -108,7 +112,7 @@ def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Pa
     result = TrainResult(run_dir=run_dir, first_step=latest_step(run_dir) or 0)
     with contextlib.redirect_stdout(LossTap(sys.stdout, run_dir / LOSS_CSV, result)):
         _finetune(corpus, model_dir, run_dir, settings, n)
-    result.kept = prune_checkpoints(run_dir, settings.max_checkpoints)
+    result.kept = prune_checkpoints(run_dir, settings.max_checkpoints, protect=protect)
     result.last_step = result.kept[-1] if result.kept else result.first_step
     log.info("trained %s: steps %s..%s, kept %s", run_dir, result.first_step, result.last_step, result.kept)
     return result
@@ -163,7 +167,10 @@ def ensure_index(corpus: Path, index_path: Path) -> Any:
         return None
     if Path(index_path).exists():
         try:
-            return CopyIndex.load(index_path)
+            idx = CopyIndex.load(index_path)
+            if not idx.stale(corpus):
+                return idx
+            log.warning("%s does not match %s; rebuilding it", index_path, corpus)
         except ModelError as exc:
             log.warning("%s; rebuilding it", exc)
     if not Path(corpus).is_file():
@@ -186,13 +193,15 @@ def latest_step(run_dir: Path) -> int | None:
     return steps[-1] if steps else None
 
 
-def prune_checkpoints(run_dir: Path, keep: int) -> list[int]:
-    """Keep the newest `keep` checkpoints across resumed runs; rewrite the `checkpoint` index file."""
+def prune_checkpoints(run_dir: Path, keep: int, protect: int | None = None) -> list[int]:
+    """Keep the newest `keep` checkpoints (and `protect`) across resumed runs; rewrite the index file."""
     steps = list_steps(run_dir)
     for step in steps[:-keep]:
+        if step == protect:
+            continue  # the bot generates from this one; deleting it would stop the worker
         for p in run_dir.glob(f"model-{step}.*"):
             p.unlink()
-    kept = steps[-keep:]
+    kept = sorted({*steps[-keep:], *([protect] if protect in steps else [])})
     if kept:
         names = [f"model-{s}" for s in kept]
         lines = [f'model_checkpoint_path: "{names[-1]}"'] + [f'all_model_checkpoint_paths: "{n}"' for n in names]

@@ -211,13 +211,16 @@ class _Crawler:
         return self.hosts[origin]
 
     def _read_robots(self, origin: str, host: _Host) -> None:
-        """Fetch and parse robots.txt; 4xx = no rules, 401/403/5xx/unreachable = stay out."""
+        """Fetch and parse robots.txt; 4xx = no rules; 401/403/429/5xx/unreachable/oversized = stay out."""
         rp = host.robots
         rp.set_url(origin + "/robots.txt")
         status, _, body, _ = self._request(origin + "/robots.txt", host, redirects=True, cap=_ROBOTS_MAX)
-        if status == 200:
-            rp.parse(decode_body(body or b"", "text/plain; charset=utf-8").splitlines())
-        elif status in (401, 403) or status == 0 or status >= 500:
+        if status == 200 and body is None:  # over the size cap: we cannot know its rules
+            log.warning("robots.txt of %s is too large to read: not crawling that host", origin)
+            rp.disallow_all = True
+        elif status == 200:
+            rp.parse(decode_body(body, "text/plain; charset=utf-8").splitlines())
+        elif status in (401, 403, 429) or status == 0 or status >= 500:  # 429: rate-limited, stay out
             log.warning("robots.txt of %s answered %s: not crawling that host", origin, status or "nothing")
             rp.disallow_all = True
         else:
