@@ -24,6 +24,8 @@ def parse_bios(text: str, name: str) -> list[str]:
     """Split `text` into bios by its format; raise InputError if nothing usable is inside."""
     if START in text or END in text:
         bios = [b.strip() for b in _BLOCK.findall(text)]
+        if _BLOCK.sub("", text).strip():  # an unclosed block, or bios outside the markers
+            raise InputError(f"{name}: text outside {START}…{END} blocks (an unclosed block?); nothing added")
     elif text.lstrip().startswith("{"):
         bios = _jsonl(text, name)
     else:

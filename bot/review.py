@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.candidate import Candidate, utcnow
+from bot.errors import BotError
 
 KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [q]uit"
 
@@ -76,6 +77,16 @@ def review_loop(
 def _one(store: Any, cand: Candidate, ask: Callable[[str], str | None], say: Callable[[str], None],
          edit_text: Callable[[str], str | None], summary: ReviewSummary) -> bool:
     """Handle one candidate; False means stop the session."""
+    try:
+        return _decide(store, cand, ask, say, edit_text, summary)
+    except BotError as exc:  # e.g. another process approved it meanwhile: skip it, keep reviewing
+        say(f"#{cand.id}: {exc}")
+        return True
+
+
+def _decide(store: Any, cand: Candidate, ask: Callable[[str], str | None], say: Callable[[str], None],
+            edit_text: Callable[[str], str | None], summary: ReviewSummary) -> bool:
+    """Ask for keys until the reviewer decides on `cand`; False means stop the session."""
     while True:
         key = ask(KEYS + " > ")
         if key is None or key.strip().lower() == "q":

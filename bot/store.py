@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select, text as sql_text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.errors import IllegalTransition, NotFound, StoreError
@@ -70,7 +70,7 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 current = conn.execute(sql_text("SELECT version_num FROM alembic_version")).scalar()
-        except OperationalError:
+        except DBAPIError:  # no alembic_version table yet (SQLite: OperationalError, others: ProgrammingError)
             current = None
         if current == HEAD_REVISION:
             return

@@ -67,6 +67,7 @@ def test_add_from_stdin(run, config_file: Path) -> None:
         (b'{"text": "ok"}\n{broken\n', ":2: not valid JSON"),
         (("x" * 20_001).encode(), "limit is 20000"),
         (b"<|startoftext|><|endoftext|>", "no bios found"),
+        (b"<|startoftext|>A bio.<|endoftext|>\n<|startoftext|>Cut off", "text outside"),
     ],
 )
 def test_add_bad_input_is_one_line_and_stores_nothing(run, config_file: Path, tmp_path: Path,
@@ -192,3 +193,23 @@ def test_queue_commands_do_not_import_tensorflow(config_file: Path) -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code, str(config_file)], check=True)
+
+
+def test_review_skips_a_bio_changed_by_another_process(run, config_file: Path) -> None:
+    """Another reviewer approves #1 while it is on screen: the session goes on with #2."""
+    run("add", "-", input="A.\n\nB.\n")
+    store = db(config_file)
+    asked = []
+
+    def ask(prompt: str) -> str | None:
+        if not asked:
+            store.approve(1)  # the other process acts before this reviewer presses a key
+        asked.append(prompt)
+        return "a" if len(asked) <= 2 else None
+
+    from bot.review import review_loop
+
+    lines: list[str] = []
+    summary = review_loop(store, ask, lines.append, lambda t: None)
+    assert any("candidate 1 is approved" in line for line in lines)
+    assert summary.approved == 1 and store.get(2).status == "approved"
