@@ -6,12 +6,16 @@ training.model.init_model; its BPE vocabulary is trained on the CC0 Discogs prof
 RSS and TensorFlow's process-wide state stay separate.
 
 Two cases:
-- fixed: every engine samples exactly --tokens tokens (pure per-token speed; random weights never
-  write the end delimiter, so djbios runs the full cap too);
-- realistic: bios end at the delimiter. Stock gpt-2-simple always samples `length` (128 here, as
-  the issue measured); djbios and transformers stop when the slowest of the 8 bios ends, i.e. after
-  S = E[min(cap, max of 8 bio lengths)] tokens, with bio lengths measured on held-out Discogs
-  profiles that fit a post (60-500 chars) with this vocabulary. Both run exactly S tokens here.
+- fixed: one batch of 8 bios of exactly --tokens tokens each (pure per-token speed; random weights
+  never write the end delimiter, so djbios runs the full cap too);
+- realistic: --bios bios (default 32) whose lengths are drawn from held-out Discogs profiles that fit a
+  post (60-500 chars), tokenized with this vocabulary. Random weights never end a bio, so each bio's
+  drawn length is given to djbios as that bio's own token cap: it ends exactly there, as if it had
+  written the delimiter. Stock gpt-2-simple always samples `length` (128 here, as the issue measured).
+  transformers runs the bios in batches of 8, each batch exactly as long as its longest bio (as if it
+  stopped at the delimiter, e.g. via stop strings: this favours it). djbios runs them twice: "batches"
+  (8 at a time, each batch as long as its slowest bio, like transformers) and "continuous" (the
+  default: 8 slots, a slot starts the next bio as soon as its bio ends).
 
     .venv/bin/python bench/bench_generate.py            # ~10 min on 2 cores
     .venv/bin/python bench/bench_generate.py --skip-hf --rss-batches 5   # quicker
@@ -54,27 +58,64 @@ def profiles(path: Path) -> list[str]:
 
 def prepare_model(model_dir: Path) -> Path:
     """The 124M-shaped random model, made once (BPE trained on the Discogs profiles)."""
-    if (model_dir / "checkpoint").is_file():
-        return model_dir
-    from training.model import init_model
+    if not (model_dir / "checkpoint").is_file():
+        from training.model import init_model
 
-    corpus = model_dir.parent / "bench_corpus.txt"  # outside the repo
-    corpus.parent.mkdir(parents=True, exist_ok=True)
-    corpus.write_text("".join(f"{PREFIX}{t}<|endoftext|>\n" for t in profiles(TRAIN_PROFILES)), encoding="utf-8")
-    return init_model(model_dir, size="124M-shaped", corpus=corpus)
+        corpus = model_dir.parent / "bench_corpus.txt"  # outside the repo
+        corpus.parent.mkdir(parents=True, exist_ok=True)
+        corpus.write_text("".join(f"{PREFIX}{t}<|endoftext|>\n" for t in profiles(TRAIN_PROFILES)),
+                          encoding="utf-8")
+        init_model(model_dir, size="124M-shaped", corpus=corpus)
+    if not (model_dir / MUTED).is_file():
+        mute_delimiter_pieces(model_dir)
+    return model_dir
 
 
-def realistic_steps(model_dir: Path, cap: int, batch: int, trials: int = 2000) -> dict:
-    """Tokens per bio on held-out postable profiles, and E[steps] of a batch that stops with its slowest bio."""
+MUTED = ".bench-delimiter-pieces-muted"
+
+
+def mute_delimiter_pieces(model_dir: Path) -> None:
+    """Zero the embeddings of delimiter pieces ("<|", "|>", "endoftext", ...) so no bio ends by chance.
+
+    Random logits put one of them in the top 40 now and then, which ends that bio early in djbios
+    (it stops at any delimiter piece) but not in the engines that run a fixed length. With zero
+    embeddings their logit is 0, far below the top 40, so every engine does exactly the same work.
+    """
+    import tensorflow as tf
+    from gpt_2_simple.src import encoder, model
+
+    from bot.generate import PIECE, _token_kinds
+
+    hp = model.default_hparams()
+    hp.override_from_dict(json.loads((model_dir / "hparams.json").read_text(encoding="utf-8")))
+    ids = [i for i, k in enumerate(_token_kinds(encoder.get_encoder(str(model_dir)), hp.n_vocab)) if k == PIECE]
+    with tf.Graph().as_default():
+        model.model(hp, tf.compat.v1.placeholder(tf.int32, [1, None]))
+        wte = [v for v in tf.compat.v1.global_variables() if v.name == "model/wte:0"][0]
+        mute = tf.compat.v1.scatter_update(wte, ids, tf.zeros([len(ids), hp.n_embd]))
+        saver = tf.compat.v1.train.Saver(save_relative_paths=True)
+        with tf.compat.v1.Session() as sess:
+            saver.restore(sess, str(model_dir / "model.ckpt"))
+            sess.run(mute)
+            saver.save(sess, str(model_dir / "model.ckpt"))
+    (model_dir / MUTED).write_text(f"{len(ids)} token ids muted\n", encoding="utf-8")
+
+
+def realistic_lengths(model_dir: Path, cap: int, n: int, seed: int = 0) -> dict:
+    """n bio lengths in tokens (delimiter included, at most cap) drawn from held-out postable profiles."""
     from gpt_2_simple.src import encoder
 
     enc = encoder.get_encoder(str(model_dir))
     bios = [t for t in profiles(HELDOUT_PROFILES) if 60 <= len(t) <= 500]
     lengths = [len(enc.encode(t + "<|endoftext|>")) for t in bios]
-    rng = random.Random(0)
-    steps = [min(cap, max(rng.choices(lengths, k=batch))) for _ in range(trials)]
+    drawn = [min(cap, x) for x in random.Random(seed).choices(lengths, k=n)]
     return {"bios": len(bios), "tokens_per_bio": statistics.mean(lengths),
-            "chars_per_token": sum(map(len, bios)) / sum(lengths), "steps": round(statistics.mean(steps))}
+            "chars_per_token": sum(map(len, bios)) / sum(lengths), "lengths": drawn}
+
+
+def groups(lengths: list[int], batch: int) -> list[list[int]]:
+    """The bios in batches of `batch`, in order."""
+    return [lengths[i:i + batch] for i in range(0, len(lengths), batch)]
 
 
 # -- engines: each runs in its own process and prints one JSON line -------------------------------
@@ -95,8 +136,7 @@ def run_stock(a: argparse.Namespace) -> dict:
         return time.perf_counter() - t
 
     call(4)  # warm-up
-    for n in sorted(set(a.tokens_list)):
-        out["runs"][n] = call(n)
+    out["runs"]["fixed"] = call(a.tokens)  # always `length` tokens: its realistic case is the same
     for _ in range(a.rss_batches):
         call(a.rss_tokens)
         out["rss"].append(rss_mb())
@@ -105,25 +145,29 @@ def run_stock(a: argparse.Namespace) -> dict:
 
 
 def run_djbios(a: argparse.Namespace) -> dict:
-    """bot.generate.GPT2Generator: one graph, KV cache, early stop."""
+    """bot.generate.GPT2Generator: one graph, slot KV cache, continuous batching, early stop."""
     from bot.generate import GPT2Generator
 
     t0 = time.perf_counter()
     gen = GPT2Generator.load(a.model_dir)
     out = {"load_s": time.perf_counter() - t0, "runs": {}, "rss": [], "ops": []}
 
-    def call(n: int, seed: int) -> float:
+    def call(caps: list[int], seed: int, batch: int) -> float:
         t = time.perf_counter()
-        gen.generate(a.batch, batch_size=a.batch, seed=seed, prefix=PREFIX, max_tokens=n, **SAMPLING)
-        assert gen.last_steps == [n], gen.last_steps  # random weights: no early stop, exactly n steps
+        samples = gen.generate(len(caps), batch_size=batch, seed=seed, prefix=PREFIX, max_tokens=caps, **SAMPLING)
+        # random weights never write the delimiter: every bio runs exactly to its cap
+        assert [s.tokens for s in samples] == caps, ([s.tokens for s in samples], caps)
         return time.perf_counter() - t
 
     for i in range(3):  # warm-up: allocator pools, BPE cache
-        call(a.rss_tokens, i)
-    for n in sorted(set(a.tokens_list)):
-        out["runs"][n] = call(n, 100 + n)
+        call([a.rss_tokens] * a.batch, i, a.batch)
+    out["runs"]["fixed"] = call([a.tokens] * a.batch, 100, a.batch)
+    out["steps_fixed"] = gen.last_steps
+    out["runs"]["batches"] = sum(call(g, 200 + i, a.batch) for i, g in enumerate(groups(a.lengths, a.batch)))
+    out["runs"]["continuous"] = call(a.lengths, 300, a.batch)
+    out["steps_continuous"] = gen.last_steps
     for i in range(a.rss_batches):
-        call(a.rss_tokens, 1000 + i)
+        call([a.rss_tokens] * a.batch, 1000 + i, a.batch)
         out["rss"].append(rss_mb())
         out["ops"].append(gen.op_count)
     return out
@@ -152,8 +196,9 @@ def run_hf(a: argparse.Namespace) -> dict:
         return time.perf_counter() - t
 
     call(4)  # warm-up
-    for n in sorted(set(a.tokens_list)):
-        out["runs"][n] = call(n)
+    out["runs"]["fixed"] = call(a.tokens)
+    # each batch of 8 as long as its longest bio: as if it stopped at the delimiter
+    out["runs"]["batches"] = sum(call(max(g)) for g in groups(a.lengths, a.batch))
     for _ in range(a.rss_batches if a.hf_rss else 0):
         call(a.rss_tokens)
         out["rss"].append(rss_mb())
@@ -181,57 +226,69 @@ def run_bound(a: argparse.Namespace) -> dict:
     t = time.perf_counter()
     for _ in range(20):
         sess.run(out, {x: xv})
-    return {"load_s": 0.0, "runs": {1: (time.perf_counter() - t) / 20}, "rss": [], "ops": []}
+    return {"load_s": 0.0, "runs": {"step": (time.perf_counter() - t) / 20}, "rss": [], "ops": []}
 
 
 ENGINES = {"stock": run_stock, "djbios": run_djbios, "hf": run_hf, "bound": run_bound}
 
 
-def spawn(engine: str, a: argparse.Namespace, tokens: list[int]) -> dict:
+def spawn(engine: str, a: argparse.Namespace) -> dict:
     """Run one engine in a child process; return its JSON result."""
     cmd = [sys.executable, __file__, "--engine", engine, "--model-dir", str(a.model_dir),
-           "--batch", str(a.batch), "--rss-batches", str(a.rss_batches), "--rss-tokens", str(a.rss_tokens),
-           "--tokens-list", ",".join(map(str, tokens))]
+           "--batch", str(a.batch), "--tokens", str(a.tokens), "--rss-batches", str(a.rss_batches),
+           "--rss-tokens", str(a.rss_tokens), "--lengths", ",".join(map(str, a.lengths))]
     load = os.getloadavg()[0]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not lines:
         raise SystemExit(f"{engine} failed:\n{proc.stderr[-3000:]}")
     res = json.loads(lines[-1][7:])
-    res["runs"] = {int(k): v for k, v in res["runs"].items()}
     res["loadavg"] = (load, os.getloadavg()[0])
     return res
 
 
-def row(name: str, tokens: int, seconds: float, batch: int, base: dict[str, float]) -> str:
+def row(name: str, bios: int, tokens: int, seconds: float, base: dict[str, float]) -> str:
     """One table row: bios/min and tokens/s, with ratios against stock and transformers."""
-    bpm = batch / seconds * 60
+    bpm = bios / seconds * 60
     ratios = " | ".join(f"{bpm / b:.2f}x" if b else "-" for b in base.values())
-    return f"| {name} | {tokens} | {seconds:.1f} | {batch * tokens / seconds:.1f} | {bpm:.1f} | {ratios} |"
+    return f"| {name} | {bios} | {tokens} | {seconds:.1f} | {tokens / seconds:.1f} | {bpm:.1f} | {ratios} |"
 
 
 def report(a: argparse.Namespace, real: dict, res: dict[str, dict]) -> str:
     """The Markdown tables printed at the end."""
-    fixed, s, b = a.tokens, real["steps"], a.batch
+    b, n, lengths = a.batch, len(a.lengths), a.lengths
     st, dj, hf = res.get("stock"), res["djbios"], res.get("hf")
-    lines = [f"realistic case: {real['bios']} held-out postable bios, {real['tokens_per_bio']:.1f} tokens/bio "
-             f"({real['chars_per_token']:.2f} chars/token); a batch of {b} stops after S = {s} tokens "
-             f"(cap {a.cap})", "",
-             "| engine | tokens sampled | s/batch | tokens/s | bios/min | vs stock | vs transformers |",
-             "|---|---|---|---|---|---|---|"]
-    for case, n_dj, n_st in (("fixed", fixed, fixed), ("realistic", s, fixed)):
-        base = {"stock": b / st["runs"][n_st] * 60 if st else 0.0,
-                "hf": b / hf["runs"][n_dj] * 60 if hf else 0.0}
-        if st:
-            lines.append(row(f"{case}: stock gpt_2_simple.generate()", n_st, st["runs"][n_st], b, base))
-        if hf:
-            lines.append(row(f"{case}: transformers generate()", n_dj, hf["runs"][n_dj], b, base))
-        lines.append(row(f"{case}: djbios", n_dj, dj["runs"][n_dj], b, base))
+    useful = sum(lengths)  # tokens that end up in bios
+    padded = sum(max(g) * len(g) for g in groups(lengths, b))  # rows x steps of batches that wait
+    lines = [f"realistic case: {n} bios drawn from {real['bios']} held-out postable profiles "
+             f"(mean {real['tokens_per_bio']:.1f} tokens/bio, {real['chars_per_token']:.2f} chars/token); "
+             f"drawn lengths: mean {statistics.mean(lengths):.1f}, max {max(lengths)}, cap {a.cap}; "
+             f"sum {useful} tokens; batches of {b} that wait for their slowest bio sample {padded}", "",
+             "| engine | bios | tokens in bios | seconds | tokens/s | bios/min | vs stock | vs transformers |",
+             "|---|---|---|---|---|---|---|---|"]
+    fx = b * a.tokens
+    base = {"stock": b / st["runs"]["fixed"] * 60 if st else 0.0,
+            "hf": b / hf["runs"]["fixed"] * 60 if hf else 0.0}
+    if st:
+        lines.append(row("fixed: stock gpt_2_simple.generate()", b, fx, st["runs"]["fixed"], base))
+    if hf:
+        lines.append(row("fixed: transformers generate()", b, fx, hf["runs"]["fixed"], base))
+    lines.append(row("fixed: djbios", b, fx, dj["runs"]["fixed"], base))
+    base["hf"] = n / hf["runs"]["batches"] * 60 if hf else 0.0
+    if st:  # stock always samples its 128 tokens: bios/min as in the fixed case
+        lines.append(row(f"realistic: stock gpt_2_simple.generate() (always {a.tokens} tokens)", b, fx,
+                         st["runs"]["fixed"], base))
+    if hf:
+        lines.append(row("realistic: transformers generate(), batches of 8", n, useful, hf["runs"]["batches"], base))
+    lines.append(row("realistic: djbios, batches of 8", n, useful, dj["runs"]["batches"], base))
+    lines.append(row("realistic: djbios, continuous (default)", n, useful, dj["runs"]["continuous"], base))
+    lines += ["", f"djbios loop steps: fixed {dj['steps_fixed']} (= {a.tokens}); continuous {dj['steps_continuous']} "
+              f"(ideal {-(-useful // b)}, batches {sum(max(g) for g in groups(lengths, b))})"]
     if "bound" in res:
-        floor = res["bound"]["runs"][1]
+        floor = res["bound"]["runs"]["step"]
         lines += ["", f"fp32 floor: the bare matmuls of one step take {floor * 1000:.0f} ms; djbios takes "
-                  f"{dj['runs'][fixed] / fixed * 1000:.0f} ms per step"
-                  + (f", transformers {hf['runs'][fixed] / fixed * 1000:.0f} ms" if hf else "")]
+                  f"{dj['runs']['fixed'] / a.tokens * 1000:.0f} ms per step"
+                  + (f", transformers {hf['runs']['fixed'] / a.tokens * 1000:.0f} ms" if hf else "")]
     lines += ["", f"RSS over {a.rss_batches} consecutive batches ({a.rss_tokens} tokens each, after warm-up):", "",
               "| engine | load s | RSS first MB | RSS last MB | growth MB | graph ops first -> last | loadavg |",
               "|---|---|---|---|---|---|---|"]
@@ -249,31 +306,34 @@ def main() -> None:
     p.add_argument("--engine", choices=sorted(ENGINES))
     p.add_argument("--model-dir", type=Path, default=Path("/tmp/djbios-bench/124M-shaped"))
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--tokens", type=int, default=128, help="fixed case: tokens per batch")
+    p.add_argument("--tokens", type=int, default=128, help="fixed case: tokens per bio")
+    p.add_argument("--bios", type=int, default=32, help="realistic case: bios per engine")
     p.add_argument("--cap", type=int, default=0, help="djbios's token cap (0 = from a 500-char post)")
     p.add_argument("--rss-batches", type=int, default=20)
-    p.add_argument("--rss-tokens", type=int, default=4, help="tokens per batch in the RSS series")
-    p.add_argument("--tokens-list", default="")
+    p.add_argument("--rss-tokens", type=int, default=4, help="tokens per bio in the RSS series")
+    p.add_argument("--lengths", default="", help="(child) the realistic bio lengths")
+    p.add_argument("--engines", default="stock,djbios,hf,bound", help="which engines to run")
     p.add_argument("--skip-hf", action="store_true")
     p.add_argument("--hf-rss", action="store_true", help="also record transformers' RSS series")
     a = p.parse_args()
     if a.engine:
-        a.tokens_list = [int(t) for t in a.tokens_list.split(",") if t]
+        a.lengths = [int(t) for t in a.lengths.split(",") if t]
         print("RESULT " + json.dumps(ENGINES[a.engine](a)), flush=True)
         return
     from bot.generate import default_max_tokens
 
     a.cap = a.cap or default_max_tokens(500)
     prepare_model(a.model_dir)
-    real = realistic_steps(a.model_dir, a.cap, a.batch)
-    print(f"# bench_generate {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | {real}", flush=True)
+    real = realistic_lengths(a.model_dir, a.cap, a.bios)
+    a.lengths = real["lengths"]
+    print(f"# bench_generate {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | lengths {a.lengths}",
+          flush=True)
     res: dict[str, dict] = {}
-    for engine, tokens in (("stock", [a.tokens]), ("djbios", [a.tokens, real["steps"]]),
-                           ("hf", [a.tokens, real["steps"]]), ("bound", [])):
+    for engine in a.engines.split(","):
         if engine == "hf" and (a.skip_hf or _missing("transformers", "torch")):
             continue
         t = time.perf_counter()
-        res[engine] = spawn(engine, a, tokens)
+        res[engine] = spawn(engine, a)
         print(f"{engine}: {res[engine]['runs']} ({time.perf_counter() - t:.0f} s)", flush=True)
     print(report(a, real, res))
 

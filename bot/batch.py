@@ -21,6 +21,7 @@ from bot.config import Config
 log = logging.getLogger(__name__)
 
 START, END = "<|startoftext|>", "<|endoftext|>"
+CHUNK_BATCHES = 8  # --to-file: batches per continuous run (one progress-bar update each)
 
 
 @dataclass
@@ -142,12 +143,14 @@ def generate_to_file(cfg: Config, generator: Any, path: Path, *, n: int, prompt:
     from tqdm import tqdm
 
     params, base = sampling_params(cfg, prompt), resolve_seed(cfg, seed)
-    bs, made, incomplete, seconds = params["batch_size"], 0, 0, 0.0
+    made, incomplete, seconds = 0, 0, 0.0
+    # Chunks of 8 batches: each is one continuous run (slots refill as bios end), and the bar moves
+    # between chunks. Chunk c uses seed + c, so the same --seed rewrites the same file.
+    chunk = params["batch_size"] * CHUNK_BATCHES
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out, tqdm(total=n, unit="bio", disable=not progress) as bar:
-        for b, start in enumerate(range(0, n, bs)):
-            # seed + b per batch: the same texts as one generate(n) call with this seed
-            samples, took = run_generator(generator, params, min(bs, n - start), base + b)
+        for c, start in enumerate(range(0, n, chunk)):
+            samples, took = run_generator(generator, params, min(chunk, n - start), base + c)
             write_samples(out, path, samples, generator.provenance, params)
             made, seconds = made + len(samples), seconds + took
             incomplete += sum(not s.complete for s in samples)

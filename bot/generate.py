@@ -5,8 +5,10 @@ This is the only module of bot/ that imports TensorFlow, and only inside functio
 
 Why not gpt_2_simple.generate(): it adds a new sampling graph on every call (memory and time grow
 in a long-lived worker) and always samples `length` tokens. Here the graph is built once at load,
-the graph is finalized (a guard against op leaks), and a tf.while_loop with the KV cache ("past")
-stops as soon as every sequence of the batch has written the end delimiter.
+the graph is finalized (a guard against op leaks), and one tf.while_loop samples every bio of a call:
+batch_size slots, each with a fixed-size KV-cache region written in place; a slot whose bio has written
+the end delimiter (or reached its cap) starts the next bio at the next step (continuous batching), so
+nobody waits for the slowest bio of a batch, and the loop ends when the last bio is done.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 import math
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,7 +48,7 @@ class Sample:
     text: str
     complete: bool
     tokens: int  # generated tokens, delimiter included
-    seed: int  # the batch seed: generate(batch_size=same, seed=this) reproduces the batch
+    seed: int  # the run's seed: generate(same n, batch_size and settings, seed=this) reproduces it
 
 
 class Generator(Protocol):
@@ -56,7 +58,7 @@ class Generator(Protocol):
 
     def generate(self, nsamples: int, *, batch_size: int, temperature: float, top_k: int,
                  top_p: float, seed: int | None, prefix: str = START,
-                 max_tokens: int | None = None) -> list[Sample]:
+                 max_tokens: int | Sequence[int] | None = None) -> list[Sample]:
         """Return nsamples samples."""
         ...
 
@@ -117,13 +119,17 @@ def split_text(generated: str, stopped: bool) -> tuple[str, bool]:
 
 
 class GPT2Generator:
-    """A gpt-2-simple checkpoint loaded once into its own graph and session, serving batches."""
+    """A gpt-2-simple checkpoint loaded once into its own graph and session, serving batches.
+
+    One generate() at a time: the KV cache lives in the session's variables (the worker's jobs never
+    overlap: max_instances=1).
+    """
 
     def __init__(self, graph: Any, session: Any, io: dict[str, Any], enc: Any, hparams: Any,
                  checkpoint: Path, step: int) -> None:
         self._graph, self._sess, self._io, self._enc, self._hp = graph, session, io, enc, hparams
         self.provenance = {"checkpoint": str(checkpoint), "step": step}
-        self.last_steps: list[int] = []  # loop iterations per batch of the last generate() call
+        self.last_steps = 0  # loop iterations (token steps) of the last generate() call
 
     @classmethod
     def load(cls, run_dir: Path, step: int | None = None, *, threads: int = 0) -> GPT2Generator:
@@ -147,28 +153,28 @@ class GPT2Generator:
 
     def generate(self, nsamples: int, *, batch_size: int, temperature: float = 0.8, top_k: int = 40,
                  top_p: float = 0.0, seed: int | None = None, prefix: str = START,
-                 max_tokens: int | None = None) -> list[Sample]:
-        """Sample nsamples bios in batches; batch b uses seed + b so a seed reproduces the texts."""
+                 max_tokens: int | Sequence[int] | None = None) -> list[Sample]:
+        """Sample nsamples bios, batch_size at a time, in one continuous run; a seed reproduces them.
+
+        max_tokens caps every bio, or each bio on its own when it is a list of nsamples caps.
+        """
+        if nsamples < 1 or batch_size < 1:
+            raise GenerationError("nsamples and batch_size must be at least 1")
         context = self._enc.encode(prefix or START)
         room = self._hp.n_ctx - len(context)
-        cap = min(max_tokens or default_max_tokens(500), room)
-        if cap < 1:
+        caps = (list(max_tokens) if isinstance(max_tokens, Sequence)
+                else [max_tokens or default_max_tokens(500)] * nsamples)
+        if len(caps) != nsamples:
+            raise GenerationError(f"{len(caps)} caps for {nsamples} samples")
+        caps = [min(c, room) for c in caps]
+        if min(caps) < 1:
             raise GenerationError(f"prompt is {len(context)} tokens; the model's context is {self._hp.n_ctx}")
-        base = secrets.randbits(31) if seed is None else seed
-        self.last_steps = []
-        out: list[Sample] = []
-        for b, rows in enumerate(_batches(nsamples, batch_size)):
-            bseed = (base + b) % 2**63
-            out.extend(self._batch(context, rows, cap, bseed, temperature, top_k, top_p))
-        return out
-
-    def _batch(self, context: list[int], rows: int, cap: int, seed: int, temperature: float,
-               top_k: int, top_p: float) -> list[Sample]:
-        """One sess.run of the while_loop for `rows` sequences."""
+        seed = secrets.randbits(31) if seed is None else seed % 2**63
         io = self._io
         feed = {
-            io["context"]: [context] * rows,
-            io["max_steps"]: cap,
+            io["context"]: context,
+            io["caps"]: caps,
+            io["rows"]: min(batch_size, nsamples),
             io["temperature"]: float(temperature),
             io["top_k"]: top_k if 0 < top_k < self._hp.n_vocab else self._hp.n_vocab,
             io["top_p"]: top_p if top_p > 0 else 2.0,  # 2.0: the nucleus cut keeps everything
@@ -176,16 +182,16 @@ class GPT2Generator:
             io["started"]: bool(_strip_start(self._enc.decode(context)).strip()),
         }
         try:
+            self._sess.run(io["fill"], feed_dict=feed)
             tokens, lengths, done, steps = self._sess.run(
                 [io["tokens"], io["lengths"], io["done"], io["steps"]], feed_dict=feed)
         except Exception as exc:  # tf.errors.OpError; TF is not imported at module level
             raise GenerationError(f"sampling failed: {type(exc).__name__}: {exc}") from exc
-        self.last_steps.append(int(steps))
-        head = self._enc.decode(context)
+        self.last_steps = int(steps)
+        head = _strip_start(self._enc.decode(context))
         samples = []
         for row, n, stopped in zip(tokens, lengths, done):
-            gen = self._enc.decode([int(t) for t in row[len(context): len(context) + int(n)]])
-            text, complete = split_text(_strip_start(head) + gen, bool(stopped))
+            text, complete = split_text(head + self._enc.decode([int(t) for t in row[: int(n)]]), bool(stopped))
             samples.append(Sample(text=text, complete=complete, tokens=int(n), seed=seed))
         return samples
 
@@ -193,14 +199,6 @@ class GPT2Generator:
 def _strip_start(head: str) -> str:
     """The prompt as it appears in the bio: the prefix without its <|startoftext|>."""
     return head.replace(START, "", 1).lstrip()
-
-
-def _batches(nsamples: int, batch_size: int) -> Iterator[int]:
-    """Row counts of each batch; the last one may be smaller."""
-    if nsamples < 1 or batch_size < 1:
-        raise GenerationError("nsamples and batch_size must be at least 1")
-    for start in range(0, nsamples, batch_size):
-        yield min(batch_size, nsamples - start)
 
 
 def _load_vocab(run_dir: Path) -> tuple[Any, Any]:
@@ -249,7 +247,15 @@ def _build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
 
     graph = tf.Graph()
     with graph.as_default():
-        io = _sampling_graph(tf, hparams, stop_ids, kinds)
+        v2 = tf.compat.v1.control_flow_v2_enabled()
+        # v1 control flow (Enter/Merge/NextIteration) lets the loop write the cache's ref variables in
+        # place; a v2 While turns captured variables into values. The setting is restored afterwards.
+        tf.compat.v1.disable_control_flow_v2()
+        try:
+            io = _sampling_graph(tf, hparams, stop_ids, kinds)
+        finally:
+            if v2:
+                tf.compat.v1.enable_control_flow_v2()
         saver = tf.compat.v1.train.Saver(var_list=[v for v in tf.compat.v1.global_variables()
                                                    if v.name.startswith("model/")])
         graph.finalize()  # any op added later (a leak) raises instead of growing memory
@@ -266,97 +272,172 @@ def _build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
     return graph, sess, io
 
 
-def _forward(tf: Any, hp: Any, tokens: Any, cache: list | None) -> tuple[Any, list]:
-    """GPT-2 on tokens [batch, seq] after `cache`; returns the last hidden state and the new cache.
+def _embed(tf: Any, hp: Any) -> tuple[Any, Any]:
+    """gpt-2-simple's token and position embeddings (wte, wpe)."""
+    v1 = tf.compat.v1
+    with v1.variable_scope("model", reuse=v1.AUTO_REUSE):
+        return v1.get_variable("wte", [hp.n_vocab, hp.n_embd]), v1.get_variable("wpe", [hp.n_ctx, hp.n_embd])
 
-    Same variables as gpt_2_simple.src.model.model (so its checkpoints restore), but the cache is
-    one (k, v) pair of [batch, head, seq, features] per layer: one concat per step instead of
-    model()'s unstack/stack of a 6-D `past` (several full copies of the cache per token).
-    """
+
+def _layers(tf: Any, hp: Any, h: Any, attend: Any) -> Any:
+    """The transformer blocks and ln_f on h [rows, seq, embd]; attend(layer, q, k, v) does attention."""
     from gpt_2_simple.src import model as m
 
     v1 = tf.compat.v1
+    heads = lambda t: tf.transpose(m.split_states(t, hp.n_head), [0, 2, 1, 3])  # noqa: E731
     with v1.variable_scope("model", reuse=v1.AUTO_REUSE):
-        wpe = v1.get_variable("wpe", [hp.n_ctx, hp.n_embd])
-        wte = v1.get_variable("wte", [hp.n_vocab, hp.n_embd])
-        past_len = 0 if cache is None else tf.shape(cache[0][0])[2]
-        h = tf.gather(wte, tokens) + tf.gather(wpe, m.positions_for(tokens, past_len))
-        new = []
         for layer in range(hp.n_layer):
             with v1.variable_scope(f"h{layer}"):
-                a, kv = _attn(tf, m, m.norm(h, "ln_1"), hp, None if cache is None else cache[layer])
-                h = h + a
+                x = m.norm(h, "ln_1")
+                with v1.variable_scope("attn"):
+                    qkv = tf.split(m.conv1d(x, "c_attn", hp.n_embd * 3), 3, axis=2)
+                    a = attend(layer, *map(heads, qkv))  # [rows, head, seq, features]
+                    h = h + m.conv1d(m.merge_states(tf.transpose(a, [0, 2, 1, 3])), "c_proj", hp.n_embd)
                 h = h + m.mlp(m.norm(h, "ln_2"), "mlp", hp.n_embd * 4, hparams=hp)
-            new.append(kv)
-        return m.norm(h, "ln_f")[:, -1, :], new
+        return m.norm(h, "ln_f")
 
 
-def _attn(tf: Any, m: Any, x: Any, hp: Any, past: tuple | None) -> tuple[Any, tuple]:
-    """Multi-head self-attention with gpt-2-simple's variable names; past = (k, v) or None."""
-    heads = lambda t: tf.transpose(m.split_states(t, hp.n_head), [0, 2, 1, 3])  # noqa: E731
-    with tf.compat.v1.variable_scope("attn"):
-        q, k, v = map(heads, tf.split(m.conv1d(x, "c_attn", hp.n_embd * 3), 3, axis=2))
-        if past is not None:
-            k, v = tf.concat([past[0], k], axis=2), tf.concat([past[1], v], axis=2)
+def _prefill(tf: Any, hp: Any, tokens: Any) -> list[tuple[Any, Any]]:
+    """The (k, v) of every layer for tokens [rows, seq] attending causally: [rows, head, seq, features]."""
+    from gpt_2_simple.src import model as m
+
+    wte, wpe = _embed(tf, hp)
+    kv: list[tuple[Any, Any]] = []
+
+    def attend(layer: int, q: Any, k: Any, v: Any) -> Any:
+        kv.append((k, v))
         w = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(hp.n_embd // hp.n_head))
-        if past is None:  # the prompt attends causally; a one-token step sees the whole cache
-            _, _, nd, ns = m.shape_list(w)
-            b = tf.reshape(m.attention_mask(nd, ns, dtype=w.dtype), [1, 1, nd, ns])
-            w = w * b - 1e10 * (1 - b)
-        a = m.merge_states(tf.transpose(tf.matmul(tf.nn.softmax(w), v), [0, 2, 1, 3]))
-        return m.conv1d(a, "c_proj", hp.n_embd), (k, v)
+        _, _, nd, ns = m.shape_list(w)
+        b = tf.reshape(m.attention_mask(nd, ns, dtype=w.dtype), [1, 1, nd, ns])
+        return tf.matmul(tf.nn.softmax(w * b - 1e10 * (1 - b)), v)
+
+    _layers(tf, hp, tf.gather(wte, tokens) + tf.gather(wpe, m.positions_for(tokens, 0)), attend)
+    return kv
+
+
+def _step(tf: Any, hp: Any, prev: Any, pos: Any, cache: list[tuple[Any, Any]], slot_len: Any) -> Any:
+    """One token per slot: prev [rows] at its own position pos [rows]; returns h [rows, embd].
+
+    cache holds one (k, v) pair of variables of [rows, head, slot_len, features] per layer: a fixed-size
+    region per slot. Each slot writes its new key and value at index `pos` in place and attends to
+    indices <= pos; what a finished bio left beyond that is masked, so a slot can start a new bio
+    without clearing anything. Measured alternatives all copy the whole cache every token: a concat
+    (the old loop), a functional tensor_scatter_nd_update inside the loop, and a resource variable
+    (its scatter switches reads to copy-on-read). A ref variable's scatter returns the written buffer.
+    """
+    wte, wpe = _embed(tf, hp)
+    rows, n_head = tf.shape(prev)[0], hp.n_head
+    where = tf.stack([tf.tile(tf.range(rows)[:, tf.newaxis], [1, n_head]),
+                      tf.tile(tf.range(n_head)[tf.newaxis, :], [rows, 1]),
+                      tf.tile(pos[:, tf.newaxis], [1, n_head])], axis=-1)  # [rows, head, 3]
+    hidden = tf.where(tf.range(slot_len)[tf.newaxis, :] <= pos[:, tf.newaxis], 0.0, -1e10)
+    hidden = hidden[:, tf.newaxis, tf.newaxis, :]  # [rows, 1, 1, slot_len]
+
+    def attend(layer: int, q: Any, k: Any, v: Any) -> Any:
+        keys = tf.compat.v1.scatter_nd_update(cache[layer][0], where, k[:, :, 0, :])  # the written buffer
+        values = tf.compat.v1.scatter_nd_update(cache[layer][1], where, v[:, :, 0, :])
+        keys.set_shape(k.shape[:2].concatenate([None, k.shape[3]]))  # the variables' shape is open
+        values.set_shape(keys.shape)
+        w = tf.matmul(q, keys, transpose_b=True) * (1.0 / math.sqrt(hp.n_embd // hp.n_head)) + hidden
+        return tf.matmul(tf.nn.softmax(w), values)
+
+    h = _layers(tf, hp, (tf.gather(wte, prev) + tf.gather(wpe, pos))[:, tf.newaxis, :], attend)
+    return h[:, 0, :]
+
+
+def slot_cache(tf: Any, hp: Any) -> list[tuple[Any, Any]]:
+    """Per layer a (k, v) pair of ref variables whose shape each run sets with its first assign."""
+    v1, feat = tf.compat.v1, hp.n_embd // hp.n_head
+
+    def var(name: str) -> Any:
+        return v1.Variable(tf.zeros([0, hp.n_head, 0, feat]), validate_shape=False,
+                           use_resource=False, trainable=False, name=name)
+
+    with v1.variable_scope("slot_cache"):
+        return [(var(f"k{layer}"), var(f"v{layer}")) for layer in range(hp.n_layer)]
 
 
 def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> dict[str, Any]:
-    """Placeholders in, tokens out: a while_loop over one-token steps with the KV cache."""
+    """Placeholders in, bios out: a while_loop of one-token steps over `rows` slots (continuous batching).
+
+    All bios share the prompt, whose cache is computed once and copied into every slot. When a slot's
+    bio ends (delimiter or its cap) the same step hands the slot the next bio, so a batch never waits
+    for its slowest bio while the others idle; the loop ends when every bio is done.
+    """
     v1 = tf.compat.v1
     io = {
-        "context": v1.placeholder(tf.int32, [None, None], name="context"),
-        "max_steps": v1.placeholder(tf.int32, [], name="max_steps"),
+        "context": v1.placeholder(tf.int32, [None], name="context"),  # the prompt's tokens
+        "caps": v1.placeholder(tf.int32, [None], name="caps"),  # per bio: at most this many tokens
+        "rows": v1.placeholder(tf.int32, [], name="rows"),  # slots sampled together (the batch size)
         "temperature": v1.placeholder(tf.float32, [], name="temperature"),
         "top_k": v1.placeholder(tf.int32, [], name="top_k"),
         "top_p": v1.placeholder(tf.float32, [], name="top_p"),
         "seed": v1.placeholder(tf.int64, [], name="seed"),
         "started": v1.placeholder(tf.bool, [], name="started"),  # the prompt already holds bio text
     }
-    context = io["context"]
-    rows = tf.shape(context)[0]
-    # The prompt minus its last token fills the cache; the loop starts from the last token.
-    _, cache0 = _forward(tf, hp, context[:, :-1], None)
-    with v1.variable_scope("model", reuse=True):
-        wte = v1.get_variable("wte")
+    context, caps, rows = io["context"], io["caps"], io["rows"]
+    n, head = tf.size(caps), len(stop_ids)
+    fed = tf.size(context) - 1  # the prompt minus its last token fills the cache; a bio starts there
+    first = context[-1]
+    slot_len = fed + tf.reduce_max(caps)
+    prompt_kv = _prefill(tf, hp, context[tf.newaxis, :-1])
+    pad = lambda t: tf.pad(tf.tile(t, [rows, 1, 1, 1]), [[0, 0], [0, 0], [0, slot_len - fed], [0, 0]])  # noqa: E731
+    cache = slot_cache(tf, hp)
+    # Every slot's region starts with the prompt's keys and values: run io["fill"] before the loop
+    # (a control dependency does not order reads of a variable by reference inside a v1 loop).
+    fill = [v1.assign(var, pad(t), validate_shape=False) for pair, kv in zip(cache, prompt_kv)
+            for var, t in zip(pair, kv)]
+    wte, _ = _embed(tf, hp)
     # The LM head as [embd, vocab], made once after restore: matmul(h, wte, transpose_b=True)
     # re-transposes 150 MB every token on CPU (~3x slower for the 124M model).
     wte_t = v1.Variable(tf.transpose(wte), trainable=False, name="lm_head_t")
     io["init"] = wte_t.initializer
     stop = tf.constant(stop_ids, tf.int32)
     kind_of = tf.constant(kinds, tf.int32)
+    cap_of = tf.concat([caps, [2**30]], axis=0)  # index n: the bio of an idle slot, never finishes
 
-    def body(i, cache, prev, tokens, tail, done, lengths, started):  # type: ignore[no-untyped-def]
-        h, cache = _forward(tf, hp, prev[:, tf.newaxis], cache)
-        nxt = _pick(tf, tf.matmul(h, wte_t) / io["temperature"], io, i)
-        tail = tf.concat([tail[:, 1:], nxt[:, tf.newaxis]], axis=1)
-        lengths += tf.cast(tf.logical_not(done), tf.int32)
-        kind = tf.gather(kind_of, nxt)
+    def body(i, prev, pos, bio, length, tail, started, nxt_bio, out, lengths, done):  # type: ignore[no-untyped-def]
+        h = _step(tf, hp, prev, pos, cache, slot_len)
+        tok = _pick(tf, tf.matmul(h, wte_t) / io["temperature"], io, i)
+        at = tf.stack([bio, tf.minimum(length, tf.shape(out)[1] - 1)], 1)  # idle slots: spare row n
+        out = tf.tensor_scatter_nd_update(out, at, tok)
+        length += 1
+        tail = tf.concat([tail[:, 1:], tok[:, tf.newaxis]], axis=1)
+        kind = tf.gather(kind_of, tok)
         delim = tf.logical_or(tf.reduce_all(tf.equal(tail, stop), axis=1), tf.equal(kind, PIECE))
-        done = tf.logical_or(done, tf.logical_and(started, delim))  # pieces before any text are skipped
+        ended = tf.logical_and(started, delim)  # delimiter pieces before any text are skipped
         started = tf.logical_or(started, tf.equal(kind, TEXT))
-        return (i + 1, cache, nxt, tf.concat([tokens, nxt[:, tf.newaxis]], axis=1), tail, done, lengths,
-                started)
+        finished = tf.logical_and(bio < n, tf.logical_or(ended, length >= tf.gather(cap_of, bio)))
+        slot = tf.where(finished, bio, n)[:, tf.newaxis]  # unfinished slots write to the spare row n
+        lengths = tf.tensor_scatter_nd_update(lengths, slot, length)
+        done = tf.tensor_scatter_nd_update(done, slot, ended)
+        # Finished slots take the next bios in slot order; past the last bio a slot idles (bio = n).
+        rank = tf.cumsum(tf.cast(finished, tf.int32), exclusive=True)
+        bio = tf.where(finished, tf.minimum(nxt_bio + rank, n), bio)
+        nxt_bio += tf.reduce_sum(tf.cast(finished, tf.int32))
+        fresh = lambda new, old: tf.where(finished, new, old)  # noqa: E731
+        pos = tf.minimum(pos + 1, slot_len - 1)  # an idle slot keeps writing its last index
+        return (i + 1, fresh(tf.fill([rows], first), tok), fresh(tf.fill([rows], fed), pos), bio,
+                fresh(tf.zeros([rows], tf.int32), length),
+                tf.where(finished[:, tf.newaxis], tf.fill([rows, head], -1), tail),
+                fresh(tf.fill([rows], io["started"]), started), nxt_bio, out, lengths, done)
 
-    def cond(i, cache, prev, tokens, tail, done, lengths, started):  # type: ignore[no-untyped-def]
-        return tf.logical_and(i < io["max_steps"], tf.logical_not(tf.reduce_all(done)))
+    def cond(i, prev, pos, bio, *_):  # type: ignore[no-untyped-def]
+        return tf.reduce_any(bio < n)
 
-    kv = tf.TensorShape([None, hp.n_head, None, hp.n_embd // hp.n_head])
-    loop_vars = (tf.constant(0), cache0, context[:, -1], context,
-                 tf.fill([rows, len(stop_ids)], -1), tf.zeros([rows], tf.bool), tf.zeros([rows], tf.int32),
-                 tf.fill([rows], io["started"]))
-    invariants = (tf.TensorShape([]), [(kv, kv)] * hp.n_layer, tf.TensorShape([None]),
-                  tf.TensorShape([None, None]), tf.TensorShape([None, len(stop_ids)]),
-                  tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]))
-    steps, _, _, tokens, _, done, lengths, _ = tf.nest.map_structure(
-        tf.stop_gradient, tf.while_loop(cond, body, loop_vars, shape_invariants=invariants))
-    io.update(steps=steps, tokens=tokens, done=done, lengths=lengths)
+    slots = tf.range(rows)
+    loop_vars = (tf.constant(0), tf.fill([rows], first), tf.fill([rows], fed),
+                 tf.where(slots < n, slots, n), tf.zeros([rows], tf.int32), tf.fill([rows, head], -1),
+                 tf.fill([rows], io["started"]), tf.minimum(rows, n),
+                 tf.zeros([n + 1, tf.reduce_max(caps)], tf.int32), tf.zeros([n + 1], tf.int32),
+                 tf.zeros([n + 1], tf.bool))
+    vec = tf.TensorShape([None])
+    invariants = (tf.TensorShape([]), vec, vec, vec, vec,
+                  tf.TensorShape([None, head]), vec, tf.TensorShape([]), tf.TensorShape([None, None]), vec, vec)
+    steps, *_, out, lengths, done = tf.nest.map_structure(
+        tf.stop_gradient, tf.while_loop(cond, body, loop_vars, shape_invariants=invariants,
+                                        parallel_iterations=1))  # each step reads the last one's writes
+    io.update(fill=tf.group(fill), steps=steps, tokens=out[:n], lengths=lengths[:n], done=done[:n])
     return io
 
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from bot.batch import generate_batch
 from bot.cli import cli
+from bot.errors import GenerationError
 from bot.config import load_config
 from bot.errors import ModelError
 from bot.generate import GPT2Generator, default_max_tokens, find_checkpoint, split_text
@@ -46,12 +47,14 @@ def write_config(tmp_path: Path, ckpt, extra: str = "") -> Path:  # type: ignore
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("batch_size, batches", [(1, 3), (4, 1)])
-def test_batch_sizes_give_nsamples(gen, batch_size, batches):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_batch_sizes_give_nsamples(gen, batch_size):  # type: ignore[no-untyped-def]
     samples = gen.generate(3, batch_size=batch_size, seed=5, max_tokens=40, **SAMPLING)
     assert len(samples) == 3
-    assert len(gen.last_steps) == batches
     assert all(0 < s.tokens <= 40 for s in samples)
+    tokens = [s.tokens for s in samples]
+    # one slot samples the bios one after another; 4 slots (3 used) sample them side by side
+    assert gen.last_steps == (sum(tokens) if batch_size == 1 else max(tokens))
 
 
 @pytest.mark.slow
@@ -61,32 +64,55 @@ def test_same_seed_same_texts_other_seed_other_texts(gen):  # type: ignore[no-un
     c = gen.generate(4, batch_size=2, seed=12, max_tokens=60, **SAMPLING)
     assert [s.text for s in a] == [s.text for s in b]
     assert [s.text for s in a] != [s.text for s in c]
-    assert [s.seed for s in a] == [11, 11, 12, 12]  # batch b uses seed + b
+    assert [s.seed for s in a] == [11] * 4  # one run, one seed
 
 
 @pytest.mark.slow
 def test_early_stop_takes_fewer_steps_than_the_cap(gen):  # type: ignore[no-untyped-def]
-    # One row per batch: each batch's loop count is exactly that bio's length, so a bio that met
-    # the delimiter shows the loop stopped there, far below the cap.
+    # One slot: the loop count is exactly the sum of the bios' lengths, so a bio that met the
+    # delimiter shows its slot moved on right there, far below the cap.
     # The tiny model is barely trained (it ends roughly half its bios), hence 16 tries.
     samples = gen.generate(16, batch_size=1, seed=0, max_tokens=300, **SAMPLING)
-    assert gen.last_steps == [s.tokens for s in samples]
+    assert gen.last_steps == sum(s.tokens for s in samples)
     assert any(s.complete and s.tokens < 300 for s in samples)
     assert all(s.complete for s in samples if s.tokens < 300)  # only the delimiter stops early
     assert not any("endoftext" in s.text for s in samples if s.complete)
 
 
 @pytest.mark.slow
-def test_a_batch_stops_with_its_slowest_row(gen):  # type: ignore[no-untyped-def]
+def test_a_single_batch_stops_with_its_slowest_row(gen):  # type: ignore[no-untyped-def]
     samples = gen.generate(4, batch_size=4, seed=0, max_tokens=300, **SAMPLING)
-    assert gen.last_steps == [max(s.tokens for s in samples)]
+    assert gen.last_steps == max(s.tokens for s in samples)
     assert all(s.tokens == 300 for s in samples if not s.complete)
+
+
+@pytest.mark.slow
+def test_a_slot_whose_bio_ended_starts_the_next_bio(gen):  # type: ignore[no-untyped-def]
+    # Continuous batching: 12 bios in 3 slots. Without refilling, the run would take the sum of
+    # the slowest bio of each group of 3; with it, about a third of all tokens.
+    samples = gen.generate(12, batch_size=3, seed=0, max_tokens=120, **SAMPLING)
+    tokens = [s.tokens for s in samples]
+    assert len(samples) == 12 and all(0 < t <= 120 for t in tokens)
+    assert -(-sum(tokens) // 3) <= gen.last_steps < sum(max(tokens[i:i + 3]) for i in range(0, 12, 3))
+    assert all(s.complete for s in samples if s.tokens < 120)
+    again = gen.generate(12, batch_size=3, seed=0, max_tokens=120, **SAMPLING)
+    assert [s.text for s in again] == [s.text for s in samples]
+
+
+@pytest.mark.slow
+def test_each_bio_can_have_its_own_cap(gen):  # type: ignore[no-untyped-def]
+    caps = [1, 2, 3, 5, 8, 13]
+    samples = gen.generate(6, batch_size=2, seed=0, max_tokens=caps, **SAMPLING)
+    assert all(s.tokens <= cap for s, cap in zip(samples, caps))
+    assert all(s.tokens == cap for s, cap in zip(samples, caps) if not s.complete)
+    with pytest.raises(GenerationError, match="caps"):
+        gen.generate(3, batch_size=2, max_tokens=[5, 5])
 
 
 @pytest.mark.slow
 def test_cap_marks_unfinished_samples_incomplete(gen):  # type: ignore[no-untyped-def]
     samples = gen.generate(4, batch_size=4, seed=0, max_tokens=3, **SAMPLING)
-    assert gen.last_steps == [3]
+    assert gen.last_steps == 3
     assert not all(s.complete for s in samples)
 
 
@@ -233,24 +259,36 @@ def test_importing_bot_generate_does_not_load_tensorflow():
 
 
 @pytest.mark.slow
-def test_kv_cache_forward_matches_gpt2_simple_model(tiny_checkpoint):  # type: ignore[no-untyped-def]
+def test_slot_step_matches_gpt2_simple_model(tiny_checkpoint):  # type: ignore[no-untyped-def]
+    """Two slots at different positions, with stale keys beyond them, give the reference logits."""
     import numpy as np
     import tensorflow as tf
     from gpt_2_simple.src import model
 
-    from bot.generate import _forward, _load_vocab
+    from bot.generate import _load_vocab, _prefill, _step, slot_cache
 
     _, hp = _load_vocab(tiny_checkpoint.run_dir)
     prefix, _ = find_checkpoint(tiny_checkpoint.run_dir)
+    rng = np.random.RandomState(0)
+    seqs = [rng.randint(0, hp.n_vocab, size=(1, n)) for n in (9, 6)]
     with tf.Graph().as_default():
-        x = tf.compat.v1.placeholder(tf.int32, [2, None])
-        ref = model.model(hp, x)["logits"][:, -1, :]  # the whole sequence at once, no cache
-        _, cache = _forward(tf, hp, x[:, :-1], None)
-        h, _ = _forward(tf, hp, x[:, -1:], cache)  # the last token through the KV cache
+        xs = [tf.constant(x, tf.int32) for x in seqs]
+        refs = [model.model(hp, x, reuse=tf.compat.v1.AUTO_REUSE)["logits"][0, -1, :] for x in xs]
+        slot_len, head = 12, hp.n_embd // hp.n_head
+        cache, fill = slot_cache(tf, hp), []
+        for pair, (ka, va), (kb, vb) in zip(cache, _prefill(tf, hp, xs[0][:, :-1]), _prefill(tf, hp, xs[1][:, :-1])):
+            # What an earlier, longer bio left in the slot must be masked, not attended to.
+            stale = lambda t: tf.concat(  # noqa: E731
+                [t, tf.fill([1, hp.n_head, slot_len - t.shape[2], head], 3.0)], axis=2)
+            fill += [tf.compat.v1.assign(pair[0], tf.concat([stale(ka), stale(kb)], 0), validate_shape=False),
+                     tf.compat.v1.assign(pair[1], tf.concat([stale(va), stale(vb)], 0), validate_shape=False)]
+        prev = tf.constant([seqs[0][0, -1], seqs[1][0, -1]], tf.int32)
+        h = _step(tf, hp, prev, tf.constant([8, 5], tf.int32), cache, slot_len)
         wte = [v for v in tf.compat.v1.global_variables() if v.name == "model/wte:0"][0]
         ours = tf.matmul(h, wte, transpose_b=True)
         with tf.compat.v1.Session() as sess:
-            tf.compat.v1.train.Saver().restore(sess, str(prefix))
-            tokens = np.random.RandomState(0).randint(0, hp.n_vocab, size=(2, 9))
-            a, b = sess.run([ref, ours], {x: tokens})
+            tf.compat.v1.train.Saver([v for v in tf.compat.v1.global_variables()
+                                      if v.name.startswith("model/")]).restore(sess, str(prefix))
+            sess.run(fill)
+            a, b = sess.run([tf.stack(refs), ours])
     assert np.allclose(a, b, atol=1e-4)
