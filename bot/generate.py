@@ -226,14 +226,14 @@ def _stop_ids(enc: Any, run_dir: Path) -> list[int]:
 
 
 def _token_kinds(enc: Any, n_vocab: int) -> list[int]:
-    """Per token id: TEXT, PIECE of a delimiter ("<|", "|>", "startoftext") or BLANK (whitespace).
+    """Per token id: TEXT, PIECE of a delimiter ("<|", "|>", "startoftext", "endoftext") or BLANK.
 
     A weak model often writes "<|" and fumbles the rest of <|endoftext|>, or starts the next bio
     without ending this one; no piece occurs in bio text, so once a bio has begun each marks its end.
     """
     def kind(i: int) -> int:
         s = enc.decode([i]) if i < len(enc.decoder) else " "
-        if "<|" in s or "|>" in s or "startoftext" in s:
+        if "<|" in s or "|>" in s or "startoftext" in s or "endoftext" in s:
             return PIECE
         return BLANK if not s.strip() else TEXT
 
@@ -394,11 +394,18 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> 
     io["init"] = wte_t.initializer
     stop = tf.constant(stop_ids, tf.int32)
     kind_of = tf.constant(kinds, tf.int32)
+    not_text = tf.constant([k != TEXT for k in kinds], tf.bool)
     cap_of = tf.concat([caps, [2**30]], axis=0)  # index n: the bio of an idle slot, never finishes
 
     def body(i, prev, pos, bio, length, tail, started, nxt_bio, out, lengths, done):  # type: ignore[no-untyped-def]
         h = _step(tf, hp, prev, pos, cache, slot_len)
-        tok = _pick(tf, tf.matmul(h, wte_t) / io["temperature"], io, i)
+        logits = tf.matmul(h, wte_t) / io["temperature"]
+        # Until a bio has its first word, only text tokens may be drawn. A small model often answers
+        # "<|startoftext|>" with "\n<|startoftext|>" again (in training "|>" is followed by a newline
+        # as often as by a name): those steps were skipped but spent, up to the whole cap.
+        banned = tf.logical_and(tf.logical_not(started)[:, tf.newaxis], not_text[tf.newaxis, :])
+        logits = tf.where(banned, tf.fill(tf.shape(logits), -1e10), logits)
+        tok = _pick(tf, logits, io, i)
         at = tf.stack([bio, tf.minimum(length, tf.shape(out)[1] - 1)], 1)  # idle slots: spare row n
         out = tf.tensor_scatter_nd_update(out, at, tok)
         length += 1

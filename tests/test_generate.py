@@ -19,7 +19,7 @@ from bot.cli import cli
 from bot.errors import GenerationError
 from bot.config import load_config
 from bot.errors import ModelError
-from bot.generate import GPT2Generator, default_max_tokens, find_checkpoint, split_text
+from bot.generate import TEXT, GPT2Generator, _token_kinds, default_max_tokens, find_checkpoint, split_text
 from bot.store import Store
 
 SAMPLING = {"temperature": 0.8, "top_k": 40, "top_p": 0.0}
@@ -97,6 +97,24 @@ def test_a_slot_whose_bio_ended_starts_the_next_bio(gen):  # type: ignore[no-unt
     assert all(s.complete for s in samples if s.tokens < 120)
     again = gen.generate(12, batch_size=3, seed=0, max_tokens=120, **SAMPLING)
     assert [s.text for s in again] == [s.text for s in samples]
+
+
+@pytest.mark.slow
+def test_every_bio_opens_with_text(gen):  # type: ignore[no-untyped-def]
+    # Before a bio's first word only text tokens may be drawn: no step is spent on "\n<|startoftext|>".
+    samples = gen.generate(8, batch_size=8, seed=4, max_tokens=30, **SAMPLING)
+    assert all(s.text.strip() for s in samples)
+    kinds = _token_kinds(gen._enc, gen._hp.n_vocab)
+    assert sum(k != TEXT for k in kinds) >= 10  # newlines, spaces and delimiter pieces exist
+    # 512 first tokens drawn almost uniformly (temperature 100, no top-k): unmasked, several would be
+    # blanks or pieces.
+    io = gen._io
+    feed = {io["context"]: gen._enc.encode("<|startoftext|>"), io["caps"]: [1] * 512, io["rows"]: 512,
+            io["temperature"]: 100.0, io["top_k"]: gen._hp.n_vocab, io["top_p"]: 2.0, io["seed"]: 4,
+            io["started"]: False}
+    gen._sess.run(io["fill"], feed)
+    firsts = gen._sess.run(io["tokens"], feed)[:, 0]
+    assert all(kinds[int(t)] == TEXT for t in firsts)
 
 
 @pytest.mark.slow
