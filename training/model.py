@@ -19,9 +19,10 @@ log = logging.getLogger(__name__)
 ENDOFTEXT = "<|endoftext|>"  # gpt-2-simple's generate() starts sampling from this token
 N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows
 
-# Shapes of the from-scratch models. tiny: ~1 s per step on 2 CPU cores (tests); small: bio-shaped
-# text from the sample corpus in 450 steps at lr 3e-3, ~280 s on 2 cores (demo; vocab 8000 and lr
-# 1e-3 measured no better per char, bench/results_model.md); 124M-shaped: GPT-2 124M for benchmarks.
+# Shapes of the from-scratch models. tiny: ~1 s per step on 2 CPU cores (tests); small: the demo's,
+# 900 steps with a cosine schedule from lr 3e-3 on the 980 sample bios in ~10 min on 2 cores (vocab
+# 8000 and lr 1e-3 measured no better per char: bench/RESULTS.md, "Tuning small"); 124M-shaped: GPT-2
+# 124M's shape with random weights, for benchmarks.
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"n_layer": 2, "n_embd": 128, "n_head": 4, "n_vocab": 2000},
     "small": {"n_layer": 4, "n_embd": 256, "n_head": 4, "n_vocab": 4000},
@@ -51,12 +52,11 @@ def init_model(out_dir: Path, *, size: str, corpus: Path, vocab_size: int | None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     encoder, merges = train_bpe(corpus, n_vocab)
-    used = len(encoder)
     encoder = pad_vocab(encoder, n_vocab)
     write_vocab(out_dir, encoder, merges)
     hparams = {"n_vocab": len(encoder), "n_ctx": N_CTX, **shape}
     (out_dir / "hparams.json").write_text(json.dumps(hparams, indent=2) + "\n", encoding="utf-8")
-    write_random_weights(out_dir, hparams, seed, used=used)
+    write_random_weights(out_dir, hparams, seed)
     log.info("initialised %s model in %s (%s)", size, out_dir, hparams)
     return out_dir
 
@@ -99,13 +99,8 @@ def write_vocab(out_dir: Path, encoder: dict[str, int], merges: list[tuple[str, 
     (out_dir / "vocab.bpe").write_text("#version: 0.2\n" + body, encoding="utf-8")
 
 
-def write_random_weights(out_dir: Path, hparams: dict[str, int], seed: int, *, used: int | None = None) -> None:
-    """Build gpt-2-simple's model graph, initialise it, and save it as model.ckpt.
-
-    Token ids from `used` on are padding: their embeddings are zero, so their logits sit at 0 while real
-    tokens' spread around it. Random ones made an untrained model sample "<|unused..|>" pads, which the
-    sampler rightly takes for delimiter pieces (an end of bio) within a few tokens.
-    """
+def write_random_weights(out_dir: Path, hparams: dict[str, int], seed: int) -> None:
+    """Build gpt-2-simple's model graph, initialise it, and save it as model.ckpt."""
     import tensorflow as tf
     from gpt_2_simple.src import model as gmodel
 
@@ -120,9 +115,6 @@ def write_random_weights(out_dir: Path, hparams: dict[str, int], seed: int, *, u
         saver = tf.compat.v1.train.Saver(save_relative_paths=True)
         with tf.compat.v1.Session(graph=graph) as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
-            if used is not None and used < hp.n_vocab:
-                wte = [v for v in tf.compat.v1.global_variables() if v.name == "model/wte:0"][0]
-                sess.run(wte[used:].assign(tf.zeros([hp.n_vocab - used, hp.n_embd])))
             saver.save(sess, str(out_dir / "model.ckpt"))
 
 
