@@ -80,6 +80,7 @@ class TrainConfig:
     max_checkpoints: int = _f(5, min=1)  # > 1 so a less overfit checkpoint survives
     only_train_transformer_layers: bool = _f(False)
     optimizer: str = _f("adam", choices=("adam", "sgd"))
+    lr_schedule: str = _f("constant", choices=("constant", "cosine"))  # cosine: to 10% over one run (adam)
     seed: int = _f(0)
 
 

@@ -176,3 +176,41 @@ def test_a_stale_copy_index_is_rebuilt(tmp_path):
     idx = ft.ensure_index(corpus, tmp_path / "corpus.idx")
     assert not idx.stale(corpus)
     assert idx.check(b).longest_run >= 16
+
+
+def test_cosine_schedule_follows_adams_update_count():
+    """The learning rate the optimizer applies at update t is lr * (0.1 + 0.9 * (1 + cos(pi t / (n-1))) / 2)."""
+    import math
+
+    import tensorflow as tf
+
+    from tests.fixtures_model import fast_settings
+
+    steps = 5
+    with tf.Graph().as_default():
+        w = tf.compat.v1.Variable(1.0)
+        opt = tf.compat.v1.train.AdamOptimizer(ft._learning_rate(fast_settings(lr_schedule="cosine"), steps))
+        apply = opt.minimize(tf.square(w))
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            seen = []
+            for _ in range(steps + 1):
+                seen.append(sess.run(opt._lr_t))  # the rate the next update uses
+                sess.run(apply)
+    want = [1e-3 * (0.1 + 0.9 * (1 + math.cos(math.pi * min(t / (steps - 1), 1))) / 2) for t in range(steps + 1)]
+    assert np.allclose(seen, want, rtol=1e-4)
+    assert seen[0] == pytest.approx(1e-3) and seen[-1] == pytest.approx(1e-4)
+
+
+def test_cosine_schedule_needs_adam():
+    from tests.fixtures_model import fast_settings
+
+    with pytest.raises(ModelError, match="needs optimizer"):
+        ft._learning_rate(fast_settings(lr_schedule="cosine", optimizer="sgd"), 10)
+
+
+@pytest.mark.slow
+def test_training_with_the_cosine_schedule_lowers_the_loss(tiny_model, tmp_path):
+    r = finetune_tiny(tiny_model, tmp_path / "checkpoint", "cos", 8, lr_schedule="cosine", learning_rate=3e-3)
+    assert [row[0] for row in r.losses] == list(range(1, 9))
+    assert r.losses[-1][1] < r.losses[0][1]

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import math
 import random
 import re
 import sys
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 WINDOW = 1024  # gpt-2-simple samples 1024-token windows; its Sampler needs at least one more token
 LOSS_CSV = "loss.csv"
 NEVER = 10**9  # gpt-2-simple takes `counter % every`, so "never" must be a huge period, not 0
+MIN_LR_SHARE = 0.1  # lr_schedule "cosine" ends at this share of learning_rate
 _LOSS_LINE = re.compile(r"^\[(\d+) \| ([\d.]+)\] loss=([\d.naif]+) avg=([\d.naif]+)")
 _CKPT = re.compile(r"^model-(\d+)\.index$")
 
@@ -133,7 +135,7 @@ def _finetune(corpus: Path, model_dir: Path, run_dir: Path, s: TrainConfig, step
         try:
             gpt2.finetune(sess, str(corpus), steps=steps, model_name=model_dir.name,
                           model_dir=str(model_dir.parent), checkpoint_dir=str(run_dir.parent),
-                          run_name=run_dir.name, batch_size=s.batch_size, learning_rate=s.learning_rate,
+                          run_name=run_dir.name, batch_size=s.batch_size, learning_rate=_learning_rate(s, steps),
                           accumulate_gradients=s.accumulate_gradients,
                           sample_every=s.sample_every or NEVER, save_every=s.save_every,
                           max_checkpoints=s.max_checkpoints, restore_from="latest",
@@ -141,6 +143,33 @@ def _finetune(corpus: Path, model_dir: Path, run_dir: Path, s: TrainConfig, step
                           optimizer=s.optimizer, sample_length=min(200, WINDOW - 1))
         finally:
             sess.close()
+
+
+def _learning_rate(s: TrainConfig, steps: int) -> Any:
+    """[train] learning_rate, or for lr_schedule "cosine" a callable the optimizer turns into a tensor.
+
+    gpt-2-simple's loop has no step counter in the graph, but Adam keeps beta2_power = beta2^(t+1)
+    for its bias correction, so the update count t is recoverable from it. Adam's slots are not
+    checkpointed, so the schedule spans the steps of one `djbios train` run (a resume starts it over).
+    """
+    if s.lr_schedule == "constant":
+        return s.learning_rate
+    if s.optimizer != "adam":
+        raise ModelError(f"lr_schedule {s.lr_schedule!r} needs optimizer \"adam\", not {s.optimizer!r}")
+
+    def schedule() -> Any:
+        import tensorflow as tf
+
+        found = [v for v in tf.compat.v1.global_variables() if v.op.name == "beta2_power"]
+        if not found:
+            raise ModelError("lr_schedule: Adam's beta2_power variable not found (TensorFlow changed?)")
+        beta2 = 0.999  # AdamOptimizer's default, which gpt-2-simple uses
+        t = tf.math.log(tf.cast(found[0], tf.float64)) / math.log(beta2) - 1.0
+        done = tf.clip_by_value(t / max(steps - 1, 1), 0.0, 1.0)
+        cosine = 0.5 * (1.0 + tf.cos(math.pi * done))
+        return tf.cast(s.learning_rate * (MIN_LR_SHARE + (1 - MIN_LR_SHARE) * cosine), tf.float32)
+
+    return schedule
 
 
 def check_corpus(corpus: Path, model_dir: Path) -> int:
