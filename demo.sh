@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The offline demo: corpus -> small model -> batch -> filters -> auto-approve -> post, all local.
 #
-#   ./demo.sh                 first run 6-8 min on 2 cores (install + training); reruns ~10 s
+#   ./demo.sh                 first run ~13 min on 2 cores (install + training); reruns ~10 s
 #
 # Everything lives in ./demo/ (git-ignored): its own bot.toml, database, corpus, model and
 # checkpoints. The model is cached: delete demo/checkpoint to train again. Knobs (environment):
@@ -13,7 +13,7 @@ ROOT="$(cd "$(dirname "$0")" && pwd)"
 cd "$ROOT"
 DEMO="${DJBIOS_DEMO_DIR:-$ROOT/demo}"
 SIZE="${DJBIOS_DEMO_SIZE:-small}"
-STEPS="${DJBIOS_DEMO_STEPS:-450}"   # small model, batch 1, lr 3e-3: ~280 s on 2 cores (bench/RESULTS.md, "Tuning small")
+STEPS="${DJBIOS_DEMO_STEPS:-900}"   # small model, batch 1, cosine from lr 3e-3: ~10 min on 2 cores (bench/RESULTS.md, "The demo, timed")
 VENV="${DJBIOS_VENV:-$ROOT/.venv}"
 stage() { printf '\n\033[1m==> [%s] %s\033[0m\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -37,8 +37,9 @@ save_every = $STEPS
 sample_every = 0
 accumulate_gradients = 1
 learning_rate = 0.003             # from scratch: higher than fine-tuning GPT-2 (1e-4)
+lr_schedule = "cosine"            # 0.045 nats/char better than constant at 900 steps
 [generate]
-nsamples = 8
+nsamples = 32                     # 4 x batch_size: slots refill as bios end, and more candidates pass the filters
 batch_size = 8
 seed = 1
 [filters]
@@ -63,11 +64,14 @@ fi
 djbios corpus stats | tail -n 12
 
 stage "3/6 $SIZE model from scratch, trained $STEPS steps (cached after the first run)"
-if [ ! -f "$DEMO/models/$SIZE/hparams.json" ]; then
+# A model made from an older corpus has the wrong vocabulary: make it again (its run is moved aside).
+if [ ! -f "$DEMO/models/$SIZE/hparams.json" ] || [ "$DEMO/data/corpus.txt" -nt "$DEMO/models/$SIZE/hparams.json" ]; then
+  rm -rf "$DEMO/models/$SIZE"
   djbios model init --size "$SIZE" --corpus "$DEMO/data/corpus.txt"
 fi
-if ! ls "$DEMO/checkpoint/demo-$SIZE/model-$STEPS.index" >/dev/null 2>&1; then
-  djbios train --steps "$STEPS"
+if ! ls "$DEMO/checkpoint/demo-$SIZE/model-$STEPS.index" >/dev/null 2>&1 \
+   || [ "$DEMO/models/$SIZE/hparams.json" -nt "$DEMO/checkpoint/demo-$SIZE/model-$STEPS.index" ]; then
+  djbios train --steps "$STEPS" --fresh   # exactly $STEPS steps from the fresh model
 else
   echo "cached: $DEMO/checkpoint/demo-$SIZE/model-$STEPS"
 fi
