@@ -128,9 +128,12 @@ def test_ctrl_c_saves_a_checkpoint(tiny_model, tmp_path):
     cfg = _config(tmp_path, tiny_model)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     output = (tmp_path / "out.txt").open("w+")  # a file, not a pipe: a full pipe would block training
+    # A shell's background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+    # handler: give the child the default disposition, as a terminal's Ctrl-C would find it.
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(cfg), "train",
                              "--steps", "100000"], cwd=ROOT, env=env, stdout=output,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = tmp_path / "checkpoint" / "run1" / ft.LOSS_CSV
     try:
         deadline = time.monotonic() + 240  # start-up alone can take a minute on a loaded 2-core box
