@@ -329,6 +329,8 @@ def main() -> None:
     print(f"# bench_generate {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | lengths {a.lengths}",
           flush=True)
     res: dict[str, dict] = {}
+    if "djbios" not in a.engines.split(","):
+        raise SystemExit("--engines must include djbios: the report compares against it")
     for engine in a.engines.split(","):
         if engine == "hf" and (a.skip_hf or _missing("transformers", "torch")):
             continue

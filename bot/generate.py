@@ -18,6 +18,7 @@ import logging
 import math
 import re
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ _CUT_RE = re.compile(r"<\||\|>|endoftext|startoftext")
 _LEAD_RE = re.compile(r"^(?:\s|<\||\|>|endoftext|startoftext)+")
 TEXT, PIECE, BLANK = 0, 1, 2  # token kinds for the sampling loop
 _MAKE_HINT = "run `djbios train`, or `djbios model init` / `djbios model download`"
+_BUILD_LOCK = threading.Lock()  # the control-flow setting switched while a graph is built is process-wide
 
 
 @dataclass(frozen=True)
@@ -121,13 +123,13 @@ def split_text(generated: str, stopped: bool) -> tuple[str, bool]:
 class GPT2Generator:
     """A gpt-2-simple checkpoint loaded once into its own graph and session, serving batches.
 
-    One generate() at a time: the KV cache lives in the session's variables (the worker's jobs never
-    overlap: max_instances=1).
+    The KV cache lives in the session's variables, so generate() calls take turns (a lock).
     """
 
     def __init__(self, graph: Any, session: Any, io: dict[str, Any], enc: Any, hparams: Any,
                  checkpoint: Path, step: int) -> None:
         self._graph, self._sess, self._io, self._enc, self._hp = graph, session, io, enc, hparams
+        self._lock = threading.Lock()  # fill and loop share the cache variables: one run at a time
         self.provenance = {"checkpoint": str(checkpoint), "step": step}
         self.last_steps = 0  # loop iterations (token steps) of the last generate() call
 
@@ -162,10 +164,14 @@ class GPT2Generator:
             raise GenerationError("nsamples and batch_size must be at least 1")
         context = self._enc.encode(prefix or START)
         room = self._hp.n_ctx - len(context)
-        caps = (list(max_tokens) if isinstance(max_tokens, Sequence)
-                else [max_tokens or default_max_tokens(500)] * nsamples)
+        if max_tokens is None or isinstance(max_tokens, int):
+            caps = [max_tokens or default_max_tokens(500)] * nsamples
+        else:
+            caps = [int(c) for c in max_tokens]
         if len(caps) != nsamples:
             raise GenerationError(f"{len(caps)} caps for {nsamples} samples")
+        if min(caps) < 1:
+            raise GenerationError(f"max_tokens must be at least 1, got {min(caps)}")
         caps = [min(c, room) for c in caps]
         if min(caps) < 1:
             raise GenerationError(f"prompt is {len(context)} tokens; the model's context is {self._hp.n_ctx}")
@@ -182,9 +188,10 @@ class GPT2Generator:
             io["started"]: bool(_strip_start(self._enc.decode(context)).strip()),
         }
         try:
-            self._sess.run(io["fill"], feed_dict=feed)
-            tokens, lengths, done, steps = self._sess.run(
-                [io["tokens"], io["lengths"], io["done"], io["steps"]], feed_dict=feed)
+            with self._lock:
+                self._sess.run(io["fill"], feed_dict=feed)
+                tokens, lengths, done, steps = self._sess.run(
+                    [io["tokens"], io["lengths"], io["done"], io["steps"]], feed_dict=feed)
         except Exception as exc:  # tf.errors.OpError; TF is not imported at module level
             raise GenerationError(f"sampling failed: {type(exc).__name__}: {exc}") from exc
         self.last_steps = int(steps)
@@ -246,7 +253,7 @@ def _build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
     import tensorflow as tf
 
     graph = tf.Graph()
-    with graph.as_default():
+    with _BUILD_LOCK, graph.as_default():
         v2 = tf.compat.v1.control_flow_v2_enabled()
         # v1 control flow (Enter/Merge/NextIteration) lets the loop write the cache's ref variables in
         # place; a v2 While turns captured variables into values. The setting is restored afterwards.

@@ -108,13 +108,24 @@ def test_every_bio_opens_with_text(gen):  # type: ignore[no-untyped-def]
     assert sum(k != TEXT for k in kinds) >= 10  # newlines, spaces and delimiter pieces exist
     # 512 first tokens drawn almost uniformly (temperature 100, no top-k): unmasked, several would be
     # blanks or pieces.
-    io = gen._io
-    feed = {io["context"]: gen._enc.encode("<|startoftext|>"), io["caps"]: [1] * 512, io["rows"]: 512,
+    io = gen._io  # 64 slots for 512 one-token bios: every slot is refilled at every step
+    feed = {io["context"]: gen._enc.encode("<|startoftext|>"), io["caps"]: [1] * 512, io["rows"]: 64,
             io["temperature"]: 100.0, io["top_k"]: gen._hp.n_vocab, io["top_p"]: 2.0, io["seed"]: 4,
             io["started"]: False}
     gen._sess.run(io["fill"], feed)
     firsts = gen._sess.run(io["tokens"], feed)[:, 0]
     assert all(kinds[int(t)] == TEXT for t in firsts)
+
+
+@pytest.mark.slow
+def test_a_refilled_slot_writes_what_a_fresh_one_does(gen):  # type: ignore[no-untyped-def]
+    # Greedy (top_k 1): every bio is the same text, whichever slot it gets and whenever it starts,
+    # unless a refilled slot kept something of its last bio (position, previous token, cache, tail).
+    greedy = {"temperature": 1.0, "top_k": 1, "top_p": 0.0}
+    one = gen.generate(1, batch_size=1, seed=0, max_tokens=40, **greedy)[0].text
+    for n, rows in ((6, 1), (12, 3), (5, 4)):
+        texts = [s.text for s in gen.generate(n, batch_size=rows, seed=n, max_tokens=40, **greedy)]
+        assert texts == [one] * n, (n, rows)
 
 
 @pytest.mark.slow
@@ -125,6 +136,8 @@ def test_each_bio_can_have_its_own_cap(gen):  # type: ignore[no-untyped-def]
     assert all(s.tokens == cap for s, cap in zip(samples, caps) if not s.complete)
     with pytest.raises(GenerationError, match="caps"):
         gen.generate(3, batch_size=2, max_tokens=[5, 5])
+    with pytest.raises(GenerationError, match="at least 1"):
+        gen.generate(2, batch_size=2, max_tokens=(0, 5))
 
 
 @pytest.mark.slow

@@ -164,6 +164,7 @@ def _learning_rate(s: TrainConfig, steps: int) -> Any:
         if not found:
             raise ModelError("lr_schedule: Adam's beta2_power variable not found (TensorFlow changed?)")
         beta2 = 0.999  # AdamOptimizer's default, which gpt-2-simple uses
+        # float32 beta2_power underflows after ~87,000 updates: t becomes inf and the rate sits at the floor
         t = tf.math.log(tf.cast(found[0], tf.float64)) / math.log(beta2) - 1.0
         done = tf.clip_by_value(t / max(steps - 1, 1), 0.0, 1.0)
         cosine = 0.5 * (1.0 + tf.cos(math.pi * done))
