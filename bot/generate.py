@@ -35,8 +35,8 @@ MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in
 # Where a stopped sample is cut: any piece of a delimiter. "<|" and "|>" never occur in bio text,
 # and a model that writes "startoftext" has begun the next bio, so each marks the end of this one.
 _CUT_RE = re.compile(r"<\||\|>|endoftext|startoftext")
-# Delimiter pieces and blanks a sample may open with (an overfit model often writes "\n<|startoftext|>"
-# before its bio): skipped, both by the sampling loop and here.
+# Delimiter pieces and blanks a text may open with (an overfit model often writes "\n<|startoftext|>"
+# before its bio): the sampling loop never draws them before a bio's first word; here they are stripped.
 _LEAD_RE = re.compile(r"^(?:\s|<\||\|>|endoftext|startoftext)+")
 TEXT, PIECE, BLANK = 0, 1, 2  # token kinds for the sampling loop
 _MAKE_HINT = "run `djbios train`, or `djbios model init` / `djbios model download`"
@@ -176,6 +176,7 @@ class GPT2Generator:
         if min(caps) < 1:
             raise GenerationError(f"prompt is {len(context)} tokens; the model's context is {self._hp.n_ctx}")
         seed = secrets.randbits(31) if seed is None else seed % 2**63
+        head = _strip_start(self._enc.decode(context))  # the prompt's bio text, if any
         io = self._io
         feed = {
             io["context"]: context,
@@ -185,7 +186,7 @@ class GPT2Generator:
             io["top_k"]: top_k if 0 < top_k < self._hp.n_vocab else self._hp.n_vocab,
             io["top_p"]: top_p if top_p > 0 else 2.0,  # 2.0: the nucleus cut keeps everything
             io["seed"]: seed,
-            io["started"]: bool(_strip_start(self._enc.decode(context)).strip()),
+            io["started"]: bool(head.strip()),
         }
         try:
             with self._lock:
@@ -195,7 +196,6 @@ class GPT2Generator:
         except Exception as exc:  # tf.errors.OpError; TF is not imported at module level
             raise GenerationError(f"sampling failed: {type(exc).__name__}: {exc}") from exc
         self.last_steps = int(steps)
-        head = _strip_start(self._enc.decode(context))
         samples = []
         for row, n, stopped in zip(tokens, lengths, done):
             text, complete = split_text(head + self._enc.decode([int(t) for t in row[: int(n)]]), bool(stopped))
@@ -400,16 +400,18 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> 
     wte_t = v1.Variable(tf.transpose(wte), trainable=False, name="lm_head_t")
     io["init"] = wte_t.initializer
     stop = tf.constant(stop_ids, tf.int32)
-    kind_of = tf.constant(kinds, tf.int32)
+    is_piece = tf.constant([k == PIECE for k in kinds], tf.bool)
     not_text = tf.constant([k != TEXT for k in kinds], tf.bool)
     cap_of = tf.concat([caps, [2**30]], axis=0)  # index n: the bio of an idle slot, never finishes
 
-    def body(i, prev, pos, bio, length, tail, started, nxt_bio, out, lengths, done):  # type: ignore[no-untyped-def]
+    def body(i, prev, pos, bio, length, tail, nxt_bio, out, lengths, done):  # type: ignore[no-untyped-def]
         h = _step(tf, hp, prev, pos, cache, slot_len)
         logits = tf.matmul(h, wte_t) / io["temperature"]
         # Until a bio has its first word, only text tokens may be drawn. A small model often answers
         # "<|startoftext|>" with "\n<|startoftext|>" again (in training "|>" is followed by a newline
-        # as often as by a name): those steps were skipped but spent, up to the whole cap.
+        # as often as by a name): those steps were skipped but spent, up to the whole cap. So a bio has
+        # begun once it has a token (or its prompt holds text), and no piece can come before that.
+        started = tf.logical_or(io["started"], length > 0)
         banned = tf.logical_and(tf.logical_not(started)[:, tf.newaxis], not_text[tf.newaxis, :])
         logits = tf.where(banned, tf.fill(tf.shape(logits), -1e10), logits)
         tok = _pick(tf, logits, io, i)
@@ -417,10 +419,7 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> 
         out = tf.tensor_scatter_nd_update(out, at, tok)
         length += 1
         tail = tf.concat([tail[:, 1:], tok[:, tf.newaxis]], axis=1)
-        kind = tf.gather(kind_of, tok)
-        delim = tf.logical_or(tf.reduce_all(tf.equal(tail, stop), axis=1), tf.equal(kind, PIECE))
-        ended = tf.logical_and(started, delim)  # delimiter pieces before any text are skipped
-        started = tf.logical_or(started, tf.equal(kind, TEXT))
+        ended = tf.logical_or(tf.reduce_all(tf.equal(tail, stop), axis=1), tf.gather(is_piece, tok))
         finished = tf.logical_and(bio < n, tf.logical_or(ended, length >= tf.gather(cap_of, bio)))
         slot = tf.where(finished, bio, n)[:, tf.newaxis]  # unfinished slots write to the spare row n
         lengths = tf.tensor_scatter_nd_update(lengths, slot, length)
@@ -433,8 +432,7 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> 
         pos = tf.minimum(pos + 1, slot_len - 1)  # an idle slot keeps writing its last index
         return (i + 1, fresh(tf.fill([rows], first), tok), fresh(tf.fill([rows], fed), pos), bio,
                 fresh(tf.zeros([rows], tf.int32), length),
-                tf.where(finished[:, tf.newaxis], tf.fill([rows, head], -1), tail),
-                fresh(tf.fill([rows], io["started"]), started), nxt_bio, out, lengths, done)
+                tf.where(finished[:, tf.newaxis], tf.fill([rows, head], -1), tail), nxt_bio, out, lengths, done)
 
     def cond(i, prev, pos, bio, *_):  # type: ignore[no-untyped-def]
         return tf.reduce_any(bio < n)
@@ -442,12 +440,12 @@ def _sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> 
     slots = tf.range(rows)
     loop_vars = (tf.constant(0), tf.fill([rows], first), tf.fill([rows], fed),
                  tf.where(slots < n, slots, n), tf.zeros([rows], tf.int32), tf.fill([rows, head], -1),
-                 tf.fill([rows], io["started"]), tf.minimum(rows, n),
+                 tf.minimum(rows, n),
                  tf.zeros([n + 1, tf.reduce_max(caps)], tf.int32), tf.zeros([n + 1], tf.int32),
                  tf.zeros([n + 1], tf.bool))
     vec = tf.TensorShape([None])
     invariants = (tf.TensorShape([]), vec, vec, vec, vec,
-                  tf.TensorShape([None, head]), vec, tf.TensorShape([]), tf.TensorShape([None, None]), vec, vec)
+                  tf.TensorShape([None, head]), tf.TensorShape([]), tf.TensorShape([None, None]), vec, vec)
     steps, *_, out, lengths, done = tf.nest.map_structure(
         tf.stop_gradient, tf.while_loop(cond, body, loop_vars, shape_invariants=invariants,
                                         parallel_iterations=1))  # each step reads the last one's writes
