@@ -81,6 +81,7 @@ class TrainConfig:
     only_train_transformer_layers: bool = _f(False)
     optimizer: str = _f("adam", choices=("adam", "sgd"))
     lr_schedule: str = _f("constant", choices=("constant", "cosine"))  # cosine: to 10% over one run (adam)
+    window: int = _f(1024, min=2, max=1024)  # tokens per training sequence; gpt-2-simple's own is 1024
     seed: int = _f(0)
 
 
@@ -236,7 +237,21 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
     p = p.resolve()
     cfg = _build(Config, data, "", p.parent, p)
+    _check_window(cfg, p)
     return dataclasses.replace(cfg, source=p)
+
+
+def _check_window(cfg: Config, file: Path) -> None:
+    """A model trained on short windows never learnt the positions past them: bios must fit."""
+    from bot.generate import default_max_tokens  # light: TensorFlow is imported only to generate
+
+    g = cfg.generate
+    cap = g.max_tokens or default_max_tokens(cfg.mastodon.max_characters or cfg.filters.max_chars)
+    need = cap + -(-len(g.prefix) // 2)  # the prompt, at a conservative 2 chars per token
+    if cfg.train.window < need:
+        raise ConfigError(f"{file}: 'train.window' = {cfg.train.window} is shorter than a generated bio "
+                          f"({cap} tokens, [generate] max_tokens or the posting limit, plus the prompt): "
+                          f"raise it to at least {need} or lower the cap")
 
 
 def _build(cls: type, data: Any, prefix: str, root: Path, file: Path) -> Any:

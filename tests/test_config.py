@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -62,6 +63,9 @@ def test_env_var_picks_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ("review = 3\n", "[review] must be a table"),
         ("[review\n", "not valid TOML"),
         ("[database]\nurl = 5\n", "'database.url' must be str"),
+        ("[train]\nwindow = 2048\n", "'train.window' must be <= 1024"),
+        ("[train]\nwindow = 128\n", "'train.window' = 128 is shorter than a generated bio (183 tokens"),
+        ("[train]\nwindow = 300\n[generate]\nmax_tokens = 300\n", "raise it to at least 308 or lower the cap"),
     ],
 )
 def test_bad_values_name_the_key_and_the_file(tmp_path: Path, toml: str, message: str) -> None:
@@ -71,6 +75,14 @@ def test_bad_values_name_the_key_and_the_file(tmp_path: Path, toml: str, message
     assert message in str(err.value)
     assert str(path) in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_short_training_window_fits_the_default_bio() -> None:
+    """The demo's 256-token window holds the default cap (500 characters -> 183 tokens) and the prompt."""
+    from bot.config import _check_window
+
+    cfg = Config()
+    _check_window(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, window=256)), Path("bot.toml"))
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:

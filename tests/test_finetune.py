@@ -217,3 +217,36 @@ def test_training_with_the_cosine_schedule_lowers_the_loss(tiny_model, tmp_path)
     r = finetune_tiny(tiny_model, tmp_path / "checkpoint", "cos", 8, lr_schedule="cosine", learning_rate=3e-3)
     assert [row[0] for row in r.losses] == list(range(1, 9))
     assert r.losses[-1][1] < r.losses[0][1]
+
+
+def test_window_shortens_the_training_sequences(tiny_model, tmp_path, monkeypatch):
+    """[train] window: gpt-2-simple's loop is fed 4 x 64-token sequences, trains, and its Sampler is restored."""
+    from gpt_2_simple import gpt_2
+    from gpt_2_simple.src import load_dataset
+
+    original, lengths = gpt_2.Sampler, []
+    real_sample = load_dataset.Sampler.sample
+
+    def spy(self, length):
+        out = real_sample(self, length)
+        lengths.append(len(out))
+        return out
+
+    monkeypatch.setattr(load_dataset.Sampler, "sample", spy)  # the base class the window sampler calls
+    r = finetune_tiny(tiny_model, tmp_path / "checkpoint", "win", 6, window=64, batch_size=4, learning_rate=3e-3)
+    assert lengths == [64] * (6 * 4)
+    assert r.losses[-1][1] < r.losses[0][1]
+    assert gpt_2.Sampler is original
+    sess, hparams, enc = ft.load_session(r.run_dir)
+    sess.close()
+    assert hparams.n_ctx == 1024  # the model keeps its context; only the training sequences are shorter
+
+
+def test_window_sets_the_smallest_corpus(tiny_model, tmp_path):
+    """A corpus shorter than 1024 tokens trains with a shorter window; the error names the window."""
+    text = ["A DJ from Leeds who plays house, techno and garage at a basement club on Fridays."] * 12
+    small = write_corpus(tmp_path / "small.txt", text)
+    n = ft.check_corpus(small, tiny_model.models_dir / "tiny", window=64)
+    assert 64 < n < 1024
+    with pytest.raises(ModelError, match=f"{n} tokens is less than one 1024-token training window"):
+        ft.check_corpus(small, tiny_model.models_dir / "tiny")

@@ -17,6 +17,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -105,7 +106,7 @@ def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Pa
     if not is_complete(model_dir):
         raise ModelError(f"{model_dir}: no complete base model; run `djbios model init --size small` "
                          f"or `djbios model download 124M` and set [model] base_model")
-    check_corpus(corpus, model_dir)
+    check_corpus(corpus, model_dir, settings.window)
     run_dir = Path(checkpoint_dir) / run_name
     if fresh and run_dir.exists():
         archive = run_dir.with_name(f"{run_name}-prev-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -133,16 +134,45 @@ def _finetune(corpus: Path, model_dir: Path, run_dir: Path, s: TrainConfig, step
         np.random.seed(s.seed)
         sess = gpt2.start_tf_sess()
         try:
-            gpt2.finetune(sess, str(corpus), steps=steps, model_name=model_dir.name,
-                          model_dir=str(model_dir.parent), checkpoint_dir=str(run_dir.parent),
-                          run_name=run_dir.name, batch_size=s.batch_size, learning_rate=_learning_rate(s, steps),
-                          accumulate_gradients=s.accumulate_gradients,
-                          sample_every=s.sample_every or NEVER, save_every=s.save_every,
-                          max_checkpoints=s.max_checkpoints, restore_from="latest",
-                          only_train_transformer_layers=s.only_train_transformer_layers,
-                          optimizer=s.optimizer, sample_length=min(200, WINDOW - 1))
+            with _window(s.window):
+                gpt2.finetune(sess, str(corpus), steps=steps, model_name=model_dir.name,
+                              model_dir=str(model_dir.parent), checkpoint_dir=str(run_dir.parent),
+                              run_name=run_dir.name, batch_size=s.batch_size,
+                              learning_rate=_learning_rate(s, steps), accumulate_gradients=s.accumulate_gradients,
+                              sample_every=s.sample_every or NEVER, save_every=s.save_every,
+                              max_checkpoints=s.max_checkpoints, restore_from="latest",
+                              only_train_transformer_layers=s.only_train_transformer_layers,
+                              optimizer=s.optimizer, sample_length=min(200, s.window - 1))
         finally:
             sess.close()
+
+
+@contextlib.contextmanager
+def _window(window: int) -> Iterator[None]:
+    """Train on `window`-token sequences instead of gpt-2-simple's fixed 1024.
+
+    finetune() hard-codes `data_sampler.sample(1024)`, but its context placeholder has no fixed length,
+    so a Sampler that cuts the length is all it takes. Bios are ~100 tokens: attention over 1024
+    positions mostly relates unrelated bios, and 4 x 256 tokens train 2.25x faster per token than
+    1 x 1024 for the small model on CPU (bench/RESULTS.md, "Fine-tuning"). Positions past `window` stay untrained,
+    so generated bios must fit in the window (load_config checks [generate]'s cap against it).
+    """
+    if window >= WINDOW:
+        yield
+        return
+    from gpt_2_simple import gpt_2 as g
+
+    base = g.Sampler
+
+    class WindowSampler(base):  # type: ignore[misc, valid-type]
+        def sample(self, length: int) -> Any:
+            return super().sample(min(length, window))
+
+    g.Sampler = WindowSampler
+    try:
+        yield
+    finally:
+        g.Sampler = base
 
 
 def _learning_rate(s: TrainConfig, steps: int) -> Any:
@@ -173,17 +203,17 @@ def _learning_rate(s: TrainConfig, steps: int) -> Any:
     return schedule
 
 
-def check_corpus(corpus: Path, model_dir: Path) -> int:
-    """Refuse a missing corpus or one shorter than a training window; return a token count (>= 1025)."""
+def check_corpus(corpus: Path, model_dir: Path, window: int = WINDOW) -> int:
+    """Refuse a missing corpus or one shorter than a training window; return a token count (> window)."""
     if not Path(corpus).is_file():
         raise ModelError(f"{corpus}: corpus file not found (run `djbios corpus build` first)")
     enc = load_encoder(model_dir)
     text = Path(corpus).read_text(encoding="utf-8", errors="ignore")
     n = len(enc.encode(text[:40_000]))  # enough text for one window; the full encode is slow
-    if n <= WINDOW:
+    if n <= window:
         n = len(enc.encode(text))
-    if n <= WINDOW:
-        raise ModelError(f"{corpus}: {n} tokens is less than one {WINDOW}-token training window; "
+    if n <= window:
+        raise ModelError(f"{corpus}: {n} tokens is less than one {window}-token training window; "
                          "add more bios (`djbios corpus build`) before training")
     return n
 
