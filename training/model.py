@@ -20,12 +20,13 @@ ENDOFTEXT = "<|endoftext|>"  # gpt-2-simple's generate() starts sampling from th
 N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows
 
 # Shapes of the from-scratch models. tiny: ~1 s per step on 2 CPU cores (tests); small: the demo's,
-# 900 steps with a cosine schedule from lr 3e-3 on the 980 sample bios in ~10 min on 2 cores (vocab
-# 8000 and lr 1e-3 measured no better per char: bench/RESULTS.md, "Tuning small"); 124M-shaped: GPT-2
-# 124M's shape with random weights, for benchmarks.
+# 2600 steps of 4 x 256 tokens ([train] window = 256) with a cosine schedule from lr 2e-3 on the 2180
+# sample bios in ~9 min on 2 cores. 128 wide beat 256 wide within that budget (faster steps, and 256
+# wide learnt less per step at every rate tried: bench/RESULTS.md, "Tuning small, round 3");
+# 124M-shaped: GPT-2 124M's shape with random weights, for benchmarks.
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"n_layer": 2, "n_embd": 128, "n_head": 4, "n_vocab": 2000},
-    "small": {"n_layer": 4, "n_embd": 256, "n_head": 4, "n_vocab": 4000},
+    "small": {"n_layer": 4, "n_embd": 128, "n_head": 4, "n_vocab": 4000},
     "124M-shaped": {"n_layer": 12, "n_embd": 768, "n_head": 12, "n_vocab": 50257},
 }
 
