@@ -243,11 +243,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
 
 def _check_window(cfg: Config, file: Path) -> None:
     """A model trained on short windows never learnt the positions past them: bios must fit."""
-    from bot.generate import default_max_tokens  # light: TensorFlow is imported only to generate
+    from bot.batch import max_tokens_for  # here, not at the top: bot.batch imports this module
 
-    g = cfg.generate
-    cap = g.max_tokens or default_max_tokens(cfg.mastodon.max_characters or cfg.filters.max_chars)
-    need = cap + -(-len(g.prefix) // 2)  # the prompt, at a conservative 2 chars per token
+    cap = max_tokens_for(cfg)  # the cap the worker's batches use
+    need = cap + -(-len(cfg.generate.prefix) // 2)  # the prompt, at a conservative 2 chars per token
     if cfg.train.window < need:
         raise ConfigError(f"{file}: 'train.window' = {cfg.train.window} is shorter than a generated bio "
                           f"({cap} tokens, [generate] max_tokens or the posting limit, plus the prompt): "

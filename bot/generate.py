@@ -172,9 +172,9 @@ class GPT2Generator:
             raise GenerationError(f"{len(caps)} caps for {nsamples} samples")
         if min(caps) < 1:
             raise GenerationError(f"max_tokens must be at least 1, got {min(caps)}")
-        caps = [min(c, room) for c in caps]
-        if min(caps) < 1:
+        if room < 1:
             raise GenerationError(f"prompt is {len(context)} tokens; the model's context is {self._hp.n_ctx}")
+        caps = [min(c, room) for c in caps]
         seed = secrets.randbits(31) if seed is None else seed % 2**63
         head = _strip_start(self._enc.decode(context))  # the prompt's bio text, if any
         io = self._io

@@ -138,7 +138,8 @@ def _finetune(corpus: Path, model_dir: Path, run_dir: Path, s: TrainConfig, step
                 gpt2.finetune(sess, str(corpus), steps=steps, model_name=model_dir.name,
                               model_dir=str(model_dir.parent), checkpoint_dir=str(run_dir.parent),
                               run_name=run_dir.name, batch_size=s.batch_size,
-                              learning_rate=_learning_rate(s, steps), accumulate_gradients=s.accumulate_gradients,
+                              learning_rate=_learning_rate(s, steps),
+                              accumulate_gradients=s.accumulate_gradients,
                               sample_every=s.sample_every or NEVER, save_every=s.save_every,
                               max_checkpoints=s.max_checkpoints, restore_from="latest",
                               only_train_transformer_layers=s.only_train_transformer_layers,
@@ -154,8 +155,8 @@ def _window(window: int) -> Iterator[None]:
     finetune() hard-codes `data_sampler.sample(1024)`, but its context placeholder has no fixed length,
     so a Sampler that cuts the length is all it takes. Bios are ~100 tokens: attention over 1024
     positions mostly relates unrelated bios, and 4 x 256 tokens train 2.25x faster per token than
-    1 x 1024 for the small model on CPU (bench/RESULTS.md, "Fine-tuning"). Positions past `window` stay untrained,
-    so generated bios must fit in the window (load_config checks [generate]'s cap against it).
+    1 x 1024 for the small model on CPU (bench/RESULTS.md, "Fine-tuning"). Positions past `window`
+    stay untrained, so generated bios must fit in the window (load_config checks [generate]'s cap).
     """
     if window >= WINDOW:
         yield
