@@ -37,7 +37,7 @@ save_every = $STEPS
 sample_every = 0
 accumulate_gradients = 1
 batch_size = 4
-window = 256                      # 4 x 256 tokens per step: ~2x the tokens per second of 1 x 1024 on CPU
+window = 256                      # 4 x 256 tokens per step: more tokens per second than 1 x 1024 on CPU (bench/RESULTS.md)
 learning_rate = 0.002             # from scratch: higher than fine-tuning GPT-2 (1e-4); 1e-3 and 3e-3 were worse
 lr_schedule = "cosine"
 [generate]

@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.copyindex import WORD, CopyIndex, build_index, iter_bios  # noqa: E402
-from bot.filters import copy_run_limit  # noqa: E402
+from bot.filters.copies import copy_run_limit  # noqa: E402
+from bot.filters.copyindex import CopyIndex, build_index
+from bot.text import WORD, iter_bios  # noqa: E402
 
 REPEAT = 3  # timed loops take the best of this many runs
 DATA = ROOT.parent / "shared" / "data" / "discogs_profiles_cc0.jsonl"
@@ -49,7 +50,7 @@ def child(name: str, *args: str) -> dict:
 
 def candidates(corpus: Path, n: int, words: int, seed: int) -> list[dict]:
     """n candidates of `words` words from unrelated synthetic text; every other one with a planted copy."""
-    from training.synth import synth_bios
+    from bench.synth import synth_bios
 
     rng = random.Random(seed)
     stream = " ".join(b["text"] for b in synth_bios(n * words // 150 + 50, seed=seed + 12345)).split()
@@ -66,7 +67,8 @@ def candidates(corpus: Path, n: int, words: int, seed: int) -> list[dict]:
             s = rng.randrange(len(toks) - length)
             copy = toks[s:s + length]
             at = rng.randrange(words - length)
-            item = {"text": " ".join(base[:at] + copy + base[at + length:]), "planted": len(WORD.findall(" ".join(copy)))}
+            item = {"text": " ".join(base[:at] + copy + base[at + length:]),
+                    "planted": len(WORD.findall(" ".join(copy)))}
         out.append(item)
     return out
 
@@ -153,11 +155,12 @@ def run_discogs(tmp: str) -> dict:
     from collections import Counter
 
     from bot.config import FiltersConfig
-    from bot.filters import Pipeline
+    from bot.filters.pipeline import Pipeline
 
     pipe, t = Pipeline(FiltersConfig(max_chars=5000), idx, []), time.perf_counter()
     reasons = Counter(str(pipe.check(t).reason) for t in other)  # Discogs profiles run long: no length cap
-    return {"pipeline_ms": (time.perf_counter() - t) / len(other) * 1e3, "reasons": dict(reasons),"indexed": len(half), "checked": len(other), "checked_8plus": sum(n >= 8 for n, _ in ms),
+    return {"pipeline_ms": (time.perf_counter() - t) / len(other) * 1e3, "reasons": dict(reasons),
+            "indexed": len(half), "checked": len(other), "checked_8plus": sum(n >= 8 for n, _ in ms),
             "fp_run": runs, "fp_overlap": over, "top_runs": longest,
             "berlin_run": idx.check("Jo is a DJ and producer based in Berlin.").longest_run}
 
@@ -186,7 +189,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = a.corpus or Path(tmp) / "synth.txt"
         if not a.corpus:
-            subprocess.run([sys.executable, "-m", "training.synth", "--n", str(a.n), "--out", str(corpus),
+            subprocess.run([sys.executable, "-m", "bench.synth", "--n", str(a.n), "--out", str(corpus),
                             "--format", "corpus"], check=True, cwd=ROOT)
         index, cands = Path(tmp) / "synth.idx", Path(tmp) / "cands.json"
         builds = [child("build", str(corpus), str(index)) for _ in range(2)]

@@ -1,4 +1,4 @@
-"""Corpus build: a naive anchor vs `training.corpus.build_corpus`, side by side, same inputs.
+"""Corpus build: a naive anchor vs `training.corpus.build.build_corpus`, side by side, same inputs.
 
 anchor: clean, length bounds, langdetect on the FULL text of every bio, exact dedupe (a set of texts).
 ours:   clean, length bounds, exact + near-duplicate dedupe (MinHash LSH), then English by a stopword
@@ -38,7 +38,9 @@ def _cfg(field: str):
 
 def naive_build(src: Path, out: Path, field: str) -> dict:
     """The anchor: langdetect on every bio's full text, exact dedupe; writes the same corpus format."""
-    from training.corpus import END, START, LanguageCheck, iter_records
+    from bot.text import END, START
+    from training.corpus.inputs import iter_records
+    from training.corpus.language import LanguageCheck
     from training.extract import clean_text
 
     cfg = _cfg(field)
@@ -65,8 +67,8 @@ def naive_build(src: Path, out: Path, field: str) -> dict:
 
 
 def ours_build(src: Path, out: Path, field: str) -> dict:
-    """Ours: training.corpus.build_corpus without the copy index (benchmarked on its own)."""
-    from training.corpus import build_corpus
+    """Ours: training.corpus.build.build_corpus without the copy index (benchmarked on its own)."""
+    from training.corpus.build import build_corpus
 
     st = build_corpus([src], out, _cfg(field), index=False)
     return {"inputs": st["inputs"], "kept": st["kept"] + st["validation"], "seconds": st["seconds"],
@@ -136,7 +138,7 @@ def synth(n: int) -> Path:
     """The synthetic corpus (made once, deterministic)."""
     path = WORK / f"synth-{n}.jsonl"
     if not path.exists():
-        subprocess.run([sys.executable, "-m", "training.synth", "--n", str(n), "--seed", "0", "--out", str(path)],
+        subprocess.run([sys.executable, "-m", "bench.synth", "--n", str(n), "--seed", "0", "--out", str(path)],
                        cwd=ROOT, check=True)
     return path
 

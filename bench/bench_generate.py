@@ -84,7 +84,8 @@ def mute_delimiter_pieces(model_dir: Path) -> None:
     import tensorflow as tf
     from gpt_2_simple.src import encoder, model
 
-    from bot.generate import PIECE, _token_kinds
+    from bot.generation.graph import PIECE
+    from bot.generation.sampler import _token_kinds
 
     hp = model.default_hparams()
     hp.override_from_dict(json.loads((model_dir / "hparams.json").read_text(encoding="utf-8")))
@@ -145,8 +146,8 @@ def run_stock(a: argparse.Namespace) -> dict:
 
 
 def run_djbios(a: argparse.Namespace) -> dict:
-    """bot.generate.GPT2Generator: one graph, slot KV cache, continuous batching, early stop."""
-    from bot.generate import GPT2Generator
+    """bot.generation.sampler.GPT2Generator: one graph, slot KV cache, continuous batching, early stop."""
+    from bot.generation.sampler import GPT2Generator
 
     t0 = time.perf_counter()
     gen = GPT2Generator.load(a.model_dir)
@@ -296,7 +297,8 @@ def report(a: argparse.Namespace, real: dict, res: dict[str, dict]) -> str:
         if r["rss"]:
             ops = f"{r['ops'][0]} -> {r['ops'][-1]}" if r["ops"] else "-"
             lines.append(f"| {name} | {r['load_s']:.1f} | {r['rss'][0]:.0f} | {r['rss'][-1]:.0f} | "
-                         f"{r['rss'][-1] - r['rss'][0]:+.1f} | {ops} | {r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f} |")
+                         f"{r['rss'][-1] - r['rss'][0]:+.1f} | {ops} | "
+                         f"{r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f} |")
     return "\n".join(lines)
 
 
@@ -320,7 +322,7 @@ def main() -> None:
         a.lengths = [int(t) for t in a.lengths.split(",") if t]
         print("RESULT " + json.dumps(ENGINES[a.engine](a)), flush=True)
         return
-    from bot.generate import default_max_tokens
+    from bot.config import default_max_tokens
 
     a.cap = a.cap or default_max_tokens(500)
     prepare_model(a.model_dir)

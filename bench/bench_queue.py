@@ -15,8 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-SQLA = "import sys, click; from bot.store import Store; print(len(Store.open(sys.argv[1]).list()))"
+SQLA = "import sys, click; from bot.store.store import Store; print(len(Store.open(sys.argv[1]).list()))"
 
 
 def timed(cmd: list[str], runs: int, env: dict[str, str]) -> list[float]:
@@ -39,7 +38,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bot.store import Store
+    from bot.store.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "bot.toml"
@@ -52,9 +51,11 @@ def main() -> None:
         rows = [
             ("python -c pass", timed([sys.executable, "-c", "pass"], args.runs, env)),
             (f"djbios queue ({args.rows} rows)", timed([djbios, "queue"], args.runs, env)),
-            ("djbios queue --status approved (0 rows)", timed([djbios, "queue", "--status", "approved"], args.runs, env)),
-            # The same listing through SQLAlchemy (bot.store), as queue did before bot/fastread.py.
-            (f"SQLAlchemy Store.list ({args.rows} rows)", timed([sys.executable, "-c", SQLA, f"sqlite:///{tmp}/q.db"], args.runs, env)),
+            ("djbios queue --status approved (0 rows)",
+             timed([djbios, "queue", "--status", "approved"], args.runs, env)),
+            # The same listing through SQLAlchemy (bot.store.store), as queue did before the fast read path.
+            (f"SQLAlchemy Store.list ({args.rows} rows)",
+             timed([sys.executable, "-c", SQLA, f"sqlite:///{tmp}/q.db"], args.runs, env)),
         ]
     base = statistics.median(rows[0][1])
     print(f"{'command':<42} {'median s':>9} {'min s':>7} {'x floor':>8}")

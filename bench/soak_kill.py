@@ -5,7 +5,7 @@ milliseconds, not a 0.6 s interpreter start) and SIGKILLs it after a random dela
 queue is drained and every approved bio must be online exactly once.
 
 Anchor: the naive loop most bots use (post, then mark posted; no `posting` row, no
-Idempotency-Key, no reconciliation). Ours: `djbios post` (bot.jobs.post_next + reconcile).
+Idempotency-Key, no reconciliation). Ours: `djbios post` (bot.posting.jobs.post_next + reconcile).
 
     .venv/bin/python bench/soak_kill.py --trials 200
 """
@@ -32,8 +32,8 @@ import os, signal, sys
 sys.path.insert(0, sys.argv[3])
 from bot.cli import cli
 from bot.config import database_url, load_config
-from bot.store import Store
-import mastodon, bot.worker, bot.publish, bot.jobs  # warm imports: a fork starts ready
+from bot.store.store import Store
+import mastodon, bot.posting.worker, bot.posting.publishers, bot.posting.jobs  # warm imports: a fork starts ready
 cfg_path, mode = sys.argv[1], sys.argv[2]
 Store.open(database_url(load_config(cfg_path))).close()  # alembic and SQLAlchemy warmed too
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -110,8 +110,8 @@ def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", see
              max_delay_s: float = 0.5, bios: int | None = None, latency_ms: int = 20) -> SoakResult:
     """`trials` kill -9s of a post loop, then a clean drain; count duplicates and losses via the API."""
     from bot.config import database_url, load_config
-    from bot.publish import html_to_text
-    from bot.store import Store
+    from bot.posting.publishers import html_to_text
+    from bot.store.store import Store
 
     rng = random.Random(seed)
     cfg_path = write_config(folder, mock.base_url, mock.token)  # type: ignore[attr-defined]
@@ -164,7 +164,7 @@ def _wait_gone(pid: int, timeout_s: float = 5.0) -> None:
 def _drain(cfg_path: Path, mode: str, store: object) -> None:
     """Post what is left without kills: `djbios post` until idle (the anchor: its own loop)."""
     from bot.config import load_config
-    from bot.worker import post_now
+    from bot.posting.worker import post_now
 
     cfg = load_config(cfg_path)
     if mode == "naive":
@@ -184,7 +184,7 @@ def _drain(cfg_path: Path, mode: str, store: object) -> None:
 
 def _tally(mock: object, store: object, texts: list[str], mode: str, trials: int, mid: int,
            online_before: int, seconds: float) -> SoakResult:
-    from bot.publish import html_to_text
+    from bot.posting.publishers import html_to_text
 
     counts = collections.Counter(html_to_text(s["content"]) for s in mock.statuses())  # type: ignore[attr-defined]
     want = [" ".join(t.split()) for t in texts]

@@ -4,7 +4,7 @@ Every sentence is built from slots with large invented vocabularies (syllable na
 venues, years, numbers), so two bios rarely share a run of 16 identical words: the copy-index
 benchmark relies on unrelated text giving no false positives.
 
-    python -m training.synth --n 52000 --seed 0 --out /tmp/synth.txt --format corpus
+    python -m bench.synth --n 52000 --seed 0 --out /tmp/synth.txt --format corpus
 """
 
 from __future__ import annotations
@@ -230,8 +230,8 @@ def write_synth(out: Path, n: int, seed: int = 0, fmt: str = "jsonl") -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: python -m training.synth --n 52000 --seed 0 --out PATH [--format jsonl|corpus]."""
-    p = argparse.ArgumentParser(prog="python -m training.synth", description=__doc__,
+    """CLI: python -m bench.synth --n 52000 --seed 0 --out PATH [--format jsonl|corpus]."""
+    p = argparse.ArgumentParser(prog="python -m bench.synth", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=52000, help="number of bios (default 52000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

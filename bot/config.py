@@ -8,6 +8,7 @@ paths that resolve against the folder of the config file.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import stat
 import tomllib
@@ -18,9 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.text import MASTODON_MAX_CHARS, START
 
 CONFIG_ENV = "DJBIOS_CONFIG"
 TOKEN_ENV = "DJBIOS_ACCESS_TOKEN"
+CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 characters per English token
+MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
+SQLITE_PREFIX = "sqlite:///"
 
 
 def _f(default: Any, **meta: Any) -> Any:
@@ -34,7 +39,7 @@ def _f(default: Any, **meta: Any) -> Any:
 class DatabaseConfig:
     """Where candidates live."""
 
-    url: str = _f("sqlite:///var/djbios.db")  # any SQLAlchemy URL; sqlite paths are config-relative
+    url: str = _f(SQLITE_PREFIX + "var/djbios.db")  # any SQLAlchemy URL; sqlite paths are config-relative
     busy_timeout_s: float = _f(30.0, min=0.1, max=600)  # how long a writer waits for the lock
 
 
@@ -50,7 +55,7 @@ class CorpusConfig:
     jsonl_field: str = _f("text")  # which field of a .jsonl input holds the bio
     boilerplate: list[str] = _f(["read more", "show more", "cookie", "accept all"])
     validation_share: float = _f(0.05, min=0.0, max=0.5)  # held out for evaluate's loss
-    lang_prefix_chars: int = _f(600, min=50)  # langdetect reads only this prefix (chars); speed/agreement in bench/RESULTS.md
+    lang_prefix_chars: int = _f(600, min=50)  # langdetect reads this prefix (chars); bench/RESULTS.md: speed
     short_words: int = _f(20, min=1)  # below this many words langdetect is unreliable; stopwords decide
 
 
@@ -94,17 +99,17 @@ class GenerateConfig:
     temperature: float = _f(0.8, min=0.01, max=5.0)
     top_k: int = _f(40, min=0)  # 0 = no top-k cut
     top_p: float = _f(0.0, min=0.0, max=1.0)  # 0 = no nucleus cut
-    prefix: str = _f("<|startoftext|>")
+    prefix: str = _f(START)
     max_tokens: int = _f(0, min=0, max=1023)  # 0 = derived from the posting limit plus a margin
     seed: int = _f(-1)  # -1 = a fresh seed per batch (stored with each candidate)
 
 
 @dataclass(frozen=True)
 class FiltersConfig:
-    """Thresholds for the candidate filters (see bot/filters.py)."""
+    """Thresholds for the candidate filters (bot/filters/)."""
 
     min_chars: int = _f(60, min=0)
-    max_chars: int = _f(500, min=1)  # Mastodon's default status limit
+    max_chars: int = _f(MASTODON_MAX_CHARS, min=1)  # Mastodon's default status limit
     too_long: str = _f("reject", choices=("reject", "thread"))
     copy_run_words: int = _f(16, min=2)  # markovify: min(15, round(0.7*words)) + 1
     copy_overlap_max: float = _f(0.5, min=0.0, max=1.0)  # share of 8-grams found in the corpus
@@ -243,8 +248,6 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
 
 def _check_window(cfg: Config, file: Path) -> None:
     """A model trained on short windows never learnt the positions past them: bios must fit."""
-    from bot.batch import max_tokens_for  # here, not at the top: bot.batch imports this module
-
     cap = max_tokens_for(cfg)  # the cap the worker's batches use
     need = cap + -(-len(cfg.generate.prefix) // 2)  # the prompt, at a conservative 2 chars per token
     if cfg.train.window < need:
@@ -281,7 +284,7 @@ def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> An
         if raw == "" and inner is Path:
             return None  # an empty path means "not set"
         return _value(inner, raw, meta, key, root, file)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, raw, key + ".", root, file)
     if origin is list:
         (item,) = typing.get_args(tp)
@@ -317,15 +320,31 @@ def _resolve(p: Path, root: Path) -> Path:
     return p if p.is_absolute() else root / p
 
 
+def default_max_tokens(max_chars: int) -> int:
+    """Token cap for a post of at most max_chars characters (plus the delimiter)."""
+    return math.ceil(max_chars / CHARS_PER_TOKEN) + MARGIN_TOKENS
+
+
+def max_tokens_for(cfg: Config) -> int:
+    """The token cap of every generated bio: [generate] max_tokens, else derived from the posting limit."""
+    if cfg.generate.max_tokens:
+        return cfg.generate.max_tokens
+    return default_max_tokens(cfg.mastodon.max_characters or cfg.filters.max_chars)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:/// URL as written (maybe relative), or None for other databases."""
+    if not url.startswith(SQLITE_PREFIX) or url == SQLITE_PREFIX + ":memory:":
+        return None
+    return Path(url[len(SQLITE_PREFIX):])
+
+
 def database_url(cfg: Config) -> str:
     """The SQLAlchemy URL with a relative sqlite path resolved against the config's folder."""
-    url = cfg.database.url
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != "sqlite:///:memory:":
-        rest = url[len(prefix):]
-        if not rest.startswith("/"):
-            return prefix + str(cfg.root / rest)
-    return url
+    path = sqlite_file(cfg.database.url)
+    if path is not None and not path.is_absolute():
+        return SQLITE_PREFIX + str(cfg.root / path)
+    return cfg.database.url
 
 
 def read_token(cfg: Config) -> str:

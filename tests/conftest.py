@@ -6,11 +6,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 pytest_plugins = [
-    p
-    for p in (
-        "tests.fixtures_store",   # real SQLite stores and configs in tmp_path
-        "tests.fixtures_model",   # the tiny gpt-2-simple model, made offline once per session
-        "tests.fixtures_servers",  # mastodon_mock and the local scrape site on 127.0.0.1
-    )
-    if os.path.exists(os.path.join(os.path.dirname(__file__), p.split(".")[1] + ".py"))
+    "tests.fixtures_store",  # real SQLite stores and configs in tmp_path
+    "tests.fixtures_model",  # the tiny gpt-2-simple model, made offline once per session
+    "tests.fixtures_servers",  # mastodon_mock and the local scrape site on 127.0.0.1
 ]

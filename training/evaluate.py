@@ -9,28 +9,24 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import re
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from bot.config import Config, GenerateConfig
+from bot.config import Config, FiltersConfig, GenerateConfig, default_max_tokens, max_tokens_for
 from bot.errors import ModelError
-from training.finetune import LOSS_CSV, ensure_index, list_steps, load_session
+from bot.filters.copies import copies
+from bot.filters.copyindex import CopyIndex, ensure_index
+from bot.generation.checkpoint import list_steps
+from bot.text import END, PRONOUNS, START, pronoun_counts, read_bios, words
+from training.finetune import LOSS_CSV, load_session
 
 log = logging.getLogger(__name__)
 
-COPY_RUN_WORDS = 16  # a run this long from one training bio counts as copied (the filters' default)
 MAX_COPY_RATE = 0.1  # the recommendation only considers checkpoints copying at most this share
 MAX_VAL_BIOS = 200  # held-out loss over at most 200 bios, to bound CPU time
 SEED = 1234  # fixed, so every checkpoint is judged on the same sampling noise
-PRONOUNS = {"he": ("he", "him", "his", "himself"), "she": ("she", "her", "hers", "herself"),
-            "they": ("they", "them", "their", "theirs", "themselves")}
-_WORD = re.compile(r"[A-Za-z0-9']+")
-_BIO = re.compile(r"<\|startoftext\|>(.*?)<\|endoftext\|>", re.S)
-RULE = (f"Recommended: among checkpoints whose copy rate (share of samples with a run of "
-        f">= {COPY_RUN_WORDS} words from one training bio) is at most {MAX_COPY_RATE:.0%}, the one with "
+RULE = (f"Recommended: among checkpoints whose copy rate (share of samples the copy filter rejects, "
+        f"with bot.toml's [filters] settings) is at most {MAX_COPY_RATE:.0%}, the one with "
         "the lowest held-out loss (without a validation split: the latest one). If every checkpoint "
         "copies more, the one that copies least (earliest on a tie).")
 
@@ -69,26 +65,31 @@ def evaluate_from_config(cfg: Config, *, which: str = "all", samples: int = 20) 
     """`djbios evaluate` with bot.toml's paths and sampling settings."""
     run_dir = cfg.model.checkpoint_dir / cfg.model.run_name
     return evaluate(run_dir, corpus=cfg.corpus.path, index_path=cfg.index_path, which=which,
-                    samples=samples, gen=cfg.generate)
+                    samples=samples, gen=cfg.generate, filters=cfg.filters, max_tokens=max_tokens_for(cfg))
 
 
 def evaluate(run_dir: Path, *, corpus: Path, index_path: Path, which: str = "all", samples: int = 20,
-             gen: GenerateConfig | None = None) -> Report:
-    """Sample and measure each chosen checkpoint of run_dir; write the report folder."""
+             gen: GenerateConfig | None = None, filters: FiltersConfig | None = None,
+             max_tokens: int | None = None) -> Report:
+    """Sample and measure each chosen checkpoint of run_dir; write the report folder.
+
+    Copying is judged by the copy filter with `filters` and bios are capped at `max_tokens`, as the
+    worker does (evaluate_from_config passes bot.toml's), so the report's copy rate is what the filter
+    would reject."""
+    filters = filters or FiltersConfig()
+    max_tokens = max_tokens or default_max_tokens(filters.max_chars)
     steps = choose_steps(run_dir, which)
     if not corpus.is_file():
         raise ModelError(f"{corpus}: corpus file not found (run `djbios corpus build` first)")
     index = ensure_index(corpus, index_path)
-    if index is None:
-        raise ModelError("bot.copyindex is missing; evaluate needs it to measure copying")
-    text = corpus.read_text(encoding="utf-8", errors="ignore")
-    corpus_pron = pronoun_shares(" ".join(_BIO.findall(text)) or text)
+    assert index is not None  # the corpus exists, so the index was built
+    corpus_pron = pronoun_shares(" ".join(read_bios(corpus)))
     val = corpus.with_suffix(".val.txt")
     train_avg = read_loss_log(run_dir)
     rows = []
     for step in steps:
-        texts, complete = sample_texts(run_dir, step, samples, gen or GenerateConfig())
-        row = measure(step, texts, complete, index, corpus_pron)
+        texts, complete = sample_texts(run_dir, step, samples, gen or GenerateConfig(), max_tokens)
+        row = measure(step, texts, complete, index, corpus_pron, filters)
         row.val_loss = heldout_loss(run_dir, step, val) if val.is_file() else None
         row.train_avg = train_avg.get(step)
         rows.append(row)
@@ -114,30 +115,33 @@ def choose_steps(run_dir: Path, which: str) -> list[int]:
     return [int(which)]
 
 
-def sample_texts(run_dir: Path, step: int, n: int, g: GenerateConfig) -> tuple[list[str], list[bool]]:
-    """n samples from one checkpoint with the fixed SEED (the worker's generator)."""
-    from bot.generate import GPT2Generator
+def sample_texts(run_dir: Path, step: int, n: int, g: GenerateConfig,
+                 max_tokens: int) -> tuple[list[str], list[bool]]:
+    """n samples from one checkpoint with the fixed SEED and the worker's generator and token cap."""
+    from bot.generation.sampler import GPT2Generator
 
     gen = GPT2Generator.load(run_dir, step)
     try:
         out = gen.generate(n, batch_size=min(n, g.batch_size), temperature=g.temperature, top_k=g.top_k,
-                           top_p=g.top_p, seed=SEED, prefix=g.prefix, max_tokens=g.max_tokens or None)
+                           top_p=g.top_p, seed=SEED, prefix=g.prefix, max_tokens=max_tokens)
     finally:
         gen.close()
     return [s.text for s in out], [s.complete for s in out]
 
 
-def measure(step: int, texts: list[str], complete: list[bool], index: Any,
-            corpus_pron: dict[str, float]) -> CheckpointEval:
-    """The text metrics of one checkpoint's samples."""
-    runs = [index.check(t).longest_run if t.strip() else 0 for t in texts]
-    words = [_WORD.findall(t.lower()) for t in texts]
+def measure(step: int, texts: list[str], complete: list[bool], index: CopyIndex,
+            corpus_pron: dict[str, float], filters: FiltersConfig | None = None) -> CheckpointEval:
+    """The text metrics of one checkpoint's samples; copied = rejected by the copy filter."""
+    filters = filters or FiltersConfig()
+    checks = [copies(t, index, filters) if t.strip() else None for t in texts]
+    runs = [c.scores["longest_run"] if c else 0 for c in checks]
+    tokens = [words(t) for t in texts]
     pron = pronoun_shares(" ".join(texts))
     n = max(len(texts), 1)
     return CheckpointEval(
-        step=step, samples=len(texts), copy_rate=sum(r >= COPY_RUN_WORDS for r in runs) / n,
-        longest_run=max(runs, default=0), distinct2=distinct(words, 2), distinct3=distinct(words, 3),
-        mean_words=sum(map(len, words)) / n, end_share=sum(complete) / n, pronouns=pron,
+        step=step, samples=len(texts), copy_rate=sum(1 for c in checks if c and not c.ok) / n,
+        longest_run=max(runs, default=0), distinct2=distinct(tokens, 2), distinct3=distinct(tokens, 3),
+        mean_words=sum(map(len, tokens)) / n, end_share=sum(complete) / n, pronouns=pron,
         pronoun_gap=0.5 * sum(abs(pron[k] - corpus_pron[k]) for k in PRONOUNS),
         val_loss=None, train_avg=None, texts=texts)
 
@@ -150,8 +154,7 @@ def distinct(words: list[list[str]], n: int) -> float:
 
 def pronoun_shares(text: str) -> dict[str, float]:
     """Share of he/she/they pronoun uses in text (all 0 when it has none)."""
-    counts = Counter(w for w in _WORD.findall(text.lower()))
-    totals = {k: sum(counts[w] for w in ws) for k, ws in PRONOUNS.items()}
+    totals = pronoun_counts(words(text))
     total = sum(totals.values())
     return {k: (v / total if total else 0.0) for k, v in totals.items()}
 
@@ -164,12 +167,11 @@ def heldout_loss(run_dir: Path, step: int, val: Path) -> float | None:
     """
     import numpy as np
 
-    from training.corpus import END, START, read_corpus
 
     sess, hparams, enc = load_session(run_dir, step)
     try:
         losses, count = 0.0, 0
-        for bio in read_corpus(val)[:MAX_VAL_BIOS]:
+        for bio in read_bios(val)[:MAX_VAL_BIOS]:
             ids = enc.encode(f"{START}{bio}{END}")[:hparams.n_ctx]
             if len(ids) < 2:
                 continue

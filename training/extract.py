@@ -18,6 +18,7 @@ from urllib.parse import urldefrag, urljoin
 from bs4 import BeautifulSoup
 
 from bot.config import SiteConfig
+from bot.text import END, START
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ def clean_text(text: str, boilerplate: list[str], names: Mapping[int, str] | Non
     if "[" in text:
         text = unwrap_discogs(text, names)
     phrases = [p.lower() for p in boilerplate if p]
-    tail = re.compile(r"\s*(?:%s)\s*[.…»>]*\s*$" % "|".join(map(re.escape, phrases)), re.I) if phrases else None
+    alternatives = "|".join(map(re.escape, phrases))
+    tail = re.compile(rf"\s*(?:{alternatives})\s*[.…»>]*\s*$", re.I) if phrases else None
     lines = []
     for raw in text.splitlines():
         line = " ".join(raw.split())
@@ -130,7 +132,7 @@ def clean_text(text: str, boilerplate: list[str], names: Mapping[int, str] | Non
                 continue
         if line:
             lines.append(line)
-    return " ".join(lines).replace("<|startoftext|>", "").replace("<|endoftext|>", "").strip()
+    return " ".join(lines).replace(START, "").replace(END, "").strip()
 
 
 def parse(page: str | bytes, content_type: str = "") -> BeautifulSoup:

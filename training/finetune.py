@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import logging
 import math
 import random
@@ -24,7 +23,9 @@ from typing import Any, TextIO
 
 from bot.config import Config, TrainConfig
 from bot.errors import ModelError
-from training.model import is_complete, load_encoder
+from bot.filters.copyindex import ensure_index
+from bot.generation.checkpoint import latest_step, list_steps, load_encoder, load_vocab
+from training.model import is_complete
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ LOSS_CSV = "loss.csv"
 NEVER = 10**9  # gpt-2-simple takes `counter % every`, so "never" must be a huge period, not 0
 MIN_LR_SHARE = 0.1  # lr_schedule "cosine" ends at this share of learning_rate
 _LOSS_LINE = re.compile(r"^\[(\d+) \| ([\d.]+)\] loss=([\d.naif]+) avg=([\d.naif]+)")
-_CKPT = re.compile(r"^model-(\d+)\.index$")
 
 
 @dataclass
@@ -154,8 +154,8 @@ def _window(window: int) -> Iterator[None]:
 
     finetune() hard-codes `data_sampler.sample(1024)`, but its context placeholder has no fixed length,
     so a Sampler that cuts the length is all it takes. Bios are ~100 tokens: attention over 1024
-    positions mostly relates unrelated bios, and 4 x 256 tokens train 2.25x faster per token than
-    1 x 1024 for the small model on CPU (bench/RESULTS.md, "Fine-tuning"). Positions past `window`
+    positions mostly relates unrelated bios, and shorter sequences train more tokens per second on a
+    CPU (measured in bench/RESULTS.md, "Fine-tuning"). Positions past `window`
     stay untrained, so generated bios must fit in the window (load_config checks [generate]'s cap).
     """
     if window >= WINDOW:
@@ -219,41 +219,6 @@ def check_corpus(corpus: Path, model_dir: Path, window: int = WINDOW) -> int:
     return n
 
 
-def ensure_index(corpus: Path, index_path: Path) -> Any:
-    """The corpus copy index, (re)built when missing or stale; None if bot.copyindex is absent."""
-    try:
-        from bot.copyindex import CopyIndex, build_index
-    except ImportError:
-        log.info("bot.copyindex not available; not building %s", index_path)
-        return None
-    if Path(index_path).exists():
-        try:
-            idx = CopyIndex.load(index_path)
-            if not idx.stale(corpus):
-                return idx
-            log.warning("%s does not match %s; rebuilding it", index_path, corpus)
-        except ModelError as exc:
-            log.warning("%s; rebuilding it", exc)
-    if not Path(corpus).is_file():
-        return None
-    stats = build_index(corpus, index_path)
-    log.info("built copy index %s: %s", index_path, stats)
-    return CopyIndex.load(index_path)
-
-
-def list_steps(run_dir: Path) -> list[int]:
-    """Checkpoint steps on disk (model-<step>.index), ascending."""
-    if not Path(run_dir).is_dir():
-        return []
-    return sorted(int(m[1]) for p in Path(run_dir).iterdir() if (m := _CKPT.match(p.name)))
-
-
-def latest_step(run_dir: Path) -> int | None:
-    """The newest checkpoint step, or None for a run that has none yet."""
-    steps = list_steps(run_dir)
-    return steps[-1] if steps else None
-
-
 def prune_checkpoints(run_dir: Path, keep: int, protect: int | None = None) -> list[int]:
     """Keep the newest `keep` checkpoints (and `protect`) across resumed runs; rewrite the index file."""
     steps = list_steps(run_dir)
@@ -284,9 +249,7 @@ def load_session(run_dir: Path, step: int | None = None) -> tuple[Any, Any, Any]
     if step is None or step not in list_steps(run_dir):
         have = ", ".join(map(str, list_steps(run_dir))) or "none"
         raise ModelError(f"{run_dir}: no checkpoint for step {step} (have: {have}); run `djbios train`")
-    hparams = gmodel.default_hparams()
-    hparams.override_from_dict(json.loads((run_dir / "hparams.json").read_text(encoding="utf-8")))
-    enc = load_encoder(run_dir)
+    enc, hparams = load_vocab(run_dir)
     graph = tf.Graph()
     with graph.as_default():
         context = tf.compat.v1.placeholder(tf.int32, [None, None], name="context")

@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ModelError
+from bot.generation.checkpoint import RUN_FILES
+from bot.text import END
 
 log = logging.getLogger(__name__)
 
-ENDOFTEXT = "<|endoftext|>"  # gpt-2-simple's generate() starts sampling from this token
-N_CTX = 1024  # gpt-2-simple always trains on 1024-token windows
+N_CTX = 1024  # gpt-2-simple samples 1024-token training windows, so a model needs at least that context
 
-# Shapes of the from-scratch models. tiny: ~1 s per step on 2 CPU cores (tests); small: the demo's,
-# 2600 steps of 4 x 256 tokens ([train] window = 256) with a cosine schedule from lr 2e-3 on the 2180
-# sample bios in ~9 min on 2 cores. 128 wide beat 256 wide within that budget (faster steps, and 256
-# wide learnt less per step at every rate tried: bench/RESULTS.md, "Tuning small, round 3");
-# 124M-shaped: GPT-2 124M's shape with random weights, for benchmarks.
+# Shapes of the from-scratch models. tiny: the tests' model; small: the demo's (128 wide beat 256 wide
+# within the demo's training budget: bench/RESULTS.md, "Tuning small"); 124M-shaped: GPT-2 124M's
+# shape with random weights, for benchmarks.
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"n_layer": 2, "n_embd": 128, "n_head": 4, "n_vocab": 2000},
     "small": {"n_layer": 4, "n_embd": 128, "n_head": 4, "n_vocab": 4000},
@@ -78,7 +77,7 @@ def train_bpe(corpus: Path, vocab_size: int) -> tuple[dict[str, int], list[tuple
         lines = (Path(tmp) / "merges.txt").read_text(encoding="utf-8").splitlines()
     merges = [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
     encoder = dict(sorted(encoder.items(), key=lambda kv: kv[1]))
-    encoder.setdefault(ENDOFTEXT, len(encoder))
+    encoder.setdefault(END, len(encoder))  # gpt-2-simple's generate() starts sampling from this token
     return encoder, merges  # type: ignore[return-value]
 
 
@@ -119,19 +118,10 @@ def write_random_weights(out_dir: Path, hparams: dict[str, int], seed: int) -> N
             saver.save(sess, str(out_dir / "model.ckpt"))
 
 
-def load_encoder(model_dir: Path) -> Any:
-    """gpt-2-simple's Encoder for a model or checkpoint folder."""
-    from gpt_2_simple.src import encoder
-
-    if not (Path(model_dir) / "encoder.json").is_file():
-        raise ModelError(f"{model_dir}: no encoder.json (run `djbios model init` or `model download`)")
-    return encoder.get_encoder(str(model_dir))
-
-
 def is_complete(model_dir: Path) -> bool:
     """True when a model folder has every file a finetune needs, with non-empty weights."""
     model_dir = Path(model_dir)
-    if not all((model_dir / f).is_file() for f in ("hparams.json", "encoder.json", "vocab.bpe", "checkpoint")):
+    if not all((model_dir / f).is_file() for f in RUN_FILES):
         return False
     marker = model_dir / COMPLETE_MARKER
     if marker.is_file():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bot.config import Config, load_config
 from bot.errors import BotError
+
+if TYPE_CHECKING:
+    from bot.store.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,10 +31,10 @@ class App:
             self._config = load_config(self.config_path)
         return self._config
 
-    def store(self) -> Any:
+    def store(self) -> Store:
         """The candidate store, migrated to the latest schema."""
         from bot.config import database_url
-        from bot.store import Store
+        from bot.store.store import Store
 
         return Store.open(database_url(self.config), busy_timeout_s=self.config.database.busy_timeout_s)
 

@@ -1,4 +1,4 @@
-"""`djbios scrape` and `djbios corpus build|stats|index`: thin commands over training.scrape/corpus."""
+"""`djbios scrape` and `djbios corpus build|stats|index`: thin commands over training/scrape and corpus/."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.clicommon import App, pass_app
+from bot.cli.common import App, pass_app
 from bot.errors import InputError
 
 
@@ -61,7 +61,7 @@ def build(app: App, inputs: tuple[Path, ...], out: Path | None) -> None:
     Example:
       djbios corpus build training/data/sample_bios.jsonl --out data/corpus.txt
     """
-    from training.corpus import build_corpus
+    from training.corpus.build import build_corpus
 
     cfg = app.config
     if not inputs and not cfg.scrape.cache_path.exists():
@@ -91,7 +91,7 @@ def stats(app: App, path: Path | None) -> None:
     Example:
       djbios corpus stats
     """
-    from training.corpus import corpus_stats, format_stats
+    from training.corpus.stats import corpus_stats, format_stats
 
     path = _existing_corpus(app, path)
     click.echo(format_stats(corpus_stats(path)))
@@ -108,7 +108,7 @@ def index(app: App, path: Path | None) -> None:
     Example:
       djbios corpus index
     """
-    from bot.copyindex import build_index
+    from bot.filters.copyindex import build_index
 
     path = _existing_corpus(app, path)
     st = build_index(path, path.with_suffix(".idx"))

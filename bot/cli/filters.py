@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 import click
 
-from bot.clicommon import App, pass_app
+from bot.cli.common import App, pass_app
+
 
 @click.command("filter")
 @click.option("--recheck", is_flag=True, help="Re-run the filters on every pending candidate.")
@@ -22,7 +22,8 @@ def filter_cmd(app: App, recheck: bool, text: str | None) -> None:
       djbios filter --recheck
       djbios filter --text "DJ Foo is a producer from Leeds. Follow @foo!"
     """
-    from bot.filters import build_pipeline, explain, recheck_pending
+    from bot.filters.explain import explain
+    from bot.filters.pipeline import build_pipeline, recheck_pending
 
     cfg = app.config
     max_chars = cfg.mastodon.max_characters or None

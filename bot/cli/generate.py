@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.clicommon import App, pass_app
+from bot.cli.common import App, pass_app
 
 
 @click.command()
@@ -34,7 +34,7 @@ def generate(app: App, n: int | None, prompt: str | None, pronouns: str | None, 
       djbios generate -n 4 --prompt "Stella Zekri" --pronouns she --seed 7
       djbios generate -n 500 --to-file samples/bios.txt
     """
-    from bot.batch import generate_batch, generate_to_file, load_generator
+    from bot.generation.refill import generate_batch, generate_to_file, load_generator
 
     cfg = app.config
     n = n or cfg.generate.nsamples

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.clicommon import App, pass_app
+from bot.cli.common import App, pass_app
 
 
 @click.group()

@@ -9,18 +9,16 @@ from typing import Any, BinaryIO
 
 import click
 
-from bot.clicommon import App, pass_app
+from bot.cli.common import App, pass_app
+from bot.cli.reviewer import age, render, review_loop
 from bot.errors import BotError, InputError
-from bot.candidate import STATES, Candidate, utcnow
-from bot.review import age, render, review_loop
+from bot.store.candidate import STATES, Candidate, utcnow
 
 
 def _explainer() -> Any:
-    """The filters' reviewer view of scores, when that module is installed."""
-    try:
-        from bot.filters import explain_scores
-    except ImportError:
-        return None
+    """The filters' reviewer view of scores (imported when a candidate is shown)."""
+    from bot.filters.explain import explain_scores
+
     return explain_scores
 
 
@@ -38,7 +36,7 @@ def add(app: App, file: BinaryIO) -> None:
       djbios add my_bios.txt
       printf 'First bio.\\n\\nSecond bio.\\n' | djbios add -
     """
-    from bot.importer import decode, parse_bios
+    from bot.store.importer import decode, parse_bios
 
     raw_name = getattr(file, "name", "-")
     name = "<stdin>" if raw_name in ("<stdin>", "-") else str(raw_name)
@@ -103,9 +101,9 @@ def show(app: App, cid: int, as_json: bool) -> None:
 
 
 def _fast_list(app: App, **query: Any) -> list[Candidate] | None:
-    """The SQLAlchemy-free read path (bot/fastread.py); None when it does not apply."""
+    """The SQLAlchemy-free read path (bot/store/fastread.py); None when it does not apply."""
     from bot.config import database_url
-    from bot.fastread import list_candidates
+    from bot.store.fastread import list_candidates
 
     return list_candidates(database_url(app.config), **query)
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.candidate import Candidate, utcnow
 from bot.errors import BotError
+from bot.store.candidate import Candidate, utcnow
 
 KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [q]uit"
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from bot.clicommon import App, pass_app
-from bot.config import Config
-from bot.errors import BotError
+from bot.cli.common import App, pass_app
 
 _FAILED = {"retry": "will retry", "auth": "posting stopped", "rejected": "back to pending",
            "error": "unexpected error"}
@@ -30,7 +25,7 @@ def post(app: App, dry_run: bool) -> None:
       djbios post --dry-run
       djbios post
     """
-    from bot.worker import post_now
+    from bot.posting.worker import post_now
 
     out = post_now(app.config, dry_run=dry_run)
     if out.result == "idle":
@@ -55,7 +50,7 @@ def run(app: App, once: bool) -> None:
       djbios run
       djbios run --once      # from cron: refill, post, exit
     """
-    from bot.worker import run as run_worker
+    from bot.posting.worker import run as run_worker
 
     result = run_worker(app.config, once=once)
     if result is not None:
@@ -83,7 +78,7 @@ def login(app: App, instance: str, token_file: Path) -> None:
     Example:
       djbios login --instance https://botsin.space
     """
-    from bot.publish import LoginFlow, save_token
+    from bot.posting.login import LoginFlow, save_token
 
     if not instance.startswith(("https://", "http://")):
         raise click.ClickException(f"--instance must be a URL like https://botsin.space, got {instance!r}")
@@ -95,95 +90,6 @@ def login(app: App, instance: str, token_file: Path) -> None:
                f'[mastodon]\napi_base_url = "{flow.instance}"\ntoken_file = "{token_file}"')
 
 
-@dataclass
-class Check:
-    """One doctor line."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-def _check(name: str, fn: Callable[[], str]) -> Check:
-    """Run one check; a BotError or OSError is a FAIL whose message says what to fix."""
-    try:
-        return Check(name, True, fn())
-    except (BotError, OSError) as exc:
-        return Check(name, False, str(exc))
-
-
-def doctor_checks(app: App) -> list[Check]:
-    """Config, database, model, copy index, token, instance limits: what the worker needs."""
-    cfg_check = _check("config", lambda: str(app.config.source or "built-in defaults"))
-    if not cfg_check.ok:
-        return [cfg_check]
-    cfg = app.config
-    checks = [cfg_check, _check("database", lambda: _database(app)), _check("model", lambda: _model(cfg)),
-              _check("copy index", lambda: _index(cfg))]
-    checks.append(_check("token", lambda: _token(cfg)))
-    if cfg.mastodon.publisher == "mastodon":
-        checks.append(_check("instance", lambda: _instance(cfg)))
-    return checks
-
-
-def _database(app: App) -> str:
-    store = app.store()
-    try:
-        counts = store.count_by_status()
-    finally:
-        store.close()
-    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "empty"
-
-
-def _model(cfg: Config) -> str:
-    run_dir = cfg.model.checkpoint_dir / cfg.model.run_name
-    missing = [f for f in ("checkpoint", "hparams.json", "encoder.json") if not (run_dir / f).is_file()]
-    if missing:
-        raise BotError(f"{run_dir} lacks {', '.join(missing)}: run `djbios train` "
-                       "(or set [model] checkpoint_dir / run_name)")
-    return str(run_dir)
-
-
-def _index(cfg: Config) -> str:
-    if not cfg.index_path.is_file():
-        raise BotError(f"{cfg.index_path} not found: run `djbios corpus index`")
-    return str(cfg.index_path)
-
-
-def _token(cfg: Config) -> str:
-    from bot.errors import RetryLater
-    from bot.publish import MastodonPublisher, make_publisher
-
-    pub = make_publisher(cfg)
-    if not isinstance(pub, MastodonPublisher):
-        return f"outbox publisher ({cfg.mastodon.outbox_path}): no token needed"
-    try:
-        return f"logged in as @{pub.verify()} on {cfg.mastodon.api_base_url}"
-    except RetryLater as exc:
-        raise BotError(f"{exc}; check [mastodon] api_base_url and the network") from exc
-
-
-def _instance(cfg: Config) -> str:
-    """Reachability and the status limit; /api/v2/instance needs no token."""
-    from mastodon import Mastodon
-
-    from bot.errors import RetryLater
-    from bot.publish import MastodonPublisher
-
-    client = Mastodon(api_base_url=cfg.mastodon.api_base_url, request_timeout=cfg.mastodon.request_timeout_s,
-                      version_check_mode="none")
-    try:
-        ask = dataclasses.replace(cfg.mastodon, max_characters=0)  # the instance's own limit
-        limit = MastodonPublisher(client, ask).max_characters()
-    except RetryLater as exc:
-        raise BotError(f"{cfg.mastodon.api_base_url} is not reachable: {exc}; "
-                       "check [mastodon] api_base_url and the network") from exc
-    if cfg.filters.max_chars > limit:
-        raise BotError(f"the instance allows {limit} characters but [filters] max_chars is "
-                       f"{cfg.filters.max_chars}: lower it to {limit}")
-    return f"reachable, max_characters = {limit}"
-
-
 @click.command()
 @pass_app
 def doctor(app: App) -> None:
@@ -193,7 +99,9 @@ def doctor(app: App) -> None:
     Example:
       djbios doctor
     """
-    checks = doctor_checks(app)
+    from bot.posting.doctor import doctor_checks
+
+    checks = doctor_checks(lambda: app.config)
     for c in checks:
         click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
     if not all(c.ok for c in checks):

@@ -21,47 +21,27 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
-import unicodedata
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bot.errors import InputError, ModelError
+from bot.errors import ModelError
+from bot.text import WORD, iter_bios, normalise
 
 log = logging.getLogger(__name__)
 
 VERSION = 2  # 2: bucket directory
 MAGIC = b"DJBIDX1\n"
 N = 8  # words per hashed n-gram; runs shorter than this cannot be seen
-START, END = "<|startoftext|>", "<|endoftext|>"
-WORD = re.compile(r"[^\W_]+")  # letters and digits; punctuation and whitespace separate words
-_NONWORD = re.compile(r"[\W_]+")
 _CHUNK_BIOS = 500  # bios hashed per numpy pass (~0.7 MB of text; temporaries ~40 bytes/byte)
 _SEED_BUDGET = 20_000  # postings gathered per check; the rarest n-grams are taken first
 _EXCERPT = 160  # characters of bio context on each side of a copied run
-_M64 = (1 << 64) - 1
 _RNG = np.random.default_rng(20261127)  # fixed: hashes must match between build and check
 _POW = np.cumprod(np.full(256, 0x100000001B3, np.uint64))  # FNV prime powers (wrap mod 2**64)
 _MUL = _RNG.integers(1, 1 << 63, N, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd: bijective
-
-
-def norm_word(word: str) -> str:
-    """Case-fold and NFKC one token; drops characters that NFKC turns into punctuation."""
-    w = _NONWORD.sub("", unicodedata.normalize("NFKC", word).casefold())
-    return w or word.lower()
-
-
-def normalise(words: list[str]) -> list[str]:
-    """Normalised tokens, one per input token (fast path for ASCII)."""
-    joined = " ".join(words)
-    if joined.isascii():
-        return joined.lower().split(" ") if words else []
-    return [norm_word(w) for w in words]
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -101,23 +81,6 @@ def ngram_hashes(h: np.ndarray) -> np.ndarray:
     for j in range(1, N):
         g += h[j:j + m] * _MUL[j]
     return _mix(g)
-
-
-def iter_bios(path: Path, block: int = 1 << 22) -> Iterator[str]:
-    """Stream the bios of a corpus file without holding the whole file in memory."""
-    try:
-        f = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the corpus ({exc}); run `djbios corpus build`") from exc
-    with f:
-        rest = ""
-        while chunk := f.read(block):
-            parts = (rest + chunk).split(END)
-            rest = parts.pop()
-            for p in parts:
-                yield p.strip().removeprefix(START).strip()
-        if rest.strip().removeprefix(START).strip():
-            yield rest.strip().removeprefix(START).strip()
 
 
 def manifest_names(corpus_path: Path, nbios: int) -> list[str]:
@@ -317,7 +280,7 @@ class CopyIndex:
         """np.searchsorted(keys, q), but binary search only inside each query's directory bucket.
 
         The bucket (top dir_bits of the key) holds ~16 keys on one page, so a query costs ~2 cache
-        misses instead of ~14 for a search over the whole memory-mapped array (2x faster checks).
+        misses instead of ~14 for a search over the whole memory-mapped array (bench/RESULTS.md, "Copy index").
         """
         b = (q >> self._dir_shift).astype(np.int64)
         lo, hi = self._dir[b], self._dir[b + 1]
@@ -390,3 +353,20 @@ class CopyIndex:
         excerpt = f"{lead}{bio[max(0, ba - _EXCERPT):ba]}»{bio[ba:bz]}«{bio[bz:bz + _EXCERPT]}{tail}"
         copied = length >= run_words if run_words else None
         return CopyMatch(length, overlap, b, self.name(b), text[a:z], excerpt, (a, z), nwords, copied)
+
+
+def ensure_index(corpus: Path, index_path: Path) -> CopyIndex | None:
+    """The corpus copy index, (re)built when missing or stale; None when there is no corpus."""
+    if Path(index_path).exists():
+        try:
+            idx = CopyIndex.load(index_path)
+            if not idx.stale(corpus):
+                return idx
+            log.warning("%s does not match %s; rebuilding it", index_path, corpus)
+        except ModelError as exc:
+            log.warning("%s; rebuilding it", exc)
+    if not Path(corpus).is_file():
+        return None
+    stats = build_index(corpus, index_path)
+    log.info("built copy index %s: %s", index_path, stats)
+    return CopyIndex.load(index_path)

@@ -1,4 +1,4 @@
-"""One generation batch, end to end: sample, filter, store with provenance (no TensorFlow here).
+"""The refill step: sample a batch, filter it, store each candidate with provenance (no TensorFlow here).
 
 `djbios generate` and the worker's refill job both call generate_batch(); the generator is passed
 in, so the worker loads the model once and this module stays cheap to import.
@@ -14,13 +14,18 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import Config
+from bot.config import Config, max_tokens_for
+from bot.text import block
+
+if TYPE_CHECKING:
+    from bot.filters.pipeline import Pipeline
+    from bot.generation.sampler import Generator, GPT2Generator, Sample
+    from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
-START, END = "<|startoftext|>", "<|endoftext|>"
 CHUNK_BATCHES = 8  # --to-file: batches per continuous run (one progress-bar update each)
 
 
@@ -44,15 +49,6 @@ class BatchSummary:
                 f"rejected {sum(self.rejected.values())} ({why})", f"queued {self.queued}"]
 
 
-def max_tokens_for(cfg: Config) -> int:
-    """The token cap: [generate] max_tokens, else derived from the posting limit in characters."""
-    from bot.generate import default_max_tokens
-
-    if cfg.generate.max_tokens:
-        return cfg.generate.max_tokens
-    return default_max_tokens(cfg.mastodon.max_characters or cfg.filters.max_chars)
-
-
 def sampling_params(cfg: Config, prompt: str | None) -> dict[str, Any]:
     """The sampling settings of a batch, as stored with each candidate."""
     g = cfg.generate
@@ -68,7 +64,7 @@ def resolve_seed(cfg: Config, seed: int | None) -> int:
     return cfg.generate.seed if cfg.generate.seed >= 0 else secrets.randbits(31)
 
 
-def run_generator(generator: Any, params: dict[str, Any], n: int, seed: int) -> tuple[list[Any], float]:
+def run_generator(generator: Generator, params: dict[str, Any], n: int, seed: int) -> tuple[list[Sample], float]:
     """Sample n bios with the stored sampling params; return (samples, seconds)."""
     t0 = time.perf_counter()
     samples = generator.generate(n, batch_size=params["batch_size"], temperature=params["temperature"],
@@ -77,7 +73,7 @@ def run_generator(generator: Any, params: dict[str, Any], n: int, seed: int) -> 
     return samples, time.perf_counter() - t0
 
 
-def generate_batch(cfg: Config, store: Any, generator: Any, *, n: int, prompt: str | None = None,
+def generate_batch(cfg: Config, store: Store, generator: Generator, *, n: int, prompt: str | None = None,
                    pronouns: str | None = None, seed: int | None = None,
                    now: datetime | None = None) -> BatchSummary:
     """Generate n candidates, filter them, and store each as pending or rejected with provenance."""
@@ -110,14 +106,14 @@ def generate_batch(cfg: Config, store: Any, generator: Any, *, n: int, prompt: s
     return summary
 
 
-def _pipeline(cfg: Config, store: Any) -> Any:
+def _pipeline(cfg: Config, store: Store) -> Pipeline:
     """The filters with the copy index (if built) and every stored text for the near-duplicate check."""
-    from bot.filters import build_pipeline
+    from bot.filters.pipeline import build_pipeline
 
     return build_pipeline(cfg, store.texts())
 
 
-def _verdict(pipe: Any, sample: Any, pronouns: str | None) -> tuple[bool, str | None, dict, str]:
+def _verdict(pipe: Pipeline, sample: Sample, pronouns: str | None) -> tuple[bool, str | None, dict, str]:
     """(ok, reason, scores, text to store) for one sample."""
     v = pipe.check(sample.text, complete=sample.complete, pronouns=pronouns)
     if v.ok:
@@ -126,7 +122,7 @@ def _verdict(pipe: Any, sample: Any, pronouns: str | None) -> tuple[bool, str | 
     return False, v.reason, dict(v.scores), sample.text
 
 
-def write_samples(out: TextIO, path: Path, samples: list[Any], provenance: dict[str, Any],
+def write_samples(out: TextIO, path: Path, samples: list[Sample], provenance: dict[str, Any],
                   params: dict[str, Any]) -> None:
     """Write samples as corpus-style blocks, or JSON lines when path ends in .jsonl."""
     jsonl = path.suffix.lower() in (".jsonl", ".json")
@@ -134,10 +130,10 @@ def write_samples(out: TextIO, path: Path, samples: list[Any], provenance: dict[
         if jsonl:
             out.write(json.dumps({**asdict(s), **provenance, "params": params}, ensure_ascii=False) + "\n")
         else:
-            out.write(f"{START}{s.text}{END}\n")
+            out.write(block(s.text))
 
 
-def generate_to_file(cfg: Config, generator: Any, path: Path, *, n: int, prompt: str | None = None,
+def generate_to_file(cfg: Config, generator: Generator, path: Path, *, n: int, prompt: str | None = None,
                      seed: int | None = None, progress: bool = True) -> BatchSummary:
     """Bulk mode: write n bios to path batch by batch with a progress bar; nothing is stored."""
     from tqdm import tqdm
@@ -159,9 +155,9 @@ def generate_to_file(cfg: Config, generator: Any, path: Path, *, n: int, prompt:
     return BatchSummary(batch_id=None, made=made, queued=0, rejected=rejected, seconds=seconds, seed=base)
 
 
-def load_generator(cfg: Config, step: int | None = None) -> Any:
+def load_generator(cfg: Config, step: int | None = None) -> GPT2Generator:
     """The configured checkpoint (checkpoint_dir/run_name, step or [model] checkpoint_step) loaded once."""
-    from bot.generate import GPT2Generator
+    from bot.generation.sampler import GPT2Generator
 
     return GPT2Generator.load(cfg.model.checkpoint_dir / cfg.model.run_name,
                               step or cfg.model.checkpoint_step or None)

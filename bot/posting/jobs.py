@@ -1,6 +1,6 @@
 """The worker's jobs as pure orchestration: store, publisher, batch maker, clock and RNG come in.
 
-post_next follows DESIGN.md's state machine: `posting` is committed before the HTTP call, so a crash
+post_next follows the candidate state machine: `posting` is committed before the HTTP call, so a crash
 leaves a row that `reconcile` settles at start-up (find it among recent statuses, else retry with
 the same Idempotency-Key). A bio is never posted twice and an approved bio is never lost.
 """
@@ -12,11 +12,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.errors import AuthError, BotError, PublishError, Rejected, RetryLater
-from bot.publish import Publisher, thread_parts
+from bot.posting.publishers import Publisher, thread_parts
+
+if TYPE_CHECKING:
+    from bot.store.candidate import Candidate
+    from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,7 @@ def backoff_s(attempts: int, retry_after: float, base_s: float = BACKOFF_BASE_S)
     return min(max(retry_after, exp), max(retry_after, BACKOFF_MAX_S))
 
 
-def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
+def post_next(now: datetime, store: Store, publisher: Publisher, cfg: Config, *,
               rng: random.Random | None = None, state: PostingState | None = None,
               dry_run: bool = False) -> PostOutcome:
     """Post the next approved bio (or a failed one whose retry time has come), exactly once."""
@@ -80,10 +84,7 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
         try:
             found = publisher.find_recent(thread_parts(nxt)[0])
         except AuthError as exc:  # a bad token here too: stop and alert, not retry every minute
-            state.stopped, state.reason = True, str(exc)
-            log.error("posting stopped: %s", exc)
-            publisher.alert(f"djbios stopped posting: {exc}")
-            return PostOutcome("auth", candidate_id=nxt.id, error=str(exc))
+            return _stop_posting(publisher, state, nxt.id, exc)
         except PublishError as exc:  # still down: the row stays failed for the next run
             later = now + timedelta(seconds=cfg.schedule.retry_base_s)
             return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=later)
@@ -111,7 +112,7 @@ def post_next(now: datetime, store: Any, publisher: Publisher, cfg: Config, *,
     return PostOutcome("posted", candidate_id=c.id, status_id=status_id, url=url, text=c.text)
 
 
-def _retry_later(now: datetime, store: Any, publisher: Publisher, cfg: Config, c: Any,
+def _retry_later(now: datetime, store: Store, publisher: Publisher, cfg: Config, c: Candidate,
                  exc: PublishError) -> PostOutcome:
     """posting -> failed with a retry time; alert the operator every max_attempts failures."""
     hint = exc.retry_after if isinstance(exc, RetryLater) else 0.0  # only a 429 names a time
@@ -124,17 +125,22 @@ def _retry_later(now: datetime, store: Any, publisher: Publisher, cfg: Config, c
     return PostOutcome("retry", candidate_id=c.id, error=str(exc), retry_at=retry_at)
 
 
-def _auth_failed(now: datetime, store: Any, publisher: Publisher, state: PostingState, c: Any,
+def _auth_failed(now: datetime, store: Store, publisher: Publisher, state: PostingState, c: Candidate,
                  exc: AuthError) -> PostOutcome:
     """The token is bad: keep the bio (failed, retried after a restart), stop posting, alert."""
     store.mark_failed(c.id, error=str(exc), retry_at=None, now=now)
+    return _stop_posting(publisher, state, c.id, exc)
+
+
+def _stop_posting(publisher: Publisher, state: PostingState, cid: int, exc: AuthError) -> PostOutcome:
+    """A refused token: no more posts until a restart, and tell the operator."""
     state.stopped, state.reason = True, str(exc)
     log.error("posting stopped: %s", exc)
     publisher.alert(f"djbios stopped posting: {exc}")
-    return PostOutcome("auth", candidate_id=c.id, error=str(exc))
+    return PostOutcome("auth", candidate_id=cid, error=str(exc))
 
 
-def reconcile(store: Any, publisher: Publisher, now: datetime | None = None) -> list[PostOutcome]:
+def reconcile(store: Store, publisher: Publisher, now: datetime | None = None) -> list[PostOutcome]:
     """Settle rows a crash left in `posting`: posted if the text is online, else retry (same key)."""
     outcomes = []
     for c in store.list("posting"):
@@ -156,13 +162,13 @@ def reconcile(store: Any, publisher: Publisher, now: datetime | None = None) -> 
     return outcomes
 
 
-def queue_size(store: Any) -> int:
+def queue_size(store: Store) -> int:
     """Bios waiting to be posted: pending plus approved."""
     counts = store.count_by_status()
     return counts.get("pending", 0) + counts.get("approved", 0)
 
 
-def refill(now: datetime, store: Any, cfg: Config, make_batch: Callable[..., Any]) -> RefillOutcome:
+def refill(now: datetime, store: Store, cfg: Config, make_batch: Callable[..., object]) -> RefillOutcome:
     """Generate a batch when fewer than min_queue bios wait; auto-approve in review mode "auto".
 
     `make_batch(n=..., now=...)` generates, filters and stores `n` candidates (the worker binds
@@ -184,7 +190,7 @@ def refill(now: datetime, store: Any, cfg: Config, make_batch: Callable[..., Any
     return out
 
 
-def auto_approve(store: Any, now: datetime | None = None) -> int:
+def auto_approve(store: Store, now: datetime | None = None) -> int:
     """Approve pending bios that passed every filter (not ones the instance refused: no reason)."""
     n = 0
     for c in store.list("pending"):

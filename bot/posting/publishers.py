@@ -1,4 +1,4 @@
-"""Publishers: where an approved bio goes. Mastodon.py for real, a JSONL outbox for offline runs.
+"""Publishers: where an approved bio goes. Mastodon.py for real (here), a JSONL outbox for offline runs.
 
 Mastodon.py exceptions are wrapped here, at the boundary that knows them:
 network / 5xx / 429 / malformed reply -> RetryLater, 401 / 403 -> AuthError, 422 -> Rejected.
@@ -7,25 +7,23 @@ network / 5xx / 429 / malformed reply -> RetryLater, 401 / 403 -> AuthError, 422
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Config, MastodonConfig, read_token
 from bot.errors import AuthError, ConfigError, PublishError, Rejected, RetryLater
+from bot.posting.outbox import OutboxPublisher
+from bot.text import MASTODON_MAX_CHARS, squash_space
 
 if TYPE_CHECKING:
-    from bot.store import Candidate
+    from bot.store.candidate import Candidate
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_CHARACTERS = 500  # Mastodon's default status limit, used when the instance is silent
 RETRY_NETWORK_S = 0.0  # network errors and 5xx name no time: the jobs back off from [schedule]
 RETRY_RATELIMIT_S = 300.0  # 429 without a usable reset header: Mastodon's 5-minute window
 RECENT_LIMIT = 40  # statuses read back by find_recent (Mastodon's page maximum)
@@ -64,15 +62,10 @@ def make_publisher(cfg: Config) -> MastodonPublisher | OutboxPublisher:
     return MastodonPublisher.from_config(cfg)
 
 
-def normalize(text: str) -> str:
-    """Plain text with collapsed whitespace: how a status's HTML content is compared to a bio."""
-    return " ".join(text.split())
-
-
 def html_to_text(content: str) -> str:
     """A status's HTML content as plain text (paragraphs and line breaks become spaces)."""
     content = re.sub(r"<br\s*/?>|</p>", " ", content)
-    return normalize(html.unescape(re.sub(r"<[^>]+>", "", content)))
+    return squash_space(html.unescape(re.sub(r"<[^>]+>", "", content)))
 
 
 class MastodonPublisher:
@@ -114,8 +107,8 @@ class MastodonPublisher:
         online = self._recent_by_text() if len(parts) > 1 else {}
         first: tuple[str, str] | None = None
         for i, part in enumerate(parts):
-            if normalize(part) in online:
-                first = first or _id_and_url(online[normalize(part)])
+            if squash_space(part) in online:
+                first = first or _id_and_url(online[squash_space(part)])
                 continue
             key = candidate.idempotency_key + (f"-{i + 1}" if i else "")
             with self._wrapped("posting" if not i else f"posting reply {i + 1}/{len(parts)}"):
@@ -140,7 +133,7 @@ class MastodonPublisher:
 
     def find_recent(self, text: str) -> tuple[str, str] | None:
         """Look for `text` among the account's recent statuses (not direct messages)."""
-        want = normalize(text)
+        want = squash_space(text)
         with self._wrapped("reading recent statuses"):
             statuses = self.client.account_statuses(self.account_id(), limit=RECENT_LIMIT)
         for st in statuses:
@@ -162,7 +155,7 @@ class MastodonPublisher:
         if not who:
             return
         who = who if who.startswith("@") else "@" + who
-        limit = self._max_chars or DEFAULT_MAX_CHARACTERS
+        limit = self._max_chars or MASTODON_MAX_CHARS
         try:
             self.client.status_post(f"{who} {message}"[:limit], visibility="direct")
         except Exception as exc:  # an alert must never break the job that raised it
@@ -256,111 +249,5 @@ def _instance_max_chars(client: Any) -> int:
 
             if not isinstance(exc, MastodonNotFoundError):
                 raise
-    log.info("the instance does not say its status limit; assuming %s", DEFAULT_MAX_CHARACTERS)
-    return DEFAULT_MAX_CHARACTERS
-
-
-class OutboxPublisher:
-    """Appends each post to a JSONL file: running the bot without an account."""
-
-    def __init__(self, cfg: MastodonConfig, clock: Callable[[], datetime] | None = None) -> None:
-        self.cfg = cfg
-        self.path = Path(cfg.outbox_path)
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
-
-    def _records(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-
-    def _append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            fh.flush()
-
-    def post(self, candidate: Candidate) -> tuple[str, str]:
-        """Append the bio once per idempotency key, like the Idempotency-Key header does."""
-        key = candidate.idempotency_key
-        for rec in self._records():
-            if rec.get("idempotency_key") == key:
-                return rec["id"], rec["url"]
-        rec = {"id": key, "url": f"{self.path.as_uri()}#{key}", "idempotency_key": key,
-               "candidate_id": candidate.id, "text": candidate.text,
-               "visibility": self.cfg.visibility, "spoiler_text": self.cfg.spoiler_text,
-               "language": self.cfg.language, "posted_at": self.clock().isoformat()}
-        self._append(rec)
-        return rec["id"], rec["url"]
-
-    def max_characters(self) -> int:
-        """bot.toml's limit, else Mastodon's default."""
-        return self.cfg.max_characters or DEFAULT_MAX_CHARACTERS
-
-    def find_recent(self, text: str) -> tuple[str, str] | None:
-        """A post with this text already in the outbox."""
-        want = normalize(text)
-        for rec in reversed(self._records()):
-            if "text" in rec and normalize(rec["text"]) == want:
-                return rec["id"], rec["url"]
-        return None
-
-    def alert(self, message: str) -> None:
-        """Log the alert and keep it in the outbox (there is no one to message)."""
-        log.warning("operator alert: %s", message)
-        self._append({"alert": message, "at": self.clock().isoformat()})
-
-
-OOB = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the operator instead of redirected
-SCOPES = ["read", "write"]  # read: recent statuses and the account; write: posts and the profile
-
-
-class LoginFlow:
-    """Register the app on an instance and trade a pasted authorization code for a token."""
-
-    def __init__(self, instance: str, app_name: str = "djbios") -> None:
-        from mastodon import Mastodon
-
-        from urllib.parse import urlparse
-
-        self.instance = instance.rstrip("/")
-        # plain http only to this machine (a test instance); a real login always goes over https
-        self.allow_http = urlparse(self.instance).hostname in ("127.0.0.1", "localhost", "::1")
-        with _login_errors(self.instance):
-            cid, secret = Mastodon.create_app(app_name, scopes=SCOPES, redirect_uris=OOB,
-                                              api_base_url=self.instance)
-            self.client = Mastodon(client_id=cid, client_secret=secret, api_base_url=self.instance,
-                                   version_check_mode="none")
-
-    def authorize_url(self) -> str:
-        """Where the operator logs in as the bot and gets the code."""
-        with _login_errors(self.instance):
-            return self.client.auth_request_url(scopes=SCOPES, redirect_uris=OOB, allow_http=self.allow_http)
-
-    def token(self, code: str) -> str:
-        """The access token for the pasted code."""
-        with _login_errors(self.instance):
-            return self.client.log_in(code=code.strip(), redirect_uri=OOB, scopes=SCOPES,
-                                      allow_http=self.allow_http)
-
-
-@contextmanager
-def _login_errors(instance: str) -> Iterator[None]:
-    """Mastodon.py errors during login, as one operator-readable PublishError."""
-    from mastodon.errors import MastodonError
-
-    try:
-        yield
-    except MastodonError as exc:
-        raise PublishError(f"login at {instance} failed: {exc}; check the URL and paste the code again") from exc
-
-
-def save_token(path: Path, token: str) -> None:
-    """Write the token to a file only its owner can read (mode 0600, set before any byte is written)."""
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its old mode under O_CREAT
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token + "\n")
+    log.info("the instance does not say its status limit; assuming %s", MASTODON_MAX_CHARS)
+    return MASTODON_MAX_CHARS

@@ -14,12 +14,16 @@ import random
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import Config, database_url
 from bot.errors import ConfigError, PublishError
-from bot.jobs import PostingState, PostOutcome, RefillOutcome, post_next, reconcile, refill
+from bot.posting.jobs import PostingState, PostOutcome, RefillOutcome, post_next, reconcile, refill
+from bot.posting.publishers import Publisher
+
+if TYPE_CHECKING:
+    from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ SHUTDOWN_WAIT_S = 45.0  # longest wait for an in-flight post (request timeout is
 
 def utcnow() -> datetime:
     """The real clock (tests pass their own)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class _Locked:
@@ -52,11 +56,11 @@ class _Locked:
 class Worker:
     """The jobs with their dependencies bound; `run_once` or `run_forever`."""
 
-    def __init__(self, cfg: Config, store: Any, publisher: Any, make_batch: Callable[..., Any], *,
+    def __init__(self, cfg: Config, store: Store, publisher: Publisher, make_batch: Callable[..., Any], *,
                  rng: random.Random | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.cfg, self.publisher, self.clock = cfg, publisher, clock
         self.lock = threading.RLock()  # held by a post cycle and by each store call of a batch
-        self.store = _Locked(store, self.lock)
+        self.store = cast("Store", _Locked(store, self.lock))  # the same interface, every call locked
         self.make_batch = make_batch
         self.rng = rng or random.Random()
         self.state = PostingState()
@@ -209,12 +213,12 @@ def post_trigger(cfg: Config) -> Any:
 
 
 def batch_maker(cfg: Config, store: Any, publisher: Any = None) -> Callable[..., Any]:
-    """bot.batch.generate_batch bound to this config and store; the model loads on first use."""
+    """generate_batch bound to this config and store; the model loads on first use."""
     generator: Any = None
 
     def make_batch(*, n: int, now: datetime) -> Any:
         nonlocal generator
-        from bot.batch import generate_batch, load_generator
+        from bot.generation.refill import generate_batch, load_generator
 
         if generator is None:
             generator = load_generator(cfg)  # once per worker: loading takes seconds
@@ -241,8 +245,8 @@ def fit_to_instance(cfg: Config, publisher: Any) -> Config:
 
 def build_worker(cfg: Config) -> Worker:
     """The real store, publisher and lazily loaded generator."""
-    from bot.publish import make_publisher
-    from bot.store import Store
+    from bot.posting.publishers import make_publisher
+    from bot.store.store import Store
 
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
     worker = Worker(cfg, store, make_publisher(cfg), lambda **kw: None)
@@ -263,8 +267,8 @@ def run(cfg: Config, *, once: bool = False) -> tuple[RefillOutcome, PostOutcome]
 
 def post_now(cfg: Config, *, dry_run: bool = False, rng: random.Random | None = None) -> PostOutcome:
     """`djbios post`: reconcile crash leftovers, then post the next approved bio now."""
-    from bot.publish import make_publisher
-    from bot.store import Store
+    from bot.posting.publishers import make_publisher
+    from bot.store.store import Store
 
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
     try:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-# The candidate states of DESIGN.md. `generated` exists only in memory, between the model and the
-# filters: a row is born pending or rejected.
+# The candidate states (docs/ARCHITECTURE.md). `generated` exists only in memory, between the model
+# and the filters: a row is born pending or rejected.
 STATES = ("pending", "rejected", "approved", "posting", "posted", "failed")
+# The newest file in bot/store/migrations/versions: the store migrates to it, the fast read path
+# reads only a database at it. Checked against the migration files by a test.
+HEAD_REVISION = "0001"
 
 
 def utcnow() -> datetime:
     """Naive UTC: SQLite has no time zones, so every stored time is UTC without tzinfo."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def naive_utc(when: datetime | None) -> datetime:
@@ -21,7 +24,7 @@ def naive_utc(when: datetime | None) -> datetime:
     if when is None:
         return utcnow()
     if when.tzinfo is not None:
-        return when.astimezone(timezone.utc).replace(tzinfo=None)
+        return when.astimezone(UTC).replace(tzinfo=None)
     return when
 
 
@@ -68,6 +71,6 @@ class Candidate:
         out = dataclasses.asdict(self)
         for key, value in out.items():
             if isinstance(value, datetime):
-                out[key] = value.replace(tzinfo=timezone.utc).isoformat()
+                out[key] = value.replace(tzinfo=UTC).isoformat()
         out["length"] = len(self.text)
         return out

@@ -3,7 +3,7 @@
 Why: importing SQLAlchemy costs ~0.3 s, most of `djbios queue`'s start-up, and the operator runs
 `queue` and `show` all day. For a SQLite database already at the current schema, these reads skip
 SQLAlchemy; anything else (another database, an old schema, a missing file) returns None and the
-caller uses bot.store. Writes always go through bot.store.
+caller uses bot.store.store. Writes always go through it.
 """
 
 from __future__ import annotations
@@ -13,35 +13,26 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 
-from bot.candidate import Candidate
+from bot.config import sqlite_file
+from bot.store.candidate import HEAD_REVISION, Candidate
 
-HEAD_REVISION = "0001"  # must equal bot.store.HEAD_REVISION (a test checks)
 _JSON = {"scores", "params", "history"}
 _TIMES = {"created_at", "reviewed_at", "posted_at", "retry_at"}
 _COLUMNS = [f.name for f in dataclasses.fields(Candidate)]
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of a sqlite:/// URL, or None for other databases."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url == "sqlite:///:memory:":
-        return None
-    return Path(url[len(prefix):])
-
-
 def list_candidates(url: str, status: str | Iterable[str] | None = None,
                     limit: int | None = None, cid: int | None = None) -> list[Candidate] | None:
     """Candidates oldest first (like Store.list), or None when the fast path does not apply."""
-    path = sqlite_path(url)
+    path = sqlite_file(url)
     if path is None or not path.exists():
         return None
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
         if conn.execute("SELECT version_num FROM alembic_version").fetchone() != (HEAD_REVISION,):
             return None
-        sql, args = f"SELECT {', '.join(_COLUMNS)} FROM candidates", []
+        sql, args = f"SELECT {', '.join(_COLUMNS)} FROM candidates", list[object]()
         if cid is not None:
             sql += " WHERE id = ?"
             args.append(cid)

@@ -6,9 +6,8 @@ import json
 import re
 
 from bot.errors import InputError
+from bot.text import END, MAX_BIO_CHARS, START
 
-START, END = "<|startoftext|>", "<|endoftext|>"
-MAX_BIO_CHARS = 20_000  # a longer "bio" is a runaway sample or the wrong file
 _BLOCK = re.compile(re.escape(START) + r"(.*?)" + re.escape(END), re.S)
 
 

@@ -1,4 +1,4 @@
-r"""The candidate store: every state transition of DESIGN.md, each in one transaction.
+r"""The candidate store: every state transition of the candidate, each in one transaction.
 
 ```
 pending --approve--> approved --start_posting--> posting --mark_posted--> posted
@@ -12,6 +12,7 @@ worker and a review session writing at once wait for each other instead of faili
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 import random
@@ -21,17 +22,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text as sql_text
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from bot.config import sqlite_file
 from bot.errors import IllegalTransition, NotFound, StoreError
-from bot.models import STATES, BatchRow, Candidate, CandidateRow, naive_utc
+from bot.store.candidate import HEAD_REVISION, STATES, Candidate, naive_utc
+from bot.store.tables import BatchRow, CandidateRow
+from bot.text import MAX_BIO_CHARS
 
 log = logging.getLogger(__name__)
-
-HEAD_REVISION = "0001"  # the newest file in bot/migrations/versions; checked without importing Alembic
-MAX_TEXT_CHARS = 20_000  # nothing longer is a bio; refuse rather than store a runaway sample
 
 # Which states each transition may start from.
 _FROM = {
@@ -56,8 +58,9 @@ class Store:
     @classmethod
     def open(cls, url: str, busy_timeout_s: float = 30.0) -> Store:
         """Open (creating and migrating as needed) the database at `url`."""
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args=_connect_args(url, busy_timeout_s))
         if engine.dialect.name == "sqlite":
             _sqlite_pragmas(engine, busy_timeout_s)
@@ -176,7 +179,7 @@ class Store:
         with self._read() as s:
             return Candidate.from_row(self._row(s, cid))
 
-    def list(self, status: str | Iterable[str] | None = None, limit: int | None = None) -> list[Candidate]:
+    def list(self, status: str | Iterable[str] | None = None, limit: int | None = None) -> builtins.list[Candidate]:
         """Candidates oldest first, optionally only those in the given state(s)."""
         q = select(CandidateRow).order_by(CandidateRow.created_at, CandidateRow.id)
         if status is not None:
@@ -196,13 +199,14 @@ class Store:
             counts = {st: n for st, n in s.execute(q).all()}
         return {st: counts.get(st, 0) for st in STATES}
 
-    def texts(self, statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed")) -> list[str]:
+    def texts(self, statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed"),
+              ) -> builtins.list[str]:
         """The texts in the given states: the near-duplicate filter compares against these."""
         q = select(CandidateRow.text).where(CandidateRow.status.in_(list(statuses)))
         with self._read() as s:
             return list(s.scalars(q))
 
-    def posted_times(self) -> list[datetime]:
+    def posted_times(self) -> builtins.list[datetime]:
         """When each posted bio went out (for stats)."""
         q = select(CandidateRow.posted_at).where(CandidateRow.status == "posted")
         with self._read() as s:
@@ -241,9 +245,7 @@ class Store:
         """Replace the text; the previous text is kept in the history."""
         _check_text(text, "the edited bio")
         with self._transition(cid, "edit", now) as row:
-            row.history = [*row.history, {"at": naive_utc(now).isoformat(), "event": "text",
-                                          "previous_text": row.text}]
-            row.text = text
+            _replace_text(row, text, now)
         return self.get(cid)
 
     def set_verdict(self, cid: int, *, ok: bool, reason: str | None, scores: dict[str, Any],
@@ -253,9 +255,7 @@ class Store:
             row.status = "pending" if ok else "rejected"
             row.reason, row.scores = (None if ok else reason), scores
             if text is not None and text != row.text:
-                row.history = [*row.history, {"at": naive_utc(now).isoformat(), "event": "text",
-                                              "previous_text": row.text}]
-                row.text = text
+                _replace_text(row, text, now)
         return self.get(cid)
 
     def next_approved(self, order: str = "oldest", rng: random.Random | None = None,
@@ -305,6 +305,12 @@ class Store:
         return self.get(cid)
 
 
+def _replace_text(row: CandidateRow, text: str, now: datetime | None) -> None:
+    """Replace a candidate's text, keeping the previous one in its history."""
+    row.history = [*row.history, {"at": naive_utc(now).isoformat(), "event": "text", "previous_text": row.text}]
+    row.text = text
+
+
 def _check_state(status: str) -> None:
     if status not in STATES:
         raise StoreError(f"unknown status {status!r}; one of {', '.join(STATES)}")
@@ -313,8 +319,8 @@ def _check_state(status: str) -> None:
 def _check_text(text: str, what: str) -> None:
     if not text or not text.strip():
         raise StoreError(f"{what} is empty")
-    if len(text) > MAX_TEXT_CHARS:
-        raise StoreError(f"{what} has {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+    if len(text) > MAX_BIO_CHARS:
+        raise StoreError(f"{what} has {len(text)} characters; the limit is {MAX_BIO_CHARS}")
 
 
 def _connect_args(url: str, busy_timeout_s: float) -> dict[str, Any]:

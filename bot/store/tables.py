@@ -8,10 +8,6 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.candidate import STATES, Candidate, naive_utc, utcnow
-
-__all__ = ["STATES", "Base", "BatchRow", "Candidate", "CandidateRow", "naive_utc", "utcnow"]
-
 
 class Base(DeclarativeBase):
     """Declarative base; Alembic's migrations mirror these tables."""

@@ -1,4 +1,4 @@
-"""The synthetic bio generator (training/synth.py) and the team-written sample corpus."""
+"""The synthetic bio generator (bench/synth.py) and the team-written sample corpus."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from training.synth import END, MAX_CHARS, MIN_CHARS, START, main, synth_bios, write_synth
+from bench.synth import END, MAX_CHARS, MIN_CHARS, START, main, synth_bios, write_synth
 
-SAMPLE = Path(__file__).resolve().parents[1] / "training" / "data" / "sample_bios.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "training" / "data" / "sample_bios.jsonl"
 URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|fm)\b", re.I)
 PRONOUNS = {  # family -> words that mark a bio as written about someone of that family
     "he": re.compile(r"\b(he|him|his|himself)\b", re.I),

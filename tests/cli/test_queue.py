@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import COMMANDS, cli
-from bot.store import Store
 from bot.config import database_url, load_config
+from bot.store.store import Store
 
 JSON_KEYS = {"id", "uuid", "status", "text", "reason", "scores", "created_at", "posted_url"}
 
@@ -207,7 +207,7 @@ def test_review_skips_a_bio_changed_by_another_process(run, config_file: Path) -
         asked.append(prompt)
         return "a" if len(asked) <= 2 else None
 
-    from bot.review import review_loop
+    from bot.cli.reviewer import review_loop
 
     lines: list[str] = []
     summary = review_loop(store, ask, lines.append, lambda t: None)

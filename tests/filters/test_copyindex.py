@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.copyindex import WORD, CopyIndex, build_index, iter_bios
+from bench.synth import synth_bios
 from bot.errors import ModelError
-from training.synth import synth_bios
+from bot.filters.copyindex import CopyIndex, build_index
+from bot.text import WORD, iter_bios
 
 HAND = [
     "Mara Lindqvist is a DJ and producer based in Berlin. She grew up in a small harbour town where "
@@ -68,7 +69,7 @@ def test_names_default_to_bio_number_without_manifest(tmp_path: Path) -> None:
 
 def test_corpus_reader_streams_across_block_edges(tmp_path: Path) -> None:
     path = write_corpus(tmp_path / "c.txt", HAND * 5)
-    assert list(iter_bios(path, block=37)) == HAND * 5
+    assert list(iter_bios(path, chunk=37)) == HAND * 5
 
 
 @pytest.mark.parametrize("length", [16, 17, 24, 40])

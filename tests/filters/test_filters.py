@@ -9,10 +9,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot import filters as F
 from bot.cli import cli
 from bot.config import FiltersConfig
-from bot.copyindex import CopyIndex, build_index
+from bot.errors import ConfigError
+from bot.filters.content import blocklist, compile_blocklist, completeness, language, pronouns, repetition
+from bot.filters.copies import copies, copy_run_limit
+from bot.filters.copyindex import CopyIndex, build_index
+from bot.filters.duplicates import NearDuplicates
+from bot.filters.explain import explain, explain_scores
+from bot.filters.hazards import defuse
+from bot.filters.length import length, mastodon_length, split_thread
+from bot.filters.pipeline import ORDER, Pipeline
 
 CFG = FiltersConfig()
 BIO = ("Nadia Brook is a DJ and producer from Leeds. She started out playing soul records at her "
@@ -38,7 +45,7 @@ def cfg(**kw) -> FiltersConfig:
     (BIO + " endoftext", True, False),
 ])
 def test_completeness(text: str, complete: bool, ok: bool) -> None:
-    assert F.completeness(text, complete).ok is ok
+    assert completeness(text, complete).ok is ok
 
 
 @pytest.mark.parametrize("text, settings, posted", [
@@ -60,7 +67,7 @@ def test_completeness(text: str, complete: bool, ok: bool) -> None:
     ("She came back.To London she went.", {}, "She came back.To London she went."),
 ])
 def test_defusing(text: str, settings: dict, posted: str) -> None:
-    out, check = F.defuse(text, cfg(**settings))
+    out, check = defuse(text, cfg(**settings))
     assert check.ok and out == posted
 
 
@@ -71,13 +78,13 @@ def test_defusing(text: str, settings: dict, posted: str) -> None:
     ("Mail dj@fake-agency.com now.", {"urls": "reject"}),
 ])
 def test_hazards_configured_to_reject_fail(text: str, settings: dict) -> None:
-    out, check = F.defuse(text, cfg(**settings))
+    out, check = defuse(text, cfg(**settings))
     assert not check.ok and out == text
 
 
 def test_defusing_twice_changes_nothing() -> None:
-    once, _ = F.defuse("Ask @djfakename about #house at fake.example.com/x.", CFG)
-    assert F.defuse(once, CFG)[0] == once
+    once, _ = defuse("Ask @djfakename about #house at fake.example.com/x.", CFG)
+    assert defuse(once, CFG)[0] == once
 
 
 @pytest.mark.parametrize("text, spoiler, expected", [
@@ -88,7 +95,7 @@ def test_defusing_twice_changes_nothing() -> None:
     ("e\u0301te\u0301", "", 3),  # combining accents are not extra characters
 ])
 def test_mastodon_length(text: str, spoiler: str, expected: int) -> None:
-    assert F.mastodon_length(text, spoiler) == expected
+    assert mastodon_length(text, spoiler) == expected
 
 
 @pytest.mark.parametrize("text, settings, max_chars, ok", [
@@ -99,21 +106,21 @@ def test_mastodon_length(text: str, spoiler: str, expected: int) -> None:
     (BIO * 3, {"too_long": "thread"}, None, True),
 ])
 def test_length(text: str, settings: dict, max_chars: int | None, ok: bool) -> None:
-    assert F.length(text, cfg(**settings), max_chars).ok is ok
+    assert length(text, cfg(**settings), max_chars).ok is ok
 
 
 @pytest.mark.parametrize("limit", [80, 120, 500])
 def test_split_thread_numbers_parts_within_limit(limit: int) -> None:
     text = " ".join([BIO] * 3)
-    parts = F.split_thread(text, limit)
-    assert all(F.mastodon_length(p) <= limit for p in parts)
+    parts = split_thread(text, limit)
+    assert all(mastodon_length(p) <= limit for p in parts)
     assert parts[0].endswith(f"(1/{len(parts)})") and len(parts) > 1
     body = " ".join(p.rsplit(" (", 1)[0] for p in parts)
     assert body.split() == text.split()
 
 
 def test_thread_parts_are_in_the_scores() -> None:
-    check = F.length(BIO * 3, cfg(too_long="thread", max_chars=200))
+    check = length(BIO * 3, cfg(too_long="thread", max_chars=200))
     assert len(check.scores["thread"]) >= 4
 
 
@@ -124,12 +131,12 @@ def test_thread_parts_are_in_the_scores() -> None:
     ([], "anything", True),
 ])
 def test_blocklist(entries: list[str], text: str, ok: bool) -> None:
-    assert F.blocklist(text, F.compile_blocklist(entries)).ok is ok
+    assert blocklist(text, compile_blocklist(entries)).ok is ok
 
 
 def test_bad_blocklist_regex_names_the_entry() -> None:
-    with pytest.raises(F.ConfigError, match=r"\(unclosed"):
-        F.compile_blocklist(["/(unclosed/"])
+    with pytest.raises(ConfigError, match=r"\(unclosed"):
+        compile_blocklist(["/(unclosed/"])
 
 
 @pytest.mark.parametrize("text, ok", [
@@ -139,7 +146,7 @@ def test_bad_blocklist_regex_names_the_entry() -> None:
     ("12345 67890 !!!", False),
 ])
 def test_language(text: str, ok: bool) -> None:
-    assert F.language(text, CFG).ok is ok
+    assert language(text, CFG).ok is ok
 
 
 RANT = "\n".join(f"I HATE {x.upper()}." for x in
@@ -159,7 +166,7 @@ RANT = "\n".join(f"I HATE {x.upper()}." for x in
     ("the sound of the city " * 5, False, "phrase repeated"),
 ])
 def test_repetition(text: str, ok: bool, what: str) -> None:
-    check = F.repetition(text, CFG)
+    check = repetition(text, CFG)
     assert check.ok is ok and what in check.detail
 
 
@@ -173,12 +180,12 @@ def test_repetition(text: str, ok: bool, what: str) -> None:
     ("Kai runs a label and plays records.", "she", True),
 ])
 def test_pronouns(text: str, wanted: str | None, ok: bool) -> None:
-    assert F.pronouns(text, wanted).ok is ok
+    assert pronouns(text, wanted).ok is ok
 
 
 @pytest.mark.parametrize("words, limit", [(300, 16), (22, 16), (10, 8), (3, 3)])
 def test_copy_run_limit_is_markovify_rule(words: int, limit: int) -> None:
-    assert F.copy_run_limit(words, 16) == limit
+    assert copy_run_limit(words, 16) == limit
 
 
 @pytest.fixture(scope="module")
@@ -204,11 +211,11 @@ COPY = ("Mika Sato plays records in Osaka. He later ran a small tape label that 
     ("Mika Sato plays records in Osaka and runs a record shop by the river with her cat.", {}, True),
 ])
 def test_copies(index: CopyIndex, text: str, settings: dict, ok: bool) -> None:
-    assert F.copies(text, index, cfg(**settings)).ok is ok
+    assert copies(text, index, cfg(**settings)).ok is ok
 
 
 def test_copy_scores_name_the_bio_and_span(index: CopyIndex) -> None:
-    s = F.copies(COPY, index, CFG).scores
+    s = copies(COPY, index, CFG).scores
     assert s["bio_name"] == "Okko Varga" and s["bio_index"] == 0 and s["longest_run"] >= 16
     assert s["span"].startswith("He later ran") and "»He later ran" in s["span_in_context"]
 
@@ -220,20 +227,20 @@ def test_copy_scores_name_the_bio_and_span(index: CopyIndex) -> None:
     (TRAINING, True),
 ])
 def test_duplicates(text: str, ok: bool) -> None:
-    assert F.NearDuplicates([BIO]).check(text, 0.6).ok is ok
+    assert NearDuplicates([BIO]).check(text, 0.6).ok is ok
 
 
 def test_pipeline_reason_is_the_first_failing_filter_and_scores_hold_all(index: CopyIndex) -> None:
-    pipe = F.Pipeline(CFG, index, [])
+    pipe = Pipeline(CFG, index, [])
     v = pipe.check(COPY + " Follow @mikasato!", pronouns="she")
     assert not v.ok and v.reason == "pronouns"  # "he" in the copied part; copy also fails
-    assert not v.scores["copy"]["ok"] and set(F.ORDER) <= set(v.scores)
+    assert not v.scores["copy"]["ok"] and set(ORDER) <= set(v.scores)
     assert json.loads(json.dumps(v.scores)) == v.scores
     assert "@\u200bmikasato" in v.text
 
 
 def test_pipeline_passes_a_clean_bio_and_remembers_it(index: CopyIndex) -> None:
-    pipe = F.Pipeline(CFG, index, [])
+    pipe = Pipeline(CFG, index, [])
     text = BIO.replace("Nadia Brook", "Ines Ferro").replace("Leeds", "Porto").replace("Glasgow", "Lisbon")
     text = text.replace("soul records", "fado records").replace("slow dub", "dusty ambient")
     v = pipe.check(text)
@@ -243,35 +250,35 @@ def test_pipeline_passes_a_clean_bio_and_remembers_it(index: CopyIndex) -> None:
 
 
 def test_skipped_filters_are_recorded_but_never_fail() -> None:
-    v = F.Pipeline(cfg(skip=["pronouns", "language"]), None, []).check(BIO + " He left. Das ist gut.")
+    v = Pipeline(cfg(skip=["pronouns", "language"]), None, []).check(BIO + " He left. Das ist gut.")
     assert v.ok and v.scores["pronouns"]["detail"].startswith("skipped (mixes")
 
 
 def test_unknown_skipped_filter_is_a_config_error() -> None:
-    with pytest.raises(F.ConfigError, match="'pronoun'"):
-        F.Pipeline(cfg(skip=["pronoun"]))
+    with pytest.raises(ConfigError, match="'pronoun'"):
+        Pipeline(cfg(skip=["pronoun"]))
 
 
 def test_language_check_is_off_at_zero_probability() -> None:
-    assert F.language("zzz qqq", cfg(min_lang_prob=0.0)).ok
+    assert language("zzz qqq", cfg(min_lang_prob=0.0)).ok
 
 
 def test_pipeline_without_index_does_not_check_copies() -> None:
-    v = F.Pipeline(CFG, None, []).check(COPY)
+    v = Pipeline(CFG, None, []).check(COPY)
     assert v.scores["copy"]["checked"] is False
 
 
 def test_explain_shows_the_copied_span_beside_the_bio(index: CopyIndex) -> None:
-    v = F.Pipeline(CFG, index, []).check(COPY)
-    lines = F.explain(v)
+    v = Pipeline(CFG, index, []).check(COPY)
+    lines = explain(v)
     assert lines[0] == "verdict: rejected (copy)"
     assert any(line.lstrip().startswith("candidate: ") and "»He later ran" in line for line in lines)
     assert any("Okko Varga" in line and "»He later ran" in line for line in lines)
-    assert F.explain_scores({"tokens": 12, "complete": True}) == []
+    assert explain_scores({"tokens": 12, "complete": True}) == []
 
 
 def test_filter_recheck_rejects_pending_that_now_fail(tmp_path: Path) -> None:
-    from bot.store import Store
+    from bot.store.store import Store
 
     (tmp_path / "bot.toml").write_text('[database]\nurl = "sqlite:///djbios.db"\n'
                                        '[filters]\nblocklist = ["electro"]\n', encoding="utf-8")

@@ -1,4 +1,4 @@
-"""bot.generate / bot.batch / `djbios generate` against the real tiny gpt-2-simple checkpoint.
+"""bot.generation (sampler, refill) and `djbios generate` against the real tiny gpt-2-simple checkpoint.
 
 Tests that sample from the tiny model are marked slow (the fixture fine-tunes it once, ~10 s).
 """
@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.batch import generate_batch
 from bot.cli import cli
-from bot.errors import GenerationError
-from bot.config import load_config
-from bot.errors import ModelError
-from bot.generate import TEXT, GPT2Generator, _token_kinds, default_max_tokens, find_checkpoint, split_text
-from bot.store import Store
+from bot.config import default_max_tokens, load_config
+from bot.errors import GenerationError, ModelError
+from bot.generation.checkpoint import find_checkpoint
+from bot.generation.graph import TEXT
+from bot.generation.refill import generate_batch
+from bot.generation.sampler import GPT2Generator, _token_kinds, split_text
+from bot.store.store import Store
 
 SAMPLING = {"temperature": 0.8, "top_k": 40, "top_p": 0.0}
 
@@ -171,7 +172,8 @@ def test_ten_batches_keep_the_graph_op_count_constant(gen):  # type: ignore[no-u
 
 @pytest.mark.slow
 def test_twenty_batches_keep_memory_flat(gen):  # type: ignore[no-untyped-def]
-    psutil = pytest.importorskip("psutil")
+    import psutil
+
     proc = psutil.Process()
     for i in range(5):  # warm-up: allocator pools, BPE cache
         gen.generate(4, batch_size=4, seed=i, max_tokens=60, **SAMPLING)
@@ -285,8 +287,8 @@ def test_cli_missing_checkpoint_is_one_line(tmp_path):  # type: ignore[no-untype
 
 
 def test_importing_bot_generate_does_not_load_tensorflow():
-    code = "import sys, bot.generate, bot.batch; sys.exit('tensorflow' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent).returncode == 0
+    code = "import sys, bot.generation.sampler, bot.generation.refill; sys.exit('tensorflow' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2]).returncode == 0
 
 
 @pytest.mark.slow
@@ -296,7 +298,10 @@ def test_slot_step_matches_gpt2_simple_model(tiny_checkpoint):  # type: ignore[n
     import tensorflow as tf
     from gpt_2_simple.src import model
 
-    from bot.generate import _load_vocab, _prefill, _step, slot_cache
+    from bot.generation.checkpoint import load_vocab as _load_vocab
+    from bot.generation.graph import decode_step as _step
+    from bot.generation.graph import prefill as _prefill
+    from bot.generation.graph import slot_cache
 
     _, hp = _load_vocab(tiny_checkpoint.run_dir)
     prefix, _ = find_checkpoint(tiny_checkpoint.run_dir)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import Config, database_url, load_config
-from bot.jobs import PostingState, backoff_s, post_next, reconcile, refill
-from bot.publish import html_to_text, make_publisher
-from bot.store import Store
+from bot.posting.jobs import PostingState, backoff_s, post_next, reconcile, refill
+from bot.posting.publishers import html_to_text, make_publisher
+from bot.store.store import Store
 from tests.fixtures_servers import OPERATOR_TOKEN
 
-T0 = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 BIOS = [f"DJ Number {i} mixes {g} records in a converted {p} every other weekend since {1990 + i}."
         for i, (g, p) in enumerate([("dub", "laundrette"), ("acid", "chapel"), ("garage", "ferry"),
                                     ("ambient", "greenhouse"), ("electro", "car park")])]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SOAK = Path(__file__).resolve().parent.parent / "bench" / "soak_kill.py"
+SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak_kill.py"
 
 
 def _soak_module():

@@ -10,8 +10,9 @@ import pytest
 
 from bot.config import Config, load_config
 from bot.errors import AuthError, ConfigError, Rejected, RetryLater
-from bot.publish import MastodonPublisher, OutboxPublisher, html_to_text, make_publisher
-from bot.store import Store
+from bot.posting.outbox import OutboxPublisher
+from bot.posting.publishers import MastodonPublisher, html_to_text, make_publisher
+from bot.store.store import Store
 
 BIO = "DJ Test Pattern grew up between <two> record shops & a bus depot.\n\nNow plays slow techno."
 
@@ -150,7 +151,7 @@ def test_outbox_appends_once_per_key(tmp_path, mastodon):
 def test_a_thread_bio_posts_as_numbered_replies_once(tmp_path, mastodon):
     """too_long = "thread": the parts go out as replies, and a retry after a half thread adds none."""
     from bot.config import FiltersConfig
-    from bot.filters import Pipeline
+    from bot.filters.pipeline import Pipeline
 
     cfg, store = _setup(tmp_path, mastodon)
     long_bio = " ".join(f"Sentence {i} tells how DJ Thread Test spent year {i} digging in crates." for i in range(14))

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.config import database_url, load_config
 from bot.errors import ConfigError
-from bot.publish import html_to_text, make_publisher
-from bot.store import Store
-from bot.worker import Worker, build_scheduler, post_trigger
+from bot.posting.publishers import html_to_text, make_publisher
+from bot.posting.worker import Worker, build_scheduler, post_trigger
+from bot.store.store import Store
 
 BIOS = [f"DJ Worker {i} has played every ferry terminal on the {c} coast since {1995 + i}."
         for i, c in enumerate(["north", "south", "east", "west"])]
@@ -58,7 +58,7 @@ def test_run_once_refills_auto_approves_and_posts(tmp_path, mastodon):
 def test_post_job_keeps_running_through_faults_and_in_quiet_hours(tmp_path, mastodon):
     _, cfg = _config(tmp_path, mastodon, mastodon={"request_timeout_s": 1.0})
     store = _approved(cfg)
-    now = [datetime(2026, 11, 27, 12, tzinfo=timezone.utc)]
+    now = [datetime(2026, 11, 27, 12, tzinfo=UTC)]
     worker = Worker(cfg, store, make_publisher(cfg), _adder(store, []), clock=lambda: now[0])
     for effect in ({"type": "status", "status": 500}, {"type": "malformed"}, {"type": "ratelimit"}):
         mastodon.fault(effect)
@@ -70,7 +70,7 @@ def test_post_job_keeps_running_through_faults_and_in_quiet_hours(tmp_path, mast
 
 
 def test_quiet_hours_skip_posting(tmp_path, mastodon):
-    now = datetime(2026, 11, 27, 3, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 3, tzinfo=UTC)
     _, cfg = _config(tmp_path, mastodon, schedule={"quiet_hours": [now.astimezone().hour]})
     store = _approved(cfg)
     worker = Worker(cfg, store, make_publisher(cfg), _adder(store, []), clock=lambda: now)
@@ -90,7 +90,7 @@ def test_scheduler_jobs_coalesce_with_one_instance(tmp_path, mastodon):
 
 
 def test_batches_are_filtered_to_the_instance_limit(tmp_path, mastodon):
-    from bot.worker import fit_to_instance
+    from bot.posting.worker import fit_to_instance
 
     _, cfg = _config(tmp_path, mastodon, filters={"max_chars": 800})
     assert fit_to_instance(cfg, make_publisher(cfg)).filters.max_chars == 500  # the mock's limit
@@ -220,8 +220,6 @@ def test_cli_doctor_flags_an_unreachable_instance(tmp_path, mastodon):
 
 @pytest.mark.slow
 def test_run_once_end_to_end_with_the_tiny_model(tmp_path, mastodon, request):
-    if not (Path(__file__).parent / "fixtures_model.py").exists():
-        pytest.skip("the tiny model fixture is not there yet")
     tiny = request.getfixturevalue("tiny_checkpoint")
     path, _ = _config(
         tmp_path, mastodon, review={"mode": "auto"}, schedule={"min_queue": 1},

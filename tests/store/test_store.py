@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.errors import IllegalTransition, NotFound, StoreError
-from bot.store import HEAD_REVISION, Store
+from bot.store.candidate import HEAD_REVISION
+from bot.store.store import Store
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 
@@ -157,9 +158,26 @@ def test_schema_is_migrated_and_wal_is_on(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+def test_head_revision_is_the_newest_migration() -> None:
+    """HEAD_REVISION (read without importing Alembic) names the migration no other one revises."""
+    import ast
+    from pathlib import Path
+
+    import bot.store
+
+    revisions, parents = set(), set()
+    for f in (Path(bot.store.__file__).parent / "migrations" / "versions").glob("*.py"):
+        values = {t.id: n.value.value for n in ast.parse(f.read_text()).body if isinstance(n, ast.Assign)
+                  for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+        if "revision" in values:
+            revisions.add(values["revision"])
+            parents.add(values.get("down_revision"))
+    assert revisions - parents == {HEAD_REVISION}
+
+
 WRITER = """
 import sys
-from bot.store import Store
+from bot.store.store import Store
 s = Store.open(sys.argv[1], busy_timeout_s=30)
 for i in range(int(sys.argv[3])):
     c = s.add(f"{sys.argv[2]} bio {i}", source=sys.argv[2])
@@ -182,10 +200,9 @@ def test_two_processes_write_at_once_without_locking_errors(tmp_path: Path) -> N
 
 
 def test_fast_read_path_matches_the_store(store: Store) -> None:
-    """bot/fastread.py decodes rows exactly as SQLAlchemy does, and knows the schema revision."""
-    from bot import fastread
+    """bot/store/fastread.py decodes rows exactly as SQLAlchemy does."""
+    from bot.store import fastread
 
-    assert fastread.HEAD_REVISION == HEAD_REVISION
     at("posted", store)
     at("failed", store)
     bid = store.create_batch("m", params={"top_k": 3})

@@ -1,4 +1,4 @@
-"""training.corpus: inputs, filters, dedupe, deterministic output, stats, gpt-2-simple's loader."""
+"""training/corpus: inputs, filters, dedupe, deterministic output, stats, gpt-2-simple's loader."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ import requests
 
 from bot.config import Config, CorpusConfig
 from bot.errors import InputError
-from training.corpus import (NearDupIndex, build_corpus, corpus_stats, format_stats, in_validation,
-                             pronoun_family, read_corpus, words_of)
+from bot.text import read_bios as read_corpus
+from bot.text import words as words_of
+from training.corpus.build import build_corpus, in_validation
+from training.corpus.dedup import NearDupIndex
+from training.corpus.stats import corpus_stats, format_stats, pronoun_family
 from training.scrape import crawl
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIOS = [
     "Marlo Finch is a DJ and producer from Glasgow who has played warehouse parties since 2009. He runs the "
     "label Thistle Tone and his records mix acid lines with the melancholy of old Scottish folk tunes.",
@@ -130,8 +133,8 @@ def test_rebuild_is_byte_identical_across_processes(tmp_path):
     texts = BIOS + [GERMAN, BIOS[0]] + [b.replace("the", "a") for b in BIOS]
     out, _ = build(tmp_path, texts, validation_share=0.3)
     first = {p: p.read_bytes() for p in tmp_path.glob("corpus*")}
-    code = ("import sys; from pathlib import Path; from tests.test_corpus import cfg_for;"
-            "from training.corpus import build_corpus; t = Path(sys.argv[1]);"
+    code = ("import sys; from pathlib import Path; from tests.training.test_corpus import cfg_for;"
+            "from training.corpus.build import build_corpus; t = Path(sys.argv[1]);"
             "build_corpus([t / 'in.jsonl'], t / 'corpus.txt', cfg_for(t, validation_share=0.3), index=False)")
     env = dict(os.environ, PYTHONHASHSEED="12345")  # sets and dicts iterate differently
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, env=env, check=True)
@@ -251,7 +254,6 @@ def test_cli_corpus_build_stats_index(tmp_path):
     assert read_corpus(corpus) == BIOS
     r = invoke("--config", str(toml), "corpus", "stats")
     assert r.exit_code == 0 and "bios in corpus: 6" in r.output and "not_english 1" in r.output
-    pytest.importorskip("bot.copyindex")
     assert corpus.with_suffix(".idx").exists()  # build made the copy index beside the corpus
     r = invoke("--config", str(toml), "corpus", "index")
     assert r.exit_code == 0, r.output
@@ -279,7 +281,6 @@ def test_cli_scrape_then_build_from_cache(scrape_site, tmp_path):
     assert r.exit_code != 0 and "no scrape site named 'nope'" in r.output
 
 
-@pytest.mark.skipif(not (ROOT / "training/data/sample_bios.jsonl").exists(), reason="sample corpus not there yet")
 def test_sample_corpus_builds(tmp_path):
     out = tmp_path / "corpus.txt"
     st = build_corpus([ROOT / "training/data/sample_bios.jsonl"], out, cfg_for(tmp_path), index=False)
@@ -287,9 +288,9 @@ def test_sample_corpus_builds(tmp_path):
 
 
 def test_non_utf8_csv_is_one_clear_error(tmp_path):
-    from bot.errors import InputError
     from bot.config import load_config
-    from training.corpus import build_corpus
+    from bot.errors import InputError
+    from training.corpus.build import build_corpus
 
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(b"text\ncaf\xe9 DJ bio that is long enough to pass the length bounds easily here\n")

@@ -20,7 +20,7 @@ from bot.errors import ModelError
 from tests.fixtures_model import fast_settings, finetune_tiny, write_corpus
 from training import finetune as ft
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow  # every test here trains or loads the tiny model
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ModelError
+from bot.generation.checkpoint import load_encoder
+from bot.text import END
 from training import model as tm
 
 
@@ -20,13 +22,13 @@ def test_init_tiny_writes_gpt2_simple_layout(tiny_model):
     hp = json.loads((d / "hparams.json").read_text())
     assert hp == {"n_vocab": 2000, "n_ctx": 1024, "n_layer": 2, "n_embd": 128, "n_head": 4}
     enc = json.loads((d / "encoder.json").read_text())
-    assert tm.ENDOFTEXT in enc and len(enc) == hp["n_vocab"]
+    assert END in enc and len(enc) == hp["n_vocab"]
     assert sorted(enc.values()) == list(range(hp["n_vocab"]))  # every sampled id decodes
     assert tm.is_complete(d)
 
 
 def test_gpt2_simple_encoder_round_trips_the_corpus(tiny_model):
-    enc = tm.load_encoder(tiny_model.path)
+    enc = load_encoder(tiny_model.path)
     text = tiny_model.corpus.read_text(encoding="utf-8")
     ids = enc.encode(text)
     assert enc.decode(ids) == text
@@ -101,7 +103,7 @@ def test_model_module_imports_no_tensorflow():
 
     code = "import sys, training.model; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parent.parent, check=True)
+                         cwd=Path(__file__).resolve().parents[2], check=True)
     assert out.stdout.strip() == "False"
 
 

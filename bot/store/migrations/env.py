@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.models import Base
+from bot.store.tables import Base
 
 target_metadata = Base.metadata
 connection = context.config.attributes["connection"]

@@ -1,0 +1,1 @@
+"""The filters: every text that can be posted passes the same pipeline (bot/filters/pipeline.py)."""

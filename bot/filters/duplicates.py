@@ -1,0 +1,53 @@
+"""Near-duplicates: a candidate too similar to a text already queued, posted or retracted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from bot.filters.check import Check
+from bot.text import words
+
+
+class NearDuplicates:
+    """Exact and near duplicates (Jaccard on word 5-grams) against texts already queued or posted."""
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        self._texts: list[str] = []
+        self._sets: list[set[int]] = []
+        self._exact: dict[str, int] = {}
+        self._post: dict[int, list[int]] = {}  # 5-gram hash -> texts holding it (in-process hash)
+        for t in texts:
+            self.add(t)
+
+    @staticmethod
+    def shingles(text: str) -> set[int]:
+        """Hashes of the word 5-grams (the whole text when shorter)."""
+        w = words(text)
+        return {hash(tuple(w[i:i + 5])) for i in range(max(1, len(w) - 4))} if w else set()
+
+    def add(self, text: str) -> None:
+        """Remember a text."""
+        i, sh = len(self._texts), self.shingles(text)
+        self._texts.append(text)
+        self._sets.append(sh)
+        self._exact.setdefault(" ".join(words(text)), i)
+        for g in sh:
+            self._post.setdefault(g, []).append(i)
+
+    def check(self, text: str, threshold: float) -> Check:
+        """Fail on an exact duplicate or a Jaccard similarity at or above `threshold`."""
+        key = " ".join(words(text))
+        if key in self._exact:
+            return Check(False, "exact duplicate", {"jaccard": 1.0, "of": self._texts[self._exact[key]][:80]})
+        sh = self.shingles(text)
+        hits = Counter(i for g in sh for i in self._post.get(g, ()))
+        best, j = None, 0.0
+        for i, inter in hits.items():
+            sim = inter / (len(sh) + len(self._sets[i]) - inter)
+            if sim > j:
+                best, j = i, sim
+        s = {"jaccard": round(j, 4), "of": self._texts[best][:80] if best is not None else None,
+             "threshold": threshold}
+        ok = j < threshold
+        return Check(ok, f"max Jaccard {j:.2f} (threshold {threshold})", s)

@@ -1,0 +1,1 @@
+"""The corpus stage: inputs -> clean, English, deduplicated bios -> corpus file, manifest, split, stats."""
