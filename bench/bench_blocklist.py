@@ -1,4 +1,4 @@
-"""Blocklist benchmark and hit report: bot.blocklist against bot.filters' whole-word regexes.
+"""Blocklist benchmark and hit report: bot.filters.blocklist against plain whole-word regexes.
 
 Times both matchers on the same bios with the same extra entries in one run (best of REPEAT loops,
 CPU time), and lists every hit of the default list so a person can judge it.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import time
 from collections import Counter
@@ -21,14 +22,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import filters as F  # noqa: E402
-from bot.blocklist import _compile, compile_blocklist, default_terms  # noqa: E402
+from bot.filters.blocklist import _compile, compile_blocklist, default_terms  # noqa: E402
 
 REPEAT = 5  # timed loops take the best of this many runs
 SAMPLES = f"{ROOT / 'training' / 'data' / 'sample_bios.jsonl'}:text"
 # A plausible operator list: ten words and a regex, none of them in the bios.
 EXTRA = ["frobnicate", "quasar", "fog machine", "wibble", "glorp", "zanzibar", "plinth", "gazump",
          "snollygoster", "kerfuffle", r"/\bn[a4]zi/"]
+
+
+def naive_compile(entries: list[str]) -> list[tuple[str, re.Pattern[str]]]:
+    """The anchor (djbios' blocklist before this one): each word a case-insensitive \\b-bounded regex."""
+    return [(e, re.compile(e[1:-1] if len(e) > 2 and e[0] == e[-1] == "/" else rf"\b{re.escape(e)}\b", re.I))
+            for e in entries]
+
+
+def naive_blocklist(text: str, patterns: list[tuple[str, re.Pattern[str]]]) -> list[str]:
+    """The anchor's check: every entry whose regex is found in the text."""
+    return [e for e, rx in patterns if rx.search(text)]
 
 
 def cpu_s() -> float:
@@ -82,17 +93,17 @@ def main() -> None:
     t0 = cpu_s()
     _compile.__wrapped__(tuple(EXTRA), True, ())
     print(f"compile (uncached, default list loaded): {(cpu_s() - t0) * 1e3:.1f} ms CPU")
-    old_extra = F.compile_blocklist(EXTRA)
-    old_all = F.compile_blocklist(EXTRA + list(default_terms()))
+    old_extra = naive_compile(EXTRA)
+    old_all = naive_compile(EXTRA + list(default_terms()))
     new_extra = compile_blocklist(EXTRA, use_default=False)
     new_all = compile_blocklist(EXTRA)
     for spec in args.jsonl or [SAMPLES]:
         texts = load(spec)
         chars = sum(map(len, texts)) / len(texts)
         print(f"\n{Path(spec.partition(':')[0]).name}: {len(texts)} texts, mean {chars:.0f} chars")
-        for label, fn in (("old bot.filters.blocklist, extra only", lambda t: F.blocklist(t, old_extra)),
+        for label, fn in (("anchor: whole-word regexes, extra only", lambda t: naive_blocklist(t, old_extra)),
                           ("new Blocklist.find, extra only", new_extra.find),
-                          ("old, extra + default terms as words", lambda t: F.blocklist(t, old_all)),
+                          ("anchor, extra + default terms as words", lambda t: naive_blocklist(t, old_all)),
                           ("new Blocklist.find, extra + default", new_all.find)):
             us = per_bio_us(fn, texts)
             print(f"  {label:40s} {us:7.1f} µs/text  {us * 500 / chars:7.1f} µs per 500 chars")

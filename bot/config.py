@@ -122,7 +122,9 @@ class FiltersConfig:
     skip: list[str] = _f([])  # filters that never fail (still scored), e.g. ["language", "pronouns"]
     language: str = _f("en")
     min_lang_prob: float = _f(0.7, min=0.0, max=1.0)
-    blocklist: list[str] = _f([])  # words, or regexes written as /.../
+    blocklist: list[str] = _f([])  # extra words (caught in any spelling), or regexes written as /.../
+    blocklist_default: bool = _f(True)  # also block wordfilter's list of slurs (bot/filters/blocklist.py)
+    blocklist_allow: list[str] = _f([])  # entries of the default list to let through
     mentions: str = _f("defuse", choices=("defuse", "reject", "keep"))
     hashtags: str = _f("defuse", choices=("defuse", "reject", "keep"))
     urls: str = _f("remove", choices=("remove", "placeholder", "reject"))

@@ -1,15 +1,13 @@
-"""Checks on what a bio says: complete, not blocklisted, in the configured language, not repeating
-itself, one set of pronouns for its subject.
+"""Checks on what a bio says: complete, in the configured language, not repeating itself, one set
+of pronouns for its subject. (Blocked words: bot/filters/blocklist.py.)
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 
 from bot.config import FiltersConfig
-from bot.errors import ConfigError
 from bot.filters.check import Check
 from bot.text import DELIMITER_PIECES, END, SENTENCE_END, START, detect_languages, pronoun_counts, sentences, words
 
@@ -25,24 +23,6 @@ def completeness(text: str, complete: bool = True) -> Check:
         return Check(False, "cut off before the end delimiter")
     left = [d for d in (START, END, *DELIMITER_PIECES) if d in text]
     return Check(not left, f"leftover delimiter {left[0]!r}" if left else "complete")
-
-
-def compile_blocklist(entries: Iterable[str]) -> list[tuple[str, re.Pattern[str]]]:
-    """Words match whole words, case-insensitively; "/regex/" entries are regexes."""
-    out = []
-    for e in entries:
-        try:
-            rx = e[1:-1] if len(e) > 2 and e.startswith("/") and e.endswith("/") else rf"\b{re.escape(e)}\b"
-            out.append((e, re.compile(rx, re.I)))
-        except re.error as exc:
-            raise ConfigError(f"[filters] blocklist entry {e!r} is not a valid regex: {exc}") from exc
-    return out
-
-
-def blocklist(text: str, patterns: list[tuple[str, re.Pattern[str]]]) -> Check:
-    """Fail on the first blocklisted word or regex."""
-    hits = [e for e, rx in patterns if rx.search(text)]
-    return Check(not hits, f"blocked: {hits[0]}" if hits else "clean", {"hits": hits})
 
 
 def language(text: str, cfg: FiltersConfig) -> Check:

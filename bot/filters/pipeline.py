@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config, FiltersConfig
 from bot.errors import ConfigError
+from bot.filters.blocklist import blocklist, blocklist_from_config
 from bot.filters.check import Check, Verdict
-from bot.filters.content import blocklist, compile_blocklist, completeness, language, pronouns, repetition
+from bot.filters.content import completeness, language, pronouns, repetition
 from bot.filters.copies import copies
 from bot.filters.copyindex import CopyIndex
 from bot.filters.duplicates import NearDuplicates
@@ -39,7 +40,7 @@ class Pipeline:
     def __init__(self, cfg: FiltersConfig, copy_index: CopyIndex | None = None,
                  existing: Iterable[str] = (), *, spoiler_text: str = "") -> None:
         self.cfg, self.index, self.spoiler_text = cfg, copy_index, spoiler_text
-        self._block = compile_blocklist(cfg.blocklist)
+        self._block = blocklist_from_config(cfg)
         unknown = set(cfg.skip) - set(ORDER)
         if unknown:
             raise ConfigError(f"[filters] skip: unknown filter {sorted(unknown)[0]!r}; use {', '.join(ORDER)}")

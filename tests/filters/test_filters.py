@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.config import FiltersConfig
 from bot.errors import ConfigError
-from bot.filters.content import blocklist, compile_blocklist, completeness, language, pronouns, repetition
+from bot.filters.blocklist import blocklist, compile_blocklist
+from bot.filters.content import completeness, language, pronouns, repetition
 from bot.filters.copies import copies, copy_run_limit
 from bot.filters.copyindex import CopyIndex, build_index
 from bot.filters.duplicates import NearDuplicates

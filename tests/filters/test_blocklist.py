@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocklist import (
+from bot.config import FiltersConfig
+from bot.errors import ConfigError
+from bot.filters.blocklist import (
     DEFAULT_RELAXED,
     Blocklist,
     Hit,
@@ -21,10 +23,8 @@ from bot.blocklist import (
     default_terms,
     normalise_for_match,
 )
-from bot.config import FiltersConfig
-from bot.errors import ConfigError
 
-SAMPLES = Path(__file__).resolve().parents[1] / "training" / "data" / "sample_bios.jsonl"
+SAMPLES = Path(__file__).resolve().parents[2] / "training" / "data" / "sample_bios.jsonl"
 TEST = compile_blocklist(["frobnicate", "quasar", "fog machine"], use_default=False)
 
 
@@ -137,7 +137,7 @@ def test_allow_relaxes_the_default_list(caplog: pytest.LogCaptureFixture) -> Non
     assert compile_blocklist([]).find(word)
     assert compile_blocklist([], allow=[word.upper()]).find(word) == []
     assert compile_blocklist([word], allow=[word]).find(word)  # an explicit entry still blocks
-    with caplog.at_level(logging.WARNING, logger="bot.blocklist"):
+    with caplog.at_level(logging.WARNING, logger="bot.filters.blocklist"):
         compile_blocklist([], allow=["frobnicate"])
     assert "frobnicate" in caplog.text
 

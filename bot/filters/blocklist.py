@@ -20,9 +20,10 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
+from bot.config import FiltersConfig
 from bot.errors import ConfigError
+from bot.filters.check import Check
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class Blocklist:
             self._run(m, add)
         if self._phrase is not None and (self._always or not words.isdisjoint(self._firsts)):
             for m in self._phrase.finditer(norm):
-                add(m.start(), m.end(), self._phrase_terms[int(m.lastgroup[1:])])
+                add(m.start(), m.end(), self._phrase_terms[int(str(m.lastgroup)[1:])])  # group "p<i>"
         for entry, rx in self._regexes:
             for m in rx.finditer(text):
                 if m.end() > m.start():  # an empty match marks no text a reviewer could see
@@ -286,14 +287,20 @@ def _compile(extra: tuple[str, ...], use_default: bool, allow: tuple[str, ...]) 
                 forms.setdefault(f, entry)
         elif _PHRASE.fullmatch(folded):
             forms.setdefault("".join(_WORD.findall(folded)), entry)  # "half-breed" as "halfbreed"
-            phrases.append((entry, _phrase_rx(folded), _WORD.match(folded).group()))
+            phrases.append((entry, _phrase_rx(folded), _WORD.findall(folded)[0]))
         else:  # symbols or another script: the literal skeleton, not inside a longer word
             phrases.append((entry, rf"(?<!\w){re.escape(folded)}(?!\w)", None))
     return Blocklist(forms, phrases, regexes)
 
 
-def blocklist_from_config(cfg: Any) -> Blocklist:
+def blocklist_from_config(cfg: FiltersConfig) -> Blocklist:
     """The Blocklist that [filters] blocklist, blocklist_default and blocklist_allow describe."""
-    return compile_blocklist(getattr(cfg, "blocklist", ()),
-                             use_default=getattr(cfg, "blocklist_default", True),
-                             allow=getattr(cfg, "blocklist_allow", ()))
+    return compile_blocklist(cfg.blocklist, use_default=cfg.blocklist_default, allow=cfg.blocklist_allow)
+
+
+def blocklist(text: str, bl: Blocklist) -> Check:
+    """Fail on any blocked term; the hits (entry, the text as written, span) go to the reviewer."""
+    hits = bl.find(text)
+    detail = f"blocked: {hits[0].term} ({hits[0].text!r})" if hits else "clean"
+    return Check(not hits, detail, {"hits": [h.term for h in hits],
+                                     "spans": [[h.start, h.end] for h in hits]})
