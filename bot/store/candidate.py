@@ -8,10 +8,10 @@ from typing import Any
 
 # The candidate states (docs/ARCHITECTURE.md). `generated` exists only in memory, between the model
 # and the filters: a row is born pending or rejected.
-STATES = ("pending", "rejected", "approved", "posting", "posted", "failed")
+STATES = ("pending", "rejected", "approved", "posting", "posted", "failed", "retracted")
 # The newest file in bot/store/migrations/versions: the store migrates to it, the fast read path
 # reads only a database at it. Checked against the migration files by a test.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def utcnow() -> datetime:
@@ -55,6 +55,14 @@ class Candidate:
     last_error: str | None
     retry_at: datetime | None
     history: list[dict[str, Any]]
+    quality: float | None = None  # ranking: higher is better (fluency and the filters' margins)
+    filter_fingerprint: str | None = None  # the filter settings its stored verdict was made under
+    reviewed_by: str | None = None  # who approved or rejected it: operator, auto, force, dm:<acct>
+    status_ids: list[str] = dataclasses.field(default_factory=list)  # every status of the bio, in order
+    request_id: int | None = None  # the follower request it answers (a reply)
+    claimed_by: str | None = None  # the process that holds it in `posting`
+    claimed_at: datetime | None = None
+    retracted_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Candidate:

@@ -17,8 +17,8 @@ from datetime import datetime
 from bot.config import sqlite_file
 from bot.store.candidate import HEAD_REVISION, Candidate
 
-_JSON = {"scores", "params", "history"}
-_TIMES = {"created_at", "reviewed_at", "posted_at", "retry_at"}
+_JSON = {"scores", "params", "history", "status_ids"}
+_TIMES = {"created_at", "reviewed_at", "posted_at", "retry_at", "claimed_at", "retracted_at"}
 _COLUMNS = [f.name for f in dataclasses.fields(Candidate)]
 
 

@@ -82,7 +82,7 @@ class Store:
 
         acfg = AlembicConfig()
         acfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self._write() as session:
+        with self.write_session() as session:
             acfg.attributes["connection"] = session.connection()
             command.upgrade(acfg, "head")
         log.info("database migrated to %s", HEAD_REVISION)
@@ -93,19 +93,25 @@ class Store:
 
     # -- sessions ------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _read(self) -> Iterator[Session]:
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads (the store's sibling modules use it too)."""
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Session]:
-        """One transaction that takes SQLite's write lock at BEGIN."""
+    def write_session(self) -> Iterator[Session]:
+        """One transaction that takes SQLite's write lock at BEGIN (for every write of the store's modules)."""
         engine = self.engine.execution_options(djbios_immediate=True)
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
 
-    def _row(self, session: Session, cid: int) -> CandidateRow:
-        row = session.get(CandidateRow, cid)
+    def _row(self, session: Session, cid: int, *, lock: bool = False) -> CandidateRow:
+        """The row by id; `lock` holds it (SELECT ... FOR UPDATE) until the transaction ends.
+
+        SQLite's BEGIN IMMEDIATE already serialises writers; on PostgreSQL the row lock makes two
+        processes' transitions of one candidate take turns, so only one of them can win a claim.
+        """
+        row = session.get(CandidateRow, cid, with_for_update=lock or None)
         if row is None:
             raise NotFound(f"no candidate with id {cid} (see `djbios queue`)")
         return row
@@ -123,7 +129,7 @@ class Store:
         now: datetime | None = None,
     ) -> int:
         """Record the start of a generation batch and return its id."""
-        with self._write() as s:
+        with self.write_session() as s:
             row = BatchRow(source=source, checkpoint=checkpoint, step=step, params=params or {},
                            seed=seed, prompt=prompt, created_at=naive_utc(now), made=0, queued=0)
             s.add(row)
@@ -133,7 +139,7 @@ class Store:
     def finish_batch(self, batch_id: int, *, seconds: float, made: int, queued: int,
                      now: datetime | None = None) -> None:
         """Record how a batch ended."""
-        with self._write() as s:
+        with self.write_session() as s:
             row = s.get(BatchRow, batch_id)
             if row is None:
                 raise NotFound(f"no batch with id {batch_id}")
@@ -161,7 +167,7 @@ class Store:
         created = naive_utc(now)
         fields.setdefault("scores", None)
         fields.setdefault("params", None)
-        with self._write() as s:
+        with self.write_session() as s:
             rows = [
                 CandidateRow(
                     uuid=str(uuidlib.uuid4()), text=t, status=status, source=source,
@@ -176,7 +182,7 @@ class Store:
 
     def get(self, cid: int) -> Candidate:
         """One candidate by id; NotFound if there is none."""
-        with self._read() as s:
+        with self.read_session() as s:
             return Candidate.from_row(self._row(s, cid))
 
     def list(self, status: str | Iterable[str] | None = None, limit: int | None = None) -> builtins.list[Candidate]:
@@ -189,13 +195,13 @@ class Store:
             q = q.where(CandidateRow.status.in_(states))
         if limit is not None:
             q = q.limit(limit)
-        with self._read() as s:
+        with self.read_session() as s:
             return [Candidate.from_row(r) for r in s.scalars(q)]
 
     def count_by_status(self) -> dict[str, int]:
         """How many candidates are in each state (every state present, zero included)."""
         q = select(CandidateRow.status, func.count()).group_by(CandidateRow.status)
-        with self._read() as s:
+        with self.read_session() as s:
             counts = {st: n for st, n in s.execute(q).all()}
         return {st: counts.get(st, 0) for st in STATES}
 
@@ -203,21 +209,21 @@ class Store:
               ) -> builtins.list[str]:
         """The texts in the given states: the near-duplicate filter compares against these."""
         q = select(CandidateRow.text).where(CandidateRow.status.in_(list(statuses)))
-        with self._read() as s:
+        with self.read_session() as s:
             return list(s.scalars(q))
 
     def posted_times(self) -> builtins.list[datetime]:
         """When each posted bio went out (for stats)."""
         q = select(CandidateRow.posted_at).where(CandidateRow.status == "posted")
-        with self._read() as s:
+        with self.read_session() as s:
             return [t for t in s.scalars(q) if t is not None]
 
     # -- transitions ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def _transition(self, cid: int, action: str, now: datetime | None) -> Iterator[CandidateRow]:
         """Load the row under the write lock, check the state allows `action`, log it in history."""
-        with self._write() as s:
-            row = self._row(s, cid)
+        with self.write_session() as s:
+            row = self._row(s, cid, lock=True)
             if row.status not in _FROM[action]:
                 allowed = " or ".join(_FROM[action])
                 raise IllegalTransition(
@@ -262,7 +268,7 @@ class Store:
                       now: datetime | None = None) -> Candidate | None:
         """The next bio to post: approved ones, then failed ones whose retry time has come."""
         when = naive_utc(now)
-        with self._read() as s:
+        with self.read_session() as s:
             rows = list(s.scalars(
                 select(CandidateRow)
                 .where((CandidateRow.status == "approved")
@@ -277,10 +283,15 @@ class Store:
         pick = pool[0] if order == "oldest" or retry else (rng or random.Random()).choice(pool)
         return Candidate.from_row(pick)
 
-    def start_posting(self, cid: int, now: datetime | None = None) -> Candidate:
-        """approved|failed -> posting, committed before the HTTP call (attempts += 1)."""
+    def start_posting(self, cid: int, now: datetime | None = None, *, holder: str | None = None) -> Candidate:
+        """approved|failed -> posting, committed before the HTTP call (attempts += 1): the claim.
+
+        Only one process can win it (the row is locked while its state is checked); the loser gets
+        IllegalTransition. `holder` names the claiming process, so nobody else settles its row.
+        """
         with self._transition(cid, "start_posting", now) as row:
             row.status, row.attempts = "posting", row.attempts + 1
+            row.claimed_by, row.claimed_at = holder, naive_utc(now)
         return self.get(cid)
 
     def mark_posted(self, cid: int, *, status_id: str, url: str, now: datetime | None = None) -> Candidate:

@@ -212,3 +212,42 @@ def test_fast_read_path_matches_the_store(store: Store) -> None:
     assert fastread.list_candidates(url, "failed") == store.list("failed")
     assert fastread.list_candidates(url, cid=3) == [store.get(3)]
     assert fastread.list_candidates("postgresql://x/y") is None
+
+
+def test_state_round_trips_and_deletes(store: Store) -> None:
+    from bot.store.state import get_state, set_state
+
+    assert get_state(store, "pause", {"none": True}) == {"none": True}
+    set_state(store, "pause", {"until": None, "reason": "maintenance"})
+    set_state(store, "notifications_since_id", "1234")
+    assert get_state(store, "pause") == {"until": None, "reason": "maintenance"}
+    set_state(store, "pause", None)
+    assert get_state(store, "pause") is None and get_state(store, "notifications_since_id") == "1234"
+
+
+def test_upgrade_from_0001_keeps_rows_and_records_their_status_ids(tmp_path: Path) -> None:
+    """A database made by the first schema opens at head with its posted bio's status id kept."""
+    import sqlite3
+
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine
+
+    import bot.store
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    acfg = AlembicConfig()
+    acfg.set_main_option("script_location", str(Path(bot.store.__file__).parent / "migrations"))
+    with create_engine(url).begin() as conn:
+        acfg.attributes["connection"] = conn
+        command.upgrade(acfg, "0001")
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.execute("INSERT INTO candidates (uuid, text, status, scores, source, params, created_at, attempts, history,"
+               " status_id, posted_url) VALUES ('u1', 'An old bio.', 'posted', '{}', 'test', '{}',"
+               " '2026-01-01 00:00:00', 1, '[]', '42', 'https://x/42')")
+    db.commit()
+    db.close()
+    s = Store.open(url)
+    c = s.list()[0]
+    assert c.status == "posted" and c.status_ids == ["42"] and c.quality is None
+    s.close()
