@@ -196,6 +196,12 @@ class ScrapeConfig:
     timeout_s: float = _f(30.0, min=0.1)
     retries: int = _f(3, min=0)
     backoff_s: float = _f(2.0, min=0.0)  # first retry wait (s); doubles per retry of a 5xx/429/connection error
+    # Wall-clock bound on one request, headers and body (s): timeout_s bounds each read, so a server
+    # sending a byte every few seconds would otherwise hold the crawl forever.
+    deadline_s: float = _f(120.0, min=1.0, max=3600.0)
+    # The longest wait a server may ask of us (s): a longer Crawl-delay/Request-rate or Retry-After
+    # means we leave that host alone for this run (a warning says so) rather than hang or go faster.
+    max_delay_s: float = _f(120.0, min=1.0, max=86400.0)
     sites: list[SiteConfig] = _f([])
 
 

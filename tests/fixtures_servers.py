@@ -113,12 +113,16 @@ def mastodon(mastodon_server: MastodonMock) -> Iterator[MastodonMock]:
 # Serves tests/site/ on 127.0.0.1 plus dynamic routes: a redirect loop (/loop/a <-> /loop/b), a
 # 10 MB page (/artists/huge.html, streamed without Content-Length), a page that answers 500 once
 # and then works (/artists/flaky.html), a 429 with Retry-After: 30 once (/busy).
-# Every request is logged with its Host header.
+# Every request is logged with its Host header. A test adds routes of its own (hostile ones: see
+# tests/hostile/) with `site.routes[path] = fn(handler)`; fixture `outside_site` is a second site on
+# 127.0.0.2, a host no config allows, to prove the crawler never reaches it.
 # ------------------------------------------------------------------------------------------------
 
-import dataclasses  # noqa: E402  (the scrape site's own imports, kept with its section)
+import contextlib  # noqa: E402  (the scrape site's own imports, kept with its section)
+import dataclasses  # noqa: E402
 import threading  # noqa: E402
 from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 
 from bot.config import Config, CorpusConfig, ScrapeConfig, SiteConfig  # noqa: E402
@@ -138,11 +142,12 @@ class ScrapeSite:
 
     def __init__(self, server: ThreadingHTTPServer) -> None:
         self.server = server
-        self.port = server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.host, self.port = server.server_address[:2]
+        self.base_url = f"http://{self.host}:{self.port}"
         self.other_origin = f"http://localhost:{self.port}"  # same server, a host outside allowed_domains
         self.crawl_delay = 3  # seconds, written into robots.txt
         self.robots_override: tuple[int, bytes] | None = None  # (status, body) served for robots.txt
+        self.routes: dict[str, Callable[[_Handler], None]] = {}  # path -> handler, tried first
         self.log: list[tuple[str, str, str]] = []  # (host header, path, user-agent)
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -203,11 +208,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.site.hits[path] += 1
             hits = self.site.hits[path]
         try:
+            if path in self.site.routes:
+                return self.site.routes[path](self)
             if path == "/robots.txt" and self.site.robots_override:
                 return self._send(*self.site.robots_override, "text/plain")
             self._route(path, hits)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the crawler hung up on purpose (size cap)
+            pass  # the crawler hung up on purpose (size cap, deadline)
 
     def _route(self, path: str, hits: int) -> None:
         if path in ("/loop/a", "/loop/b"):
@@ -237,6 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
                                    "text/html; charset=utf-8")
         return self._send(200, body, ctype)
 
+    def send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+        """A whole response (for routes added by tests)."""
+        self._send(status, body, ctype, headers)
+
     def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -247,17 +258,36 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture
-def scrape_site() -> Iterator[ScrapeSite]:
-    """A fresh fixture site on 127.0.0.1 (own port, empty request log) for one test."""
+@contextlib.contextmanager
+def _serve(host: str) -> Iterator[ScrapeSite]:
+    """A fixture site on host (own port, empty request log) while the block runs."""
     handler = type("Handler", (_Handler,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((host, 0), handler)
     site = ScrapeSite(server)
     handler.site = site
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll: shutdown() waits up to one poll interval, and every scrape test pays it
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield site
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def scrape_site() -> Iterator[ScrapeSite]:
+    """A fresh fixture site on 127.0.0.1 (own port, empty request log) for one test."""
+    with _serve("127.0.0.1") as site:
+        yield site
+
+
+@pytest.fixture
+def outside_site() -> Iterator[ScrapeSite]:
+    """A second site on 127.0.0.2: a host outside every test config's allowed_domains."""
+    with contextlib.ExitStack() as stack:
+        try:
+            site = stack.enter_context(_serve("127.0.0.2"))
+        except OSError as exc:  # only Linux routes all of 127/8 to the loopback by default
+            pytest.skip(f"cannot listen on 127.0.0.2: {exc}")
+        yield site

@@ -1,8 +1,9 @@
 """Extraction: HTML pages -> records {name, url, bio}; text cleaning shared by every corpus input.
 
-Decoding follows the browser order: the HTTP charset, else a BOM or <meta charset>, else detection
-(charset-normalizer). Cleaning unescapes entities, unwraps Discogs markup ([a=Name] -> Name),
-drops boilerplate lines ("Read more", cookie notices) and collapses whitespace to single spaces.
+Decoding follows the browser order (WHATWG): a BOM, else the HTTP charset, else <meta charset>, else
+detection (charset-normalizer); only WHATWG text encodings count (webencodings' label table), and bytes
+no text encoding fits raise UndecodableError. Cleaning unescapes entities, unwraps Discogs markup
+([a=Name] -> Name), drops boilerplate lines ("Read more", cookie notices) and collapses whitespace.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin
 
+import webencodings
 from bs4 import BeautifulSoup
 
 from bot.config import SiteConfig
@@ -22,10 +24,9 @@ from bot.text import END, START
 
 log = logging.getLogger(__name__)
 
-# Browsers read these labels as windows-1252 (WHATWG Encoding): cp1252 is a superset for text.
-_AS_CP1252 = {"iso-8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii", "iso8859-1", "cp819"}
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _BLOCK_TAGS = ("p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
                "tr", "blockquote", "section", "article", "dd", "dt", "pre", "hr")
 _BOILERPLATE_LINE_CHARS = 120  # longer lines are prose that merely mentions e.g. "cookie"
@@ -40,49 +41,81 @@ class Record:
     bio: str
 
 
-def _codec(label: str | None) -> str | None:
-    """A Python codec for an HTML charset label, or None when unknown."""
-    if not label:
-        return None
-    label = label.strip().lower()
-    if label in _AS_CP1252:
-        return "cp1252"
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
+class UndecodableError(ValueError):
+    """A page whose bytes are no text we can read (no usable charset, and detection finds none)."""
+
+
+def _web_encoding(label: str | None) -> webencodings.Encoding | None:
+    """The WHATWG text encoding a charset label names; None for unknown, non-text or 'replacement' labels.
+
+    Python's codecs.lookup() also knows base64, zlib, rot13, idna, uu, hex, bz2, unicode_escape, utf-7 ...
+    which are no web text encodings and raise on (or mangle) a page; the WHATWG label table is the
+    list browsers accept, so only those count.
+    """
+    enc = webencodings.lookup(label) if label else None
+    return None if enc is None or enc.name == "replacement" else enc
+
+
+def _python_to_web() -> dict[str, webencodings.Encoding]:
+    """Python codec name -> WHATWG encoding, to read charset-normalizer's answers."""
+    out = {}
+    for name in set(webencodings.LABELS.values()) - {"replacement", "x-user-defined"}:
+        enc = webencodings.lookup(name)
+        out[codecs.lookup(webencodings.PYTHON_NAMES.get(name, name)).name] = enc
+    return out
+
+
+_WINDOWS_1252 = webencodings.lookup("windows-1252")
+# WHATWG reads latin-1 and ASCII labels as windows-1252 (a superset for text), and so do we.
+_PY_TO_WEB = {**_python_to_web(), "iso8859-1": _WINDOWS_1252, "ascii": _WINDOWS_1252}
 
 
 def decode_body(body: bytes, content_type: str = "") -> str:
-    """Bytes -> str: HTTP charset, else BOM / <meta charset>, else charset-normalizer's guess."""
+    """Bytes -> str the browser way: BOM, HTTP charset, <meta charset>, else detection.
+
+    Unknown and non-text charset labels count as absent. Raises UndecodableError (only) when nothing
+    usable is declared and detection finds no text encoding (compressed or binary bytes).
+    """
     m = _HTTP_CHARSET.search(content_type or "")
-    enc = _codec(m.group(1)) if m else None
-    if enc is None and body.startswith(codecs.BOM_UTF8):
-        enc = "utf-8-sig"
+    enc = _web_encoding(m.group(1)) if m else None
+    if enc is None and body.startswith(_BOMS):
+        enc = webencodings.UTF8  # decode() below reads the BOM and uses its encoding
     if enc is None:
         meta = _META_CHARSET.search(body[:4096])  # the spec's prescan reads the first 1024 bytes
-        enc = _codec(meta.group(1).decode("ascii", "replace")) if meta else None
-    if enc is None:
-        enc = _guess(body)
-    return body.decode(enc, errors="replace")
+        enc = _web_encoding(meta.group(1).decode("ascii", "replace")) if meta else None
+        if enc is not None and enc.name in ("utf-16le", "utf-16be", "x-user-defined"):
+            # WHATWG: a <meta> readable as ASCII cannot mean UTF-16; x-user-defined means windows-1252
+            enc = webencodings.UTF8 if enc.name.startswith("utf-16") else _WINDOWS_1252
+    text, _ = webencodings.decode(body, enc or _guess(body), errors="replace")  # a BOM wins, as in browsers
+    return text
 
 
-def _guess(body: bytes) -> str:
-    """Strict UTF-8 when it decodes, else charset-normalizer's guess, cp1252 winning a tie."""
+def _guess(body: bytes) -> webencodings.Encoding:
+    """Strict UTF-8 when it decodes, else charset-normalizer's guess, windows-1252 winning a tie."""
     try:
         body.decode("utf-8")
-        return "utf-8"
+        return webencodings.UTF8
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes  # lazy: only pages with no declared charset need it
 
-    matches = list(from_bytes(body))
-    if not matches:
-        return "cp1252"
-    # Latin code pages tie on Western text (cp1250 reads "è" as "č"); the web's default wins a tie.
-    if any(m.encoding == "cp1252" and m.chaos <= matches[0].chaos + 0.01 for m in matches):
-        return "cp1252"
-    return _codec(matches[0].encoding) or "cp1252"
+    found = list(from_bytes(body))
+    if not found:  # compressed or binary bytes: no text encoding reads them without chaos
+        raise UndecodableError(f"no charset declared and no text encoding fits its {len(body)} bytes")
+    matches = [m for m in found if _py_web(m.encoding) is not None]
+    # Latin code pages tie on Western text (cp1250 reads "è" as "č"); the web's default wins a tie,
+    # and is the answer too when only non-web encodings fit.
+    if not matches or any(m.encoding == "cp1252" and m.chaos <= matches[0].chaos + 0.01 for m in matches):
+        return _WINDOWS_1252
+    return _py_web(matches[0].encoding)
+
+
+def _py_web(name: str) -> webencodings.Encoding | None:
+    """The WHATWG encoding of a Python codec name, None when the web has no such encoding."""
+    try:
+        return _PY_TO_WEB.get(codecs.lookup(name).name)
+    except LookupError:
+        return None
 
 
 _GAP = "\x00"  # marks where a reference we cannot name was dropped
@@ -171,7 +204,10 @@ def extract_links(soup: BeautifulSoup, url: str, site: SiteConfig) -> list[str]:
         for a in soup.select(sel):
             href = a.get("href")
             if isinstance(href, str) and href.strip() and not href.startswith(("mailto:", "javascript:")):
-                link = urldefrag(urljoin(url, href.strip()))[0]
+                try:
+                    link = urldefrag(urljoin(url, href.strip()))[0]
+                except ValueError:  # e.g. "http://[oops/": urllib.parse refuses it, and so do we
+                    continue
                 if link not in out:
                     out.append(link)
     return out

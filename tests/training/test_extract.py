@@ -81,3 +81,28 @@ def test_listing_page_has_no_record_but_links():
     assert "http://127.0.0.1:8000/artists/kai-brenner.html" in links  # relative, fragment dropped
     assert links[-1] == "http://127.0.0.1:8000/artists/page2.html"  # the next page comes last
     assert not any(x.startswith("mailto:") for x in links)
+
+
+def test_decode_body_refuses_binary_with_a_reason():
+    import zlib
+
+    from training.extract import UndecodableError
+
+    with pytest.raises(UndecodableError, match="no text encoding fits"):
+        decode_body(zlib.compress((SITE / "artists/nova-reyes.html").read_bytes()), "text/html; charset=zlib")
+
+
+@pytest.mark.parametrize("ctype, body, want", [
+    ("text/html; charset=base64", "<p>Zoë</p>".encode(), "Zoë"),  # no text encoding: detection reads it
+    ("text/html; charset=latin-1", "<p>Zoë</p>".encode(), "Zoë"),  # no WHATWG label either
+    ("text/html; charset=windows-1252", b"\xef\xbb\xbf<p>Bj\xc3\xb6rk</p>", "Björk"),  # a BOM beats the header
+    ("text/html", b'<meta charset="utf-16"><p>Bj\xc3\xb6rk</p>', "Björk"),  # <meta> utf-16 means utf-8
+    ("text/html; charset=iso-2022-kr", "<p>Zoë</p>".encode(), "Zoë"),  # WHATWG "replacement": ignored
+])
+def test_decode_body_follows_whatwg_labels(ctype, body, want):
+    assert want in decode_body(body, ctype)
+
+
+def test_extract_links_skips_links_urllib_cannot_parse():
+    soup = parse(b'<a class="artist" href="http://[oops/">x</a><a class="artist" href="/ok">y</a>')
+    assert extract_links(soup, "http://127.0.0.1/", CFG) == ["http://127.0.0.1/ok"]

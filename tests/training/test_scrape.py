@@ -148,8 +148,9 @@ def test_select_sites(scrape_site, tmp_path):
     assert [s.name for s in select_sites(cfg, None)] == ["fixture"]
     with pytest.raises(ConfigError, match="no scrape site named 'nope'"):
         select_sites(cfg, "nope")
-    with pytest.raises(ConfigError, match=r"\[\[scrape.sites\]\]"):
+    with pytest.raises(ConfigError, match=r"\[\[scrape.sites\]\]") as err:
         select_sites(Config(), None)
+    assert "bot.toml" in str(err.value) and "start_urls" in str(err.value) and ".md" not in str(err.value)
 
 
 def test_progress_bar_shows_done_and_queued(scrape_site, tmp_path, capsys):
@@ -166,3 +167,69 @@ def test_429_retry_after_is_honoured(scrape_site, tmp_path):
     stats, clock, _ = run(cfg, site=scrape_site.site_config(start_urls=[scrape_site.base_url + "/busy"]))
     assert 30.0 in clock.sleeps and stats.fetched == 1 and not stats.errors
     assert scrape_site.hits["/busy"] == 2
+
+
+GOOGLE_ROBOTS = b"""User-agent: bot
+Disallow: /
+
+User-agent: DJBIOS
+Disallow: /artists/*kai*
+Allow: /artists/
+Disallow: /private/
+Allow: /private/hidden.html
+Disallow: /loop/a$
+"""
+
+
+def test_robots_txt_read_with_googles_semantics(scrape_site, tmp_path):
+    # Protego: wildcards, $, the longest match wins (not the first), the group chosen by our product token
+    # only ("bot" appears in our User-Agent's comment, and its group must not apply), case-insensitive.
+    scrape_site.robots_override = (200, GOOGLE_ROBOTS)
+    stats, _, _ = run(scrape_site.config(tmp_path))
+    assert "/artists/kai-brenner.html" not in scrape_site.paths  # a wildcard rule longer than Allow: /artists/
+    assert "/private/hidden.html" in scrape_site.paths  # the longer Allow wins over Disallow: /private/
+    assert "/loop/a" not in scrape_site.paths and "/artists/nova-reyes.html" in scrape_site.paths
+    assert stats.robots_blocked == 2
+
+
+@pytest.mark.parametrize("status, crawled", [(401, False), (403, False), (503, False), (404, True), (410, True)])
+def test_robots_status_decides_stay_out_or_no_rules(tmp_path, scrape_site, status, crawled):
+    scrape_site.robots_override = (status, b"nope")
+    stats, _, _ = run(scrape_site.config(tmp_path, retries=0))
+    assert ("/artists/index.html" in scrape_site.paths) is crawled
+    assert ("/private/hidden.html" in scrape_site.paths) is crawled  # no rules: nothing is disallowed
+    assert (stats.robots_blocked == 1 and stats.fetched == 0) is not crawled
+
+
+def test_request_rate_from_robots_holds_between_requests(scrape_site, tmp_path):
+    scrape_site.robots_override = (200, b"User-agent: *\nRequest-rate: 1/10s\n")
+    _, _, times = run(scrape_site.config(tmp_path), max_pages=4)
+    assert len(times) == 5 and min(b[0] - a[0] for a, b in zip(times, times[1:])) >= 10.0
+
+
+@pytest.mark.parametrize("key, value", [("deadline_s", 0.0), ("deadline_s", 7200.0), ("max_delay_s", 0.0),
+                                        ("max_delay_s", 1e6)])
+def test_new_scrape_keys_are_validated(tmp_path, key, value):
+    from bot.config import load_config
+    from bot.errors import ConfigError
+
+    (tmp_path / "bot.toml").write_text(f"[scrape]\n{key} = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"scrape.{key}"):
+        load_config(tmp_path / "bot.toml")
+
+
+def test_start_url_with_credentials_is_refused_without_echoing_it(scrape_site, tmp_path):
+    from bot.errors import ConfigError
+
+    site = scrape_site.site_config(start_urls=[f"http://op:s3cret@127.0.0.1:{scrape_site.port}/"])
+    with pytest.raises(ConfigError, match=r"start_urls\[0\]") as err:
+        run(scrape_site.config(tmp_path), site=site)
+    assert "s3cret" not in str(err.value) and scrape_site.log == []
+
+
+def test_robots_group_is_chosen_by_our_product_token_only(scrape_site, tmp_path):
+    # our User-Agent line says "...; bot for a corpus...": a "bot" group is not ours (RFC 9309 matches
+    # the product token), so the crawl goes on
+    scrape_site.robots_override = (200, b"User-agent: bot\nDisallow: /\n")
+    stats, _, _ = run(scrape_site.config(tmp_path), max_pages=2)
+    assert stats.fetched == 2 and stats.robots_blocked == 0

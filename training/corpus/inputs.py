@@ -14,7 +14,7 @@ from typing import Any
 from bot.config import Config
 from bot.errors import InputError
 from bot.text import END, START
-from training.extract import extract_record, parse
+from training.extract import UndecodableError, extract_record, parse
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,12 @@ def _from_cache(cfg: Config) -> Iterator[InputRecord]:
             unknown += site is None
             if site is None or not page.is_html:
                 continue
-            rec = extract_record(parse(page.body, page.content_type), page.url, site, cfg.corpus.boilerplate)
+            try:
+                soup = parse(page.body, page.content_type)
+            except UndecodableError as exc:  # cached before the crawler could mark it: skip, don't crash
+                log.warning("skipping cached page %s: cannot decode it (%s)", page.url, exc)
+                continue
+            rec = extract_record(soup, page.url, site, cfg.corpus.boilerplate)
             if rec is not None:
                 yield InputRecord(page.url, rec.name, page.url, rec.bio)
     finally:
