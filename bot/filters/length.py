@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from bot.config import FiltersConfig
 from bot.filters.check import Check
-from bot.filters.hazards import URL_RE
-from bot.text import URL_CHARS, sentences
-
-
-def mastodon_length(text: str, spoiler_text: str = "") -> int:
-    """Characters as Mastodon counts them: every URL is 23, mentions count their local part."""
-    body = URL_RE.sub("x" * URL_CHARS, text)
-    body = re.sub(r"@(\w+)@[\w.-]+\w", r"@\1", body)
-    return _graphemes(body) + _graphemes(spoiler_text)
-
-
-def _graphemes(s: str) -> int:
-    """Approximate user-perceived characters: combining marks, ZWJ and variation selectors are free."""
-    n = 0
-    for ch in s:
-        cp = ord(ch)
-        if unicodedata.combining(ch) or cp == 0x200D or 0xFE00 <= cp <= 0xFE0F:
-            continue
-        n += 1
-    return n
+from bot.filters.hazards import graphemes, mastodon_length
+from bot.text import sentences
 
 
 def split_thread(text: str, limit: int, spoiler_text: str = "") -> list[str]:
     """Split at sentence boundaries into numbered replies ("… (1/3)"), each within `limit`."""
     units = sentences(text)
     for n_guess in (9, 99, 999):
-        room = limit - _graphemes(f" ({n_guess}/{n_guess})") - _graphemes(spoiler_text)
+        room = limit - graphemes(f" ({n_guess}/{n_guess})") - graphemes(spoiler_text)
         if room < 20:
             break
         parts = _pack(units, room)

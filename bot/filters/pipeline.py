@@ -20,7 +20,7 @@ from bot.filters.content import completeness, language, pronouns, repetition
 from bot.filters.copies import copies
 from bot.filters.copyindex import CopyIndex
 from bot.filters.duplicates import NearDuplicates
-from bot.filters.hazards import defuse
+from bot.filters.hazards import hazards
 from bot.filters.length import length
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class Pipeline:
         """Run every filter; the reason is the first that failed, the scores hold all of them."""
         cfg = self.cfg
         checks = {"completeness": completeness(text, complete)}
-        posted, checks["hazards"] = defuse(text, cfg)
+        posted, checks["hazards"] = hazards(text, cfg)
         checks["length"] = length(posted, cfg, max_chars, self.spoiler_text)
         checks["blocklist"] = blocklist(posted, self._block)
         checks["language"] = language(posted, cfg) if posted.strip() else Check(False, "empty")

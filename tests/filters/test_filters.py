@@ -18,7 +18,7 @@ from bot.filters.copies import copies, copy_run_limit
 from bot.filters.copyindex import CopyIndex, build_index
 from bot.filters.duplicates import NearDuplicates
 from bot.filters.explain import explain, explain_scores
-from bot.filters.hazards import defuse
+from bot.filters.hazards import hazards as defuse
 from bot.filters.length import length, mastodon_length, split_thread
 from bot.filters.pipeline import ORDER, Pipeline
 
@@ -53,7 +53,7 @@ def test_completeness(text: str, complete: bool, ok: bool) -> None:
     ("Contact [email protected] for bookings.", {}, "Contact for bookings."),
     ("Mail [email\u00a0protected] now.", {}, "Mail now."),
     ("Follow @djfakename for news.", {}, "Follow @\u200bdjfakename for news."),
-    ("Thanks @crew@fake.example.social!", {}, "Thanks @\u200bcrew@fake.example.social!"),
+    ("Thanks @crew@fake.example.social!", {}, "Thanks @\u200bcrew@\u200bfake.example.social!"),  # every sigil
     ("Follow @djfakename for news.", {"mentions": "keep"}, "Follow @djfakename for news."),
     ("Big in #techno circles.", {}, "Big in #\u200btechno circles."),
     ("Voted #1 in 1999.", {}, "Voted #1 in 1999."),
