@@ -1,4 +1,4 @@
-"""How much of a bio is English words: a fluency score that word salad cannot fake.
+"""How much of a bio is English words: a fluency score for text made of non-words.
 
 langdetect gives English p=1.00 to "Ingii Petti is a Slaanan producer who splica, ranémessional
 sound ...": character n-grams look English even when the words are not. This module counts words
@@ -12,9 +12,11 @@ Rules, in the order a token meets them:
   - tokens of the prompt's `names` (case-folded) are neutral wherever they are;
   - a lowercase token is good when wordfreq knows it at or above MIN_ZIPF, or it is on a small
     domain allowlist; hyphenated compounds are judged part by part ("rain-soaked", "2-step");
-  - fused words ("ofthe", "recordlabel") and broken contractions ("does n't", "it' s", "don t")
-    are bad even when wordfreq lists the pieces (it lists "ofthe": a common typo on the web).
-score = good / (good + bad); a text with no judged word scores 1.0 but fails `check_fluency`.
+  - glued function words ("ofthe", "theclub") and broken contractions ("does n't", "it' s",
+    "don t") are bad even though wordfreq lists them or their pieces ("ofthe" is a web typo);
+    an unlisted glued pair ("recordlabel") is simply unknown.
+score = (good) / (good + unknown + fused + broken); no judged word scores 1.0 but fails `check_fluency`.
+It measures words, not grammar: real-word nonsense ("a child of the decks and a year") scores 1.0.
 """
 
 from __future__ import annotations
