@@ -38,9 +38,9 @@ def _cfg(field: str):
 
 def naive_build(src: Path, out: Path, field: str) -> dict:
     """The anchor: langdetect on every bio's full text, exact dedupe; writes the same corpus format."""
+    from bot.filters.language import LanguageCheck
     from bot.text import END, START
     from training.corpus.inputs import iter_records
-    from training.corpus.language import LanguageCheck
     from training.extract import clean_text
 
     cfg = _cfg(field)

@@ -119,6 +119,10 @@ class FiltersConfig:
     max_pattern_repeats: int = _f(4, min=1)  # lines/sentences opening with the same 2 words ("I HATE")
     max_pattern_share: float = _f(0.5, min=0.0, max=1.0)  # ...only fails above this share of them
     max_phrase_repeats: int = _f(3, min=1)  # one word 6-gram this often is a sampling loop
+    max_stutters: int = _f(0, min=0)  # common words written twice in a row ("the the", "old old")
+    min_fluency: float = _f(0.88, min=0.0, max=1.0)  # share of judged words that are English words
+    max_fused_words: int = _f(0, min=0)  # glued function words ("ofthe"); one already reads as broken
+    max_broken_contractions: int = _f(0, min=0)  # "does n't", "it' s"
     skip: list[str] = _f([])  # filters that never fail (still scored), e.g. ["language", "pronouns"]
     language: str = _f("en")
     min_lang_prob: float = _f(0.7, min=0.0, max=1.0)
@@ -135,6 +139,7 @@ class ReviewConfig:
     """How candidates become approved."""
 
     mode: str = _f("manual", choices=("manual", "auto"))
+    auto_max_per_day: int = _f(6, min=0, max=10000)  # "auto": approve at most this many in 24 h, best first
 
 
 @dataclass(frozen=True)

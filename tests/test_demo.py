@@ -23,7 +23,7 @@ def test_demo_runs_every_stage_and_posts(tmp_path: Path) -> None:
         "DJBIOS_VENV": sys.prefix,  # the venv running these tests
         "DJBIOS_SKIP_INSTALL": "1",  # it is installed already; no network in tests
         # 30 tiny steps write fragments (now often under min_chars): the filters only score, the test checks the path
-        "DJBIOS_DEMO_SKIP_FILTERS": "completeness,repetition,pronouns,language,duplicate,length",
+        "DJBIOS_DEMO_SKIP_FILTERS": "completeness,repetition,pronouns,language,fluency,names,duplicate,length",
     }
     env.pop("DJBIOS_CONFIG", None)
     env.pop("DJBIOS_ACCESS_TOKEN", None)

@@ -109,7 +109,32 @@ def index(app: App, path: Path | None) -> None:
       djbios corpus index
     """
     from bot.filters.copyindex import build_index
+    from training.corpus.takedown import rebuild_names
 
     path = _existing_corpus(app, path)
     st = build_index(path, path.with_suffix(".idx"))
     click.echo(f"{path.with_suffix('.idx')}: " + ", ".join(f"{k} {v}" for k, v in st.items()))
+    click.echo(f"{path.with_suffix('.names.json')}: {rebuild_names(path)} artist names for the real-artist guard")
+
+
+@corpus.command()
+@click.option("--name", default=None, help="The artist's name, as the corpus manifest has it.")
+@click.option("--url", default=None, help="The artist page's URL, as scraped.")
+@click.option("--reason", default="", help="Why (kept with the takedown).")
+@pass_app
+def exclude(app: App, name: str | None, url: str | None, reason: str) -> None:
+    """Take an artist out of the corpus for good (a re-scrape does not bring them back).
+
+    Removes their bios from the corpus and the validation split, rebuilds the copy and name
+    indexes, and records the takedown beside the corpus. Bios naming them are rejected from now
+    on; retrain (`djbios train --fresh`) for the model to forget them.
+
+    \b
+    Example:
+      djbios corpus exclude --name "Nadia Ferro" --reason "asked by email"
+    """
+    from training.corpus.takedown import exclude as take_down
+
+    st = take_down(app.config.corpus.path, name=name, url=url, reason=reason)
+    click.echo(f"removed {st['removed']} bios; the name index holds {st['names']} names; "
+               f"takedown recorded in {st['takedowns']}. Retrain for the model to forget them.")

@@ -23,22 +23,23 @@ def filter_cmd(app: App, recheck: bool, text: str | None) -> None:
       djbios filter --text "DJ Foo is a producer from Leeds. Follow @foo!"
     """
     from bot.filters.explain import explain
-    from bot.filters.pipeline import build_pipeline, recheck_pending
+    from bot.filters.gate import default_pipeline, recheck_pending
+    from bot.filters.pipeline import build_pipeline
 
     cfg = app.config
-    max_chars = cfg.mastodon.max_characters or None
     if text is not None:
-        pipe = build_pipeline(cfg, [])
-        v = pipe.check(text, max_chars=max_chars)
+        pipe = build_pipeline(cfg, [], max_chars=cfg.mastodon.max_characters or None)
+        v = pipe.check(text)
         click.echo(f"text to post: {v.text}")
         click.echo("\n".join(explain(v)))
         return
     if not recheck:
         raise click.UsageError("say what to do: --recheck, or --text TEXT")
     store = app.store()
-    pipe = build_pipeline(cfg, store.texts(("approved", "posting", "posted", "failed")))
-    counts = recheck_pending(store, pipe, max_chars=max_chars)
-    kept, total = counts.pop("pending", 0), sum(counts.values())
+    counts = recheck_pending(store, default_pipeline(cfg, store))
+    kept, changed = counts.pop("pending", 0), counts.pop("changed meanwhile", 0)
+    total = sum(counts.values())
     reasons = ", ".join(f"{r}: {n}" for r, n in counts.most_common())
     click.echo(f"rechecked {kept + total} pending: {kept} stay pending, {total} rejected"
-               + (f" ({reasons})" if reasons else ""))
+               + (f" ({reasons})" if reasons else "")
+               + (f"; {changed} changed by another process meanwhile (skipped)" if changed else ""))

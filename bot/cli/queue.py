@@ -29,13 +29,15 @@ def add(app: App, file: BinaryIO) -> None:
     """Import bios from FILE (or - for stdin) as pending candidates.
 
     FILE holds <|startoftext|>…<|endoftext|> blocks, JSONL with a "text" field, or
-    paragraphs separated by blank lines. Nothing is stored if any bio is bad.
+    paragraphs separated by blank lines. Nothing is stored if any bio is unreadable. Every bio
+    runs the filters: one that fails stays pending with its reason (approve --force to post it).
 
     \b
     Example:
       djbios add my_bios.txt
       printf 'First bio.\\n\\nSecond bio.\\n' | djbios add -
     """
+    from bot.filters.gate import default_pipeline, import_bios
     from bot.store.importer import decode, parse_bios
 
     raw_name = getattr(file, "name", "-")
@@ -44,26 +46,34 @@ def add(app: App, file: BinaryIO) -> None:
     if not data.strip():
         raise InputError(f"{name}: file is empty")
     bios = parse_bios(decode(data, name), name)
-    added = app.store().add_many(bios, source=f"file:{name}")
-    click.echo(f"added {len(added)} pending candidates (ids {added[0].id}-{added[-1].id}) from {name}")
+    store = app.store()
+    added = import_bios(store, default_pipeline(app.config, store), bios, source=f"file:{name}")
+    failing = [(c, v) for c, v in added if not v.ok]
+    click.echo(f"added {len(added)} pending candidates (ids {added[0][0].id}-{added[-1][0].id}) from {name}; "
+               f"{len(added) - len(failing)} pass the filters, {len(failing)} fail")
+    for c, v in failing:
+        click.echo(f"  #{c.id} fails {v.reason}: {v.scores[str(v.reason)]['detail']}")
 
 
 @click.command()
 @click.option("--status", "-s", type=click.Choice(STATES), default=None, help="Only this state.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (stable shape).")
 @click.option("--limit", "-n", type=int, default=None, help="At most N rows.")
+@click.option("--sort", type=click.Choice(["quality", "age"]), default="quality", show_default=True,
+              help="Best quality first, or oldest first.")
 @pass_app
-def queue(app: App, status: str | None, as_json: bool, limit: int | None) -> None:
-    """List candidates oldest first: id, status, age, length, first words, reason.
+def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: str) -> None:
+    """List candidates, best first: id, status, quality, age, length, first words, reason.
 
     \b
     Example:
       djbios queue --status pending
-      djbios queue --json | jq .text
+      djbios queue --sort age --json | jq .text
     """
-    rows = _fast_list(app, status=status, limit=limit)
+    order = "quality" if sort == "quality" else "oldest"
+    rows = _fast_list(app, status=status, limit=limit, order=order)
     if rows is None:
-        rows = app.store().list(status, limit=limit)
+        rows = app.store().list(status, limit=limit, order=order)
     if as_json:
         for c in rows:
             click.echo(json.dumps(c.to_json(), ensure_ascii=False))
@@ -72,11 +82,12 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None) -> Non
         click.echo(f"no {status or ''} candidates".replace("  ", " "))
         return
     now = utcnow()
-    click.echo(f"{'id':>5}  {'status':<9} {'age':>5} {'len':>5}  text / reason")
+    click.echo(f"{'id':>5}  {'status':<9} {'qual':>4} {'age':>5} {'len':>5}  text / reason")
     for c in rows:
         words = " ".join(c.text.split()[:9])
         tail = f"  [{c.reason}]" if c.reason else ""
-        click.echo(f"{c.id:>5}  {c.status:<9} {age(c.created_at, now):>5} {len(c.text):>5}  {words}…{tail}")
+        q = f"{c.quality:.2f}" if c.quality is not None else "-"
+        click.echo(f"{c.id:>5}  {c.status:<9} {q:>4} {age(c.created_at, now):>5} {len(c.text):>5}  {words}…{tail}")
 
 
 @click.command()
@@ -133,16 +144,22 @@ def _each(ids: tuple[int, ...], action: Any) -> None:
 
 @click.command()
 @click.argument("ids", metavar="ID...", type=int, nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Approve even when a filter fails (recorded in the history).")
 @pass_app
-def approve(app: App, ids: tuple[int, ...]) -> None:
-    """Approve pending candidates for posting.
+def approve(app: App, ids: tuple[int, ...], force: bool) -> None:
+    """Approve pending candidates for posting; each is checked by the filters first.
 
     \b
     Example:
       djbios approve 12 13 17
+      djbios approve --force 18     # a bio a filter rejects, posted anyway
     """
+    from bot.filters.gate import approve as gate_approve
+    from bot.filters.gate import default_pipeline
+
     store = app.store()
-    _each(ids, store.approve)
+    pipe = default_pipeline(app.config, store)
+    _each(ids, lambda cid: gate_approve(store, pipe, cid, force=force))
 
 
 @click.command()
@@ -164,20 +181,27 @@ def reject(app: App, ids: tuple[int, ...], reason: str) -> None:
 @click.argument("cid", metavar="ID", type=int)
 @pass_app
 def edit(app: App, cid: int) -> None:
-    """Edit a candidate's text in $EDITOR; the original stays in its history.
+    """Edit a candidate's text in $EDITOR, then check it; the original stays in its history.
+
+    An edit that fails a filter moves an approved bio back to pending with the reason.
 
     \b
     Example:
       EDITOR=nano djbios edit 42
     """
+    from bot.filters.explain import explain
+    from bot.filters.gate import default_pipeline
+    from bot.filters.gate import edit as gate_edit
+
     store = app.store()
     c = store.get(cid)
     new = click.edit(c.text, require_save=True)
     if new is None or new.strip() == c.text:
         click.echo("unchanged")
         return
-    c = store.edit(cid, new.strip())
-    click.echo(f"#{c.id} edited ({len(c.text)} chars)")
+    c, verdict = gate_edit(store, default_pipeline(app.config, store), cid, new.strip())
+    click.echo(f"#{c.id} edited ({len(c.text)} chars), now {c.status}")
+    click.echo("\n".join(explain(verdict)))
 
 
 @click.command()
@@ -201,7 +225,11 @@ def review(app: App) -> None:
         line = sys.stdin.readline()
         return line.rstrip("\n") if line else None
 
-    review_loop(app.store(), ask, click.echo, lambda t: click.edit(t), _explainer())
+    from bot.filters.gate import default_pipeline
+
+    store = app.store()
+    review_loop(store, ask, click.echo, lambda t: click.edit(t), _explainer(),
+                pipe=default_pipeline(app.config, store))
 
 
 @click.command()

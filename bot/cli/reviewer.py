@@ -6,10 +6,14 @@ import dataclasses
 import textwrap
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import BotError
 from bot.store.candidate import Candidate, utcnow
+
+if TYPE_CHECKING:
+    from bot.filters.pipeline import Pipeline
+    from bot.store.store import Store
 
 KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [q]uit"
 
@@ -49,51 +53,69 @@ def render(c: Candidate, explain: Callable[[dict[str, Any]], list[str]] | None =
     return "\n".join(lines)
 
 
+def _explain_scores() -> Callable[[dict[str, Any]], list[str]]:
+    """The filters' reviewer view of scores (imported on first use)."""
+    from bot.filters.explain import explain_scores
+
+    return explain_scores
+
+
 def _short_scores(scores: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in scores.items() if not isinstance(v, (dict, list)))
 
 
 def review_loop(
-    store: Any,
+    store: Store,
     ask: Callable[[str], str | None],
     say: Callable[[str], None],
     edit_text: Callable[[str], str | None],
     explain: Callable[[dict[str, Any]], list[str]] | None = None,
+    *,
+    pipe: Pipeline,
 ) -> ReviewSummary:
-    """Show each pending candidate oldest first and apply the reviewer's key; stop at q or EOF."""
+    """Show each pending candidate, best first, and apply the reviewer's key; stop at q or EOF.
+
+    Approvals and edits go through the filters (bot/filters/gate.py) with `pipe`.
+    """
     summary = ReviewSummary()
-    pending = store.list("pending")
+    pending = store.list("pending", order="quality")
     for n, cand in enumerate(pending, 1):
         cand = store.get(cand.id)  # another process may have changed it meanwhile
         if cand.status != "pending":
             continue
         say(f"\n[{n}/{len(pending)}] " + render(cand, explain))
-        if not _one(store, cand, ask, say, edit_text, summary):
+        if not _one(store, pipe, cand, ask, say, edit_text, summary):
             break
     say(summary.line())
     return summary
 
 
-def _one(store: Any, cand: Candidate, ask: Callable[[str], str | None], say: Callable[[str], None],
-         edit_text: Callable[[str], str | None], summary: ReviewSummary) -> bool:
+def _one(store: Store, pipe: Pipeline, cand: Candidate, ask: Callable[[str], str | None],
+         say: Callable[[str], None], edit_text: Callable[[str], str | None], summary: ReviewSummary) -> bool:
     """Handle one candidate; False means stop the session."""
     try:
-        return _decide(store, cand, ask, say, edit_text, summary)
+        return _decide(store, pipe, cand, ask, say, edit_text, summary)
     except BotError as exc:  # e.g. another process approved it meanwhile: skip it, keep reviewing
         say(f"#{cand.id}: {exc}")
         return True
 
 
-def _decide(store: Any, cand: Candidate, ask: Callable[[str], str | None], say: Callable[[str], None],
-            edit_text: Callable[[str], str | None], summary: ReviewSummary) -> bool:
+def _decide(store: Store, pipe: Pipeline, cand: Candidate, ask: Callable[[str], str | None],
+            say: Callable[[str], None], edit_text: Callable[[str], str | None], summary: ReviewSummary) -> bool:
     """Ask for keys until the reviewer decides on `cand`; False means stop the session."""
+    from bot.filters import gate
+
     while True:
         key = ask(KEYS + " > ")
         if key is None or key.strip().lower() == "q":
             return False
         key = key.strip().lower()[:1]
         if key == "a":
-            store.approve(cand.id)
+            try:
+                gate.approve(store, pipe, cand.id)
+            except gate.GateRefused as exc:  # the filters say no: the reviewer edits, rejects or skips
+                say(str(exc))
+                continue
             summary.approved += 1
             return True
         if key == "r":
@@ -107,8 +129,8 @@ def _decide(store: Any, cand: Candidate, ask: Callable[[str], str | None], say: 
         if key == "e":
             new = edit_text(cand.text)
             if new and new.strip() and new.strip() != cand.text:
-                cand = store.edit(cand.id, new.strip())
+                cand, _ = gate.edit(store, pipe, cand.id, new.strip())
                 summary.edited += 1
-                say(render(cand))
+                say(render(cand, _explain_scores()))
             continue  # after an edit the reviewer still decides
         say(f"unknown key {key!r}")

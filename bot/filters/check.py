@@ -23,3 +23,5 @@ class Verdict:
     reason: str | None
     scores: dict[str, Any]
     text: str
+    quality: float = 0.0  # ranking score (bot/filters/quality.py)
+    fingerprint: str = ""  # the filter settings this verdict was made under

@@ -7,8 +7,10 @@ rejected, where the config allows it: the defused text is exactly what will be p
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
-from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -16,30 +18,44 @@ from bot.config import Config, FiltersConfig
 from bot.errors import ConfigError
 from bot.filters.blocklist import blocklist, blocklist_from_config
 from bot.filters.check import Check, Verdict
-from bot.filters.content import completeness, language, pronouns, repetition
+from bot.filters.content import completeness, pronouns, repetition
 from bot.filters.copies import copies
 from bot.filters.copyindex import CopyIndex
 from bot.filters.duplicates import NearDuplicates
+from bot.filters.fluency import fluency_check
 from bot.filters.hazards import hazards
+from bot.filters.language import language
 from bot.filters.length import length
+from bot.filters.names import NameIndex, names_check, names_path
+from bot.filters.quality import quality
 
 if TYPE_CHECKING:
-    from bot.store.store import Store
+    pass
 
 
 log = logging.getLogger(__name__)
 
 
-ORDER = ("completeness", "hazards", "length", "blocklist", "language", "repetition", "pronouns",
-         "copy", "duplicate")
+ORDER = ("completeness", "hazards", "length", "blocklist", "language", "fluency", "repetition", "pronouns",
+         "names", "copy", "duplicate")
+
+
+def fingerprint(cfg: FiltersConfig, spoiler_text: str = "", max_chars: int | None = None) -> str:
+    """A short hash of every setting a verdict depends on: a changed one means check again."""
+    data = {"filters": dataclasses.asdict(cfg), "spoiler": spoiler_text, "max_chars": max_chars,
+            "order": ORDER}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Pipeline:
     """All filters in order; built once per batch with the copy index and the texts already stored."""
 
     def __init__(self, cfg: FiltersConfig, copy_index: CopyIndex | None = None,
-                 existing: Iterable[str] = (), *, spoiler_text: str = "") -> None:
-        self.cfg, self.index, self.spoiler_text = cfg, copy_index, spoiler_text
+                 existing: Iterable[str] = (), *, spoiler_text: str = "", names: NameIndex | None = None,
+                 max_chars: int | None = None) -> None:
+        self.cfg, self.index, self.spoiler_text, self.names = cfg, copy_index, spoiler_text, names
+        self.max_chars = max_chars  # the instance's limit when lower than [filters] max_chars
+        self.fingerprint = fingerprint(cfg, spoiler_text, max_chars)
         self._block = blocklist_from_config(cfg)
         unknown = set(cfg.skip) - set(ORDER)
         if unknown:
@@ -47,23 +63,31 @@ class Pipeline:
         self._dups = NearDuplicates(existing)
 
     def check(self, text: str, *, complete: bool = True, pronouns: str | None = None,
-              max_chars: int | None = None) -> Verdict:
-        """Run every filter; the reason is the first that failed, the scores hold all of them."""
+              prompt: str | None = None) -> Verdict:
+        """Run every filter; the reason is the first that failed, the scores hold all of them.
+
+        `prompt` is the name the bio was asked for: it may appear (names guard) and is not judged
+        as a word (fluency); `pronouns` is the family the bio must use for its subject.
+        """
         cfg = self.cfg
+        asked = [prompt] if prompt else []
         checks = {"completeness": completeness(text, complete)}
         posted, checks["hazards"] = hazards(text, cfg)
-        checks["length"] = length(posted, cfg, max_chars, self.spoiler_text)
+        checks["length"] = length(posted, cfg, self.max_chars, self.spoiler_text)
         checks["blocklist"] = blocklist(posted, self._block)
         checks["language"] = language(posted, cfg) if posted.strip() else Check(False, "empty")
+        checks["fluency"] = fluency_check(posted, cfg, asked)
         checks["repetition"] = repetition(posted, cfg)
-        checks["pronouns"] = _pronoun_check(posted, pronouns)
+        checks["pronouns"] = _pronoun_check(posted, pronouns, prompt or "")
+        checks["names"] = names_check(posted, self.names, prompt)
         checks["copy"] = copies(posted, self.index, cfg)
         checks["duplicate"] = self._dups.check(posted, cfg.near_dup_jaccard)
         for name in self.cfg.skip:  # turned off in bot.toml: recorded, never failing
             checks[name] = Check(True, f"skipped ({checks[name].detail})", checks[name].scores)
         failed = [name for name in ORDER if not checks[name].ok]
         scores = {name: {"ok": c.ok, "detail": c.detail, **c.scores} for name, c in checks.items()}
-        return Verdict(not failed, failed[0] if failed else None, scores, posted)
+        return Verdict(not failed, failed[0] if failed else None, scores, posted, quality(scores),
+                       self.fingerprint)
 
     def remember(self, text: str) -> None:
         """Add an accepted text to the near-duplicate set."""
@@ -73,23 +97,8 @@ class Pipeline:
 _pronoun_check = pronouns  # Pipeline.check has a keyword argument of the same name
 
 
-def recheck_pending(store: Store, pipe: Pipeline, *, max_chars: int | None = None) -> Counter[str]:
-    """Re-run the filters on pending candidates, oldest first; count "pending" and each reason."""
-    out: Counter[str] = Counter()
-    for c in store.list("pending"):
-        complete = c.scores.get("complete") is not False  # stored by the generator
-        v = pipe.check(c.text, complete=complete, pronouns=c.pronouns, max_chars=max_chars)
-        kept = {k: val for k, val in c.scores.items() if k not in ORDER}  # tokens, timings, ...
-        store.set_verdict(c.id, ok=v.ok, reason=v.reason, scores={**kept, **v.scores},
-                          text=v.text if v.ok else None)
-        if v.ok:
-            pipe.remember(v.text)
-        out["pending" if v.ok else str(v.reason)] += 1
-    return out
-
-
-def build_pipeline(cfg: Config, existing: Iterable[str]) -> Pipeline:
-    """A Pipeline with the copy index when it has been built (a warning otherwise)."""
+def build_pipeline(cfg: Config, existing: Iterable[str], *, max_chars: int | None = None) -> Pipeline:
+    """A Pipeline with the copy and name indexes when they have been built (a warning otherwise)."""
     index = None
     if cfg.index_path.exists():
         index = CopyIndex.load(cfg.index_path)
@@ -97,4 +106,9 @@ def build_pipeline(cfg: Config, existing: Iterable[str]) -> Pipeline:
             log.warning("%s does not match %s; run `djbios corpus index`", cfg.index_path, cfg.corpus.path)
     else:
         log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
-    return Pipeline(cfg.filters, index, existing, spoiler_text=cfg.mastodon.spoiler_text)
+    names = NameIndex.load(names_path(cfg.corpus.path))
+    if not len(names) and cfg.corpus.path.exists():
+        log.warning("no corpus names at %s (run `djbios corpus index`); real artists are not checked",
+                    names_path(cfg.corpus.path))
+    return Pipeline(cfg.filters, index, existing, spoiler_text=cfg.mastodon.spoiler_text, names=names,
+                    max_chars=max_chars)

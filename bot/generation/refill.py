@@ -77,6 +77,7 @@ def generate_batch(cfg: Config, store: Store, generator: Generator, *, n: int, p
                    pronouns: str | None = None, seed: int | None = None,
                    now: datetime | None = None) -> BatchSummary:
     """Generate n candidates, filter them, and store each as pending or rejected with provenance."""
+    from bot.filters.gate import record  # the filters load on first use: this module stays cheap
     prov = generator.provenance
     params = sampling_params(cfg, prompt)
     batch_seed = resolve_seed(cfg, seed)
@@ -87,19 +88,21 @@ def generate_batch(cfg: Config, store: Store, generator: Generator, *, n: int, p
     summary = BatchSummary(batch_id=batch_id, made=len(samples), queued=0, seconds=seconds, seed=batch_seed)
     rejected: Counter[str] = Counter()
     for s in samples:
-        ok, reason, scores, text = _verdict(pipe, s, pronouns)
-        scores = {**scores, "tokens": s.tokens, "complete": s.complete, "generation_seconds": round(seconds, 3)}
+        v = pipe.check(s.text, complete=s.complete, pronouns=pronouns, prompt=prompt)
+        text = v.text if v.ok else s.text  # a passing text is stored defused: exactly what would be posted
         if not text.strip():
             rejected["empty"] += 1  # the store keeps no empty text; counted, not stored
             continue
-        c = store.add(text, status="pending" if ok else "rejected", reason=reason, scores=scores,
-                      source="generate", batch_id=batch_id, checkpoint=prov["checkpoint"],
-                      step=prov["step"], seed=s.seed, params=params, prompt=prompt,
-                      pronouns=pronouns, now=now)
-        if ok:
+        if v.ok:
+            pipe.remember(v.text)
+        generation = {"tokens": s.tokens, "complete": s.complete, "generation_seconds": round(seconds, 3)}
+        c = store.add(text, status="pending" if v.ok else "rejected", source="generate", batch_id=batch_id,
+                      checkpoint=prov["checkpoint"], step=prov["step"], seed=s.seed, params=params,
+                      prompt=prompt, pronouns=pronouns, now=now, verdict=record(v, generation))
+        if v.ok:
             summary.queued_ids.append(c.id)
         else:
-            rejected[reason or "rejected"] += 1
+            rejected[v.reason or "rejected"] += 1
     summary.queued, summary.rejected = len(summary.queued_ids), dict(rejected)
     store.finish_batch(batch_id, seconds=seconds, made=summary.made, queued=summary.queued, now=now)
     log.info("batch %s: made %s, queued %s, rejected %s", batch_id, summary.made, summary.queued, summary.rejected)
@@ -112,14 +115,6 @@ def _pipeline(cfg: Config, store: Store) -> Pipeline:
 
     return build_pipeline(cfg, store.texts())
 
-
-def _verdict(pipe: Pipeline, sample: Sample, pronouns: str | None) -> tuple[bool, str | None, dict, str]:
-    """(ok, reason, scores, text to store) for one sample."""
-    v = pipe.check(sample.text, complete=sample.complete, pronouns=pronouns)
-    if v.ok:
-        pipe.remember(v.text)
-        return True, None, dict(v.scores), v.text
-    return False, v.reason, dict(v.scores), sample.text
 
 
 def write_samples(out: TextIO, path: Path, samples: list[Sample], provenance: dict[str, Any],

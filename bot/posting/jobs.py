@@ -186,15 +186,7 @@ def refill(now: datetime, store: Store, cfg: Config, make_batch: Callable[..., o
         out.made = sum(after.values()) - sum(before.values())
         out.queued = after.get("pending", 0) - before.get("pending", 0)
     if cfg.review.mode == "auto":
-        out.approved = auto_approve(store, now)
+        from bot.filters.gate import auto_approve, default_pipeline  # the filters load only when needed
+
+        out.approved = auto_approve(store, default_pipeline(cfg, store), cfg.review.auto_max_per_day, now)
     return out
-
-
-def auto_approve(store: Store, now: datetime | None = None) -> int:
-    """Approve pending bios that passed every filter (not ones the instance refused: no reason)."""
-    n = 0
-    for c in store.list("pending"):
-        if c.reason is None and c.last_error is None:
-            store.approve(c.id, now=now)
-            n += 1
-    return n

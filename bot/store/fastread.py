@@ -20,10 +20,13 @@ from bot.store.candidate import HEAD_REVISION, Candidate
 _JSON = {"scores", "params", "history", "status_ids"}
 _TIMES = {"created_at", "reviewed_at", "posted_at", "retry_at", "claimed_at", "retracted_at"}
 _COLUMNS = [f.name for f in dataclasses.fields(Candidate)]
+# Store.list's orderings, in SQL (unscored candidates last, like NULLS LAST)
+_ORDER_BY = {"oldest": " ORDER BY created_at, id",
+             "quality": " ORDER BY quality IS NULL, quality DESC, created_at, id"}
 
 
-def list_candidates(url: str, status: str | Iterable[str] | None = None,
-                    limit: int | None = None, cid: int | None = None) -> list[Candidate] | None:
+def list_candidates(url: str, status: str | Iterable[str] | None = None, limit: int | None = None,
+                    cid: int | None = None, order: str = "oldest") -> list[Candidate] | None:
     """Candidates oldest first (like Store.list), or None when the fast path does not apply."""
     path = sqlite_file(url)
     if path is None or not path.exists():
@@ -40,7 +43,7 @@ def list_candidates(url: str, status: str | Iterable[str] | None = None,
             states = [status] if isinstance(status, str) else list(status)
             sql += f" WHERE status IN ({', '.join('?' * len(states))})"
             args += states
-        sql += " ORDER BY created_at, id"
+        sql += _ORDER_BY[order]
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)

@@ -35,6 +35,12 @@ from bot.text import MAX_BIO_CHARS
 
 log = logging.getLogger(__name__)
 
+# Orderings of `list`: oldest first, or the best quality first (unscored last, then oldest).
+_ORDER_BY = {
+    "oldest": (CandidateRow.created_at, CandidateRow.id),
+    "quality": (CandidateRow.quality.desc().nulls_last(), CandidateRow.created_at, CandidateRow.id),
+}
+
 # Which states each transition may start from.
 _FROM = {
     "approve": ("pending",),
@@ -151,15 +157,21 @@ class Store:
             scores: dict[str, Any] | None = None, batch_id: int | None = None,
             checkpoint: str | None = None, step: int | None = None, seed: int | None = None,
             params: dict[str, Any] | None = None, prompt: str | None = None,
-            pronouns: str | None = None, now: datetime | None = None) -> Candidate:
-        """Insert one candidate, born pending or rejected."""
+            pronouns: str | None = None, now: datetime | None = None,
+            verdict: dict[str, Any] | None = None) -> Candidate:
+        """Insert one candidate, born pending or rejected (with its verdict: see add_many)."""
         return self.add_many([text], source=source, status=status, reason=reason, scores=scores,
                              batch_id=batch_id, checkpoint=checkpoint, step=step, seed=seed,
-                             params=params, prompt=prompt, pronouns=pronouns, now=now)[0]
+                             params=params, prompt=prompt, pronouns=pronouns, now=now,
+                             verdicts=[verdict] if verdict else None)[0]
 
     def add_many(self, texts: Sequence[str], *, source: str, status: str = "pending",
-                 now: datetime | None = None, **fields: Any) -> list[Candidate]:
-        """Insert several candidates in one transaction: all or none (e.g. one imported file)."""
+                 now: datetime | None = None, verdicts: Sequence[dict[str, Any]] | None = None,
+                 **fields: Any) -> list[Candidate]:
+        """Insert several candidates in one transaction: all or none (e.g. one imported file).
+
+        `verdicts` (one per text: reason, scores, quality, filter_fingerprint) override `fields`.
+        """
         if status not in ("pending", "rejected"):
             raise IllegalTransition(f"a new candidate is pending or rejected, not {status}")
         for i, t in enumerate(texts, 1):
@@ -171,10 +183,11 @@ class Store:
             rows = [
                 CandidateRow(
                     uuid=str(uuidlib.uuid4()), text=t, status=status, source=source,
-                    created_at=created, attempts=0, history=[],
-                    **{**fields, "scores": fields["scores"] or {}, "params": fields["params"] or {}},
+                    created_at=created, attempts=0, history=[], status_ids=[],
+                    **{**fields, "scores": fields["scores"] or {}, "params": fields["params"] or {},
+                       **(verdicts[i] if verdicts else {})},
                 )
-                for t in texts
+                for i, t in enumerate(texts)
             ]
             s.add_all(rows)
             s.flush()
@@ -185,9 +198,10 @@ class Store:
         with self.read_session() as s:
             return Candidate.from_row(self._row(s, cid))
 
-    def list(self, status: str | Iterable[str] | None = None, limit: int | None = None) -> builtins.list[Candidate]:
-        """Candidates oldest first, optionally only those in the given state(s)."""
-        q = select(CandidateRow).order_by(CandidateRow.created_at, CandidateRow.id)
+    def list(self, status: str | Iterable[str] | None = None, limit: int | None = None,
+             order: str = "oldest") -> builtins.list[Candidate]:
+        """Candidates oldest first (or order="quality": best first), optionally only in the given state(s)."""
+        q = select(CandidateRow).order_by(*_ORDER_BY[order])
         if status is not None:
             states = [status] if isinstance(status, str) else list(status)
             for st in states:
@@ -197,6 +211,14 @@ class Store:
             q = q.limit(limit)
         with self.read_session() as s:
             return [Candidate.from_row(r) for r in s.scalars(q)]
+
+    def count_reviewed(self, *, by: str, since: datetime) -> int:
+        """How many candidates `by` (e.g. "auto") approved since a time (for the daily cap)."""
+        q = (select(func.count()).select_from(CandidateRow)
+             .where(CandidateRow.reviewed_by == by, CandidateRow.reviewed_at >= naive_utc(since),
+                    CandidateRow.status != "rejected"))
+        with self.read_session() as s:
+            return int(s.execute(q).scalar() or 0)
 
     def count_by_status(self) -> dict[str, int]:
         """How many candidates are in each state (every state present, zero included)."""
@@ -220,8 +242,8 @@ class Store:
 
     # -- transitions ---------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _transition(self, cid: int, action: str, now: datetime | None) -> Iterator[CandidateRow]:
-        """Load the row under the write lock, check the state allows `action`, log it in history."""
+    def _transition(self, cid: int, action: str, now: datetime | None, **note: Any) -> Iterator[CandidateRow]:
+        """Load the row under the write lock, check the state allows `action`, log it (and `note`) in history."""
         with self.write_session() as s:
             row = self._row(s, cid, lock=True)
             if row.status not in _FROM[action]:
@@ -231,35 +253,51 @@ class Store:
                 )
             before = row.status
             yield row
-            entry = {"at": naive_utc(now).isoformat(), "event": action, "from": before, "to": row.status}
+            entry = {"at": naive_utc(now).isoformat(), "event": action, "from": before, "to": row.status, **note}
             row.history = [*row.history, entry]
 
-    def approve(self, cid: int, now: datetime | None = None) -> Candidate:
-        """pending -> approved."""
-        with self._transition(cid, "approve", now) as row:
-            row.status, row.reviewed_at = "approved", naive_utc(now)
+    def approve(self, cid: int, now: datetime | None = None, *, by: str = "operator",
+                force: bool = False) -> Candidate:
+        """pending -> approved; `by` (operator, auto, dm:<acct>) and `force` are kept in the history.
+
+        The store does not judge the text: bot/filters/gate.py checks it before calling this.
+        """
+        note = {"by": by, **({"force": True, "failed": self.get(cid).reason} if force else {})}
+        with self._transition(cid, "approve", now, **note) as row:
+            row.status, row.reviewed_at, row.reviewed_by = "approved", naive_utc(now), by
         return self.get(cid)
 
-    def reject(self, cid: int, reason: str = "", now: datetime | None = None) -> Candidate:
+    def reject(self, cid: int, reason: str = "", now: datetime | None = None, *, by: str = "operator") -> Candidate:
         """pending|approved|failed -> rejected, by the operator."""
-        with self._transition(cid, "reject", now) as row:
-            row.status, row.reviewed_at = "rejected", naive_utc(now)
+        with self._transition(cid, "reject", now, by=by) as row:
+            row.status, row.reviewed_at, row.reviewed_by = "rejected", naive_utc(now), by
             row.reason = reason or "rejected by operator"
         return self.get(cid)
 
-    def edit(self, cid: int, text: str, now: datetime | None = None) -> Candidate:
-        """Replace the text; the previous text is kept in the history."""
+    def edit(self, cid: int, text: str, now: datetime | None = None, *,
+             verdict: dict[str, Any] | None = None) -> Candidate:
+        """Replace the text (the previous one is kept in the history) with the new text's verdict.
+
+        A text that now fails a filter cannot stay approved: it goes back to pending with its
+        reason; an edited rejected bio that passes is pending again, for review.
+        """
         _check_text(text, "the edited bio")
         with self._transition(cid, "edit", now) as row:
             _replace_text(row, text, now)
+            if verdict is not None:
+                _apply_verdict(row, verdict)
+                failing = verdict.get("reason") is not None
+                if (failing and row.status in ("approved", "failed")) or (not failing and row.status == "rejected"):
+                    row.status = "pending"
         return self.get(cid)
 
-    def set_verdict(self, cid: int, *, ok: bool, reason: str | None, scores: dict[str, Any],
-                    text: str | None = None, now: datetime | None = None) -> Candidate:
-        """Re-filtered pending candidate: stays pending (ok) or becomes rejected."""
+    def set_verdict(self, cid: int, *, verdict: dict[str, Any], text: str | None = None,
+                    reject: bool = True, now: datetime | None = None) -> Candidate:
+        """A pending candidate's new verdict: a failing one is rejected, or stays pending (reject=False)."""
         with self._transition(cid, "set_verdict", now) as row:
-            row.status = "pending" if ok else "rejected"
-            row.reason, row.scores = (None if ok else reason), scores
+            _apply_verdict(row, verdict)
+            if reject and verdict.get("reason") is not None:
+                row.status = "rejected"
             if text is not None and text != row.text:
                 _replace_text(row, text, now)
         return self.get(cid)
@@ -314,6 +352,13 @@ class Store:
         with self._transition(cid, "return_to_pending", now) as row:
             row.status, row.last_error, row.reason = "pending", message, f"refused by instance: {message}"
         return self.get(cid)
+
+
+def _apply_verdict(row: CandidateRow, verdict: dict[str, Any]) -> None:
+    """Copy a verdict's fields (reason, scores, quality, filter_fingerprint) onto a row."""
+    for key in ("reason", "scores", "quality", "filter_fingerprint"):
+        if key in verdict:
+            setattr(row, key, verdict[key])
 
 
 def _replace_text(row: CandidateRow, text: str, now: datetime | None) -> None:

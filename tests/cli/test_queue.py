@@ -12,6 +12,12 @@ from click.testing import CliRunner, Result
 from bot.cli import COMMANDS, cli
 from bot.config import database_url, load_config
 from bot.store.store import Store
+from tests.fixtures_store import GOOD_BIOS
+
+
+def bios(n: int) -> str:
+    """n team-written bios that pass every filter, as `djbios add -` reads them."""
+    return "\n\n".join(GOOD_BIOS[:n]) + "\n"
 
 JSON_KEYS = {"id", "uuid", "status", "text", "reason", "scores", "created_at", "posted_url"}
 
@@ -99,14 +105,14 @@ def test_queue_lists_and_json_shape(run) -> None:
 
 
 def test_queue_filters_by_status(run) -> None:
-    run("add", "-", input="A.\n\nB.\n")
+    run("add", "-", input=bios(2))
     run("approve", "2")
     out = run("queue", "--status", "approved", "--json").output.strip().splitlines()
     assert [json.loads(x)["id"] for x in out] == [2]
 
 
 def test_approve_reject_and_illegal(run, config_file: Path) -> None:
-    run("add", "-", input="A.\n\nB.\n")
+    run("add", "-", input=bios(2))
     assert run("approve", "1").exit_code == 0
     assert run("reject", "2", "--reason", "dull").exit_code == 0
     again = run("approve", "1")
@@ -128,7 +134,7 @@ def test_approving_a_posted_bio_is_refused(run, config_file: Path) -> None:
 
 
 def test_review_with_piped_keys(run, config_file: Path) -> None:
-    run("add", "-", input="A.\n\nB.\n\nC.\n\nD.\n")
+    run("add", "-", input=bios(4))
     result = run("review", input="a\nr\nnot funny\ns\nq\n")
     assert result.exit_code == 0, result.output
     assert "approved 1, rejected 1, edited 0, skipped 1" in result.output
@@ -140,24 +146,24 @@ def test_review_with_piped_keys(run, config_file: Path) -> None:
 def test_review_edit_then_approve(run, config_file: Path, monkeypatch: pytest.MonkeyPatch,
                                   tmp_path: Path) -> None:
     editor = tmp_path / "ed.py"
-    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('Edited bio.')\n")
+    editor.write_text(f"import sys\nopen(sys.argv[1], 'w').write({GOOD_BIOS[1]!r})\n")
     monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
-    run("add", "-", input="Original bio.\n")
+    run("add", "-", input="Original bio, too short to pass.\n")
     result = run("review", input="e\na\n")
     assert "edited 1" in result.output and "approved 1" in result.output
     c = db(config_file).get(1)
-    assert c.text == "Edited bio." and c.status == "approved"
-    assert any(h.get("previous_text") == "Original bio." for h in c.history)
+    assert c.text == GOOD_BIOS[1] and c.status == "approved"
+    assert any(h.get("previous_text") == "Original bio, too short to pass." for h in c.history)
 
 
 def test_review_stops_at_end_of_input(run) -> None:
-    run("add", "-", input="A.\n\nB.\n")
+    run("add", "-", input=bios(2))
     result = run("review", input="a\n")
     assert result.exit_code == 0 and "approved 1" in result.output
 
 
 def test_stats(run) -> None:
-    run("add", "-", input="A.\n\nB.\n")
+    run("add", "-", input=bios(2))
     run("approve", "1")
     run("reject", "2")
     out = run("stats").output
@@ -197,7 +203,7 @@ def test_queue_commands_do_not_import_tensorflow(config_file: Path) -> None:
 
 def test_review_skips_a_bio_changed_by_another_process(run, config_file: Path) -> None:
     """Another reviewer approves #1 while it is on screen: the session goes on with #2."""
-    run("add", "-", input="A.\n\nB.\n")
+    run("add", "-", input=bios(2))
     store = db(config_file)
     asked = []
 
@@ -210,6 +216,9 @@ def test_review_skips_a_bio_changed_by_another_process(run, config_file: Path) -
     from bot.cli.reviewer import review_loop
 
     lines: list[str] = []
-    summary = review_loop(store, ask, lines.append, lambda t: None)
+    from bot.filters.gate import default_pipeline
+
+    summary = review_loop(store, ask, lines.append, lambda t: None,
+                          pipe=default_pipeline(load_config(config_file), store))
     assert any("candidate 1 is approved" in line for line in lines)
     assert summary.approved == 1 and store.get(2).status == "approved"

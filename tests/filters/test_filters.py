@@ -13,12 +13,13 @@ from bot.cli import cli
 from bot.config import FiltersConfig
 from bot.errors import ConfigError
 from bot.filters.blocklist import blocklist, compile_blocklist
-from bot.filters.content import completeness, language, pronouns, repetition
+from bot.filters.content import completeness, pronouns, repetition
 from bot.filters.copies import copies, copy_run_limit
 from bot.filters.copyindex import CopyIndex, build_index
 from bot.filters.duplicates import NearDuplicates
 from bot.filters.explain import explain, explain_scores
 from bot.filters.hazards import hazards as defuse
+from bot.filters.language import language
 from bot.filters.length import length, mastodon_length, split_thread
 from bot.filters.pipeline import ORDER, Pipeline
 

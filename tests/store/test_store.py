@@ -44,7 +44,7 @@ ACTIONS = {
     "approve": lambda s, i: s.approve(i),
     "reject": lambda s, i: s.reject(i, reason="meh"),
     "edit": lambda s, i: s.edit(i, "A new text."),
-    "set_verdict": lambda s, i: s.set_verdict(i, ok=False, reason="copy", scores={"x": 1}),
+    "set_verdict": lambda s, i: s.set_verdict(i, verdict={"reason": "copy", "scores": {"x": 1}}),
     "start_posting": lambda s, i: s.start_posting(i),
     "mark_posted": lambda s, i: s.mark_posted(i, status_id="9", url="https://x/9"),
     "mark_failed": lambda s, i: s.mark_failed(i, error="503"),

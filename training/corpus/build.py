@@ -17,10 +17,11 @@ from typing import Any
 
 from bot.config import Config, CorpusConfig
 from bot.filters.copyindex import build_index
+from bot.filters.language import LanguageCheck
 from bot.text import block, words
 from training.corpus.dedup import NearDupIndex, exact_key
 from training.corpus.inputs import InputRecord, iter_records
-from training.corpus.language import LanguageCheck
+from training.corpus.takedown import Takedowns, rebuild_names
 from training.extract import clean_text
 
 
@@ -36,11 +37,14 @@ def build_corpus(inputs: list[Path] | None, out: Path, cfg: Config, *, index: bo
     t0 = time.perf_counter()
     lang, near = LanguageCheck(c.min_lang_prob, c.lang_prefix_chars, c.short_words), NearDupIndex(c.near_dup_threshold)
     seen: set[bytes] = set()
+    takedowns = Takedowns.load(out)
     outs = _Outputs(out)
     try:
         for rec in iter_records(inputs, cfg):
             text = clean_text(rec.text, c.boilerplate, rec.names)
             reason, sketch = _reason(text, c, seen, near, lang)
+            if takedowns.matches(rec.name, rec.url):  # an artist who asked to be left out
+                reason = "excluded"
             if reason is None:
                 near.add(sketch, text)
                 reason = "validation" if in_validation(text, c.validation_share) else None
@@ -53,6 +57,7 @@ def build_corpus(inputs: list[Path] | None, out: Path, cfg: Config, *, index: bo
                             "langdetect_calls": lang.calls}
     if index:
         build_index(out, out.with_suffix(".idx"))
+        stats["names"] = rebuild_names(out)
     return stats
 
 

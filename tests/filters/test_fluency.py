@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import fluency as FL
+from bot.filters import fluency as FL
 
-SAMPLES = Path(__file__).resolve().parents[1] / "training" / "data" / "sample_bios.jsonl"
+SAMPLES = Path(__file__).resolve().parents[2] / "training" / "data" / "sample_bios.jsonl"
 MIN = FL.RECOMMENDED_MIN_SCORE
 BIO = ("Odile Brack is a Rotterdam DJ who plays rolling techno, dub and the odd electro record. "
        "She started out at a squat bar near the harbour and now runs a monthly night in a former "

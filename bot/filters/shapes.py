@@ -16,7 +16,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.copyindex import WORD, normalise
+from bot.filters.fluency import zipf
+from bot.text import PRONOUNS, WORD, normalise
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,7 @@ def list_repeats(text: str) -> tuple[str, int]:
 
 # ---- pronouns ---------------------------------------------------------------------------------
 
-FAMILIES = {"he": {"he", "him", "his", "himself"}, "she": {"she", "her", "hers", "herself"},
-            "they": {"they", "them", "their", "theirs", "themselves", "themself"}}
+FAMILIES = PRONOUNS
 _FAMILY_OF = {w: fam for fam, forms in FAMILIES.items() for w in forms}
 _ANY = frozenset(FAMILIES)
 # Other people a bio mentions, with the pronoun family they take ("_ANY": he, she or they).
@@ -170,8 +170,8 @@ def _introduces(toks: list[_Token], i: int, subject: set[str]) -> frozenset[str]
             return fams  # "producer Anna Li", "her friend Tomasz"
         return None
     if t.raw[0].isupper() and t.word not in subject and i > 0 and toks[i - 1].sent == t.sent:
-        nxt = toks[i + 1].word if i + 1 < len(toks) and toks[i + 1].sent == t.sent else ""
-        if nxt == "who":
+        after = toks[i + 1].word if i + 1 < len(toks) and toks[i + 1].sent == t.sent else ""
+        if after == "who":
             return _ANY  # "... met Tomasz, who gave her his old decks"
     return None
 
@@ -248,3 +248,12 @@ def pronoun_mix(counts: dict[str, int], wanted: str | None = None) -> list[str]:
     if wanted:
         return [f for f in used if f != wanted]
     return ["he", "she"] if counts.get("he") and counts.get("she") else []
+
+
+STUTTER_ZIPF = 4.0  # only common words: "the the", "old old"; "jab jab" (soca) and "tuk tuk" are words
+_DOUBLE = re.compile(r"\b([a-z]+)\s+\1\b")
+
+
+def stutters(text: str) -> list[str]:
+    """Common lowercase words written twice in a row: a sampling stutter, not reduplication."""
+    return [m.group(1) for m in _DOUBLE.finditer(text) if zipf(m.group(1)) >= STUTTER_ZIPF]

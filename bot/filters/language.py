@@ -1,9 +1,15 @@
-"""English or not: a stopword fast path, then langdetect (seeded) on a prefix."""
+"""English or not, one rule for the corpus builder and the language filter.
+
+A stopword fast path for long English prose, then langdetect (seeded) on a prefix, and for short texts
+English stopwords alone (langdetect misreads short, name-heavy English: "DJ from Oslo.").
+"""
 
 from __future__ import annotations
 
 import time
 
+from bot.config import FiltersConfig
+from bot.filters.check import Check
 from bot.text import detect_languages
 from bot.text import words as text_words
 
@@ -38,15 +44,12 @@ class LanguageCheck:
 
     def is_english(self, text: str, words: list[str] | None = None) -> bool:
         """True when the text is English by the rules above (words: bot.text.words(text))."""
-        tokens = (words if words is not None else text_words(text))[: self.prefix // 3]
-        n = len(tokens)
-        en = sum(map(_EN.__contains__, tokens))
-        other = sum(map(_OTHER.__contains__, tokens))
-        if self.fast and n >= self.short and en >= _FAST_EN * n and other <= _FAST_OTHER * n:
+        rule = self.stopword_rule(text, words)
+        if self.fast and rule == "fast":
             return True
         if self.p_english(text[: self.prefix]) >= self.min_prob:
             return True
-        return n < self.short and en >= 2 and other == 0
+        return rule == "short"
 
     def p_english(self, text: str) -> float:
         """langdetect's probability that text is English (0 when it finds no features)."""
@@ -56,3 +59,37 @@ class LanguageCheck:
             return detect_languages(text).get("en", 0.0)
         finally:
             self.seconds += time.perf_counter() - t0
+
+    def stopword_rule(self, text: str, words: list[str] | None = None) -> str | None:
+        """Which stopword rule calls the text English without langdetect ("fast", "short"), or None."""
+        tokens = (words if words is not None else text_words(text))[: self.prefix // 3]
+        n = len(tokens)
+        en = sum(map(_EN.__contains__, tokens))
+        other = sum(map(_OTHER.__contains__, tokens))
+        if n >= self.short and en >= _FAST_EN * n and other <= _FAST_OTHER * n:
+            return "fast"
+        if n < self.short and en >= 2 and other == 0:
+            return "short"
+        return None
+
+
+PREFIX_CHARS = 600  # langdetect reads this much of a candidate, as the corpus builder does by default
+SHORT_WORDS = 20  # under this many words, English stopwords decide (the corpus builder's default)
+
+
+def language(text: str, cfg: FiltersConfig) -> Check:
+    """The configured language, by langdetect's probability; for English also by the stopword rules
+    the corpus builder keeps a bio by, so the filter never rejects what the corpus calls English."""
+    if cfg.min_lang_prob <= 0:
+        return Check(True, "not checked (min_lang_prob = 0)")
+    langs = {lang: round(p, 3) for lang, p in detect_languages(text[:PREFIX_CHARS]).items()}
+    p = langs.get(cfg.language, 0.0)
+    rule = LanguageCheck(cfg.min_lang_prob, PREFIX_CHARS, SHORT_WORDS).stopword_rule(text) \
+        if cfg.language == "en" and p < cfg.min_lang_prob else None
+    ok = p >= cfg.min_lang_prob or rule is not None
+    detail = f"{cfg.language} p={p:.2f} (min {cfg.min_lang_prob})"
+    if rule:
+        detail += f", English by stopwords ({rule})"
+    if not langs and not rule:
+        return Check(False, "no language detected", {"langs": {}, "prob": 0.0})
+    return Check(ok, detail, {"langs": langs, "prob": p, "rule": rule})

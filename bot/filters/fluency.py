@@ -30,6 +30,9 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from bot.config import FiltersConfig
+from bot.filters.check import Check
+
 log = logging.getLogger(__name__)
 
 # The lowest min_score at which every team-written sample bio passes (bench/bench_fluency.py: the
@@ -213,6 +216,13 @@ def fluency(text: str, names: Iterable[str] = ()) -> FluencyScore:
     score = good / counted if counted else 1.0
     return FluencyScore(round(score, 4), counted, tuple(unknown[:SHOW_UNKNOWN]), len(unknown),
                         fused, len(spans), tuple(text[a:z] for a, z in spans[:SHOW_UNKNOWN]))
+
+
+def fluency_check(text: str, cfg: FiltersConfig, names: Iterable[str] = ()) -> Check:
+    """The pipeline's fluency filter, with [filters] min_fluency, max_fused_words, max_broken_contractions."""
+    ok, detail, scores = check_fluency(text, cfg.min_fluency, names, max_fused=cfg.max_fused_words,
+                                       max_broken=cfg.max_broken_contractions)
+    return Check(ok, detail, scores)
 
 
 def check_fluency(text: str, min_score: float, names: Iterable[str] = (), *, max_fused: int = 0,

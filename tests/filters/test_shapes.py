@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.seedshapes import list_repeats, pronoun_mix, subject_pronouns
+from bot.filters.shapes import list_repeats, pronoun_mix, subject_pronouns
 
-SAMPLES = Path(__file__).resolve().parents[1] / "training" / "data" / "sample_bios.jsonl"
+SAMPLES = Path(__file__).resolve().parents[2] / "training" / "data" / "sample_bios.jsonl"
 
 
 @pytest.mark.parametrize("text, item", [
