@@ -25,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DISCOGS = ROOT.parent / "shared/data/discogs_profiles_cc0.jsonl"
+from bench.data import profiles as profile_file  # noqa: E402
+
+DISCOGS = profile_file("discogs_profiles_cc0.jsonl")  # real profiles, if $DJBIOS_PROFILES_DIR names their folder
 WORK = Path("/tmp/djbios-bench-corpus")
 
 
@@ -160,7 +162,7 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     rows = ["| input | build | wall s | CPU s | bios/s (CPU) | vs anchor | peak RSS MB | time in langdetect "
             "| langdetect calls | bios kept |", "|---|---|---|---|---|---|---|---|---|---|"]
-    if not a.skip_discogs and DISCOGS.exists():
+    if not a.skip_discogs and DISCOGS:
         rows += compare("discogs", DISCOGS, "profile_raw", a.anchor)
     rows += compare("synthetic", synth(a.n), "text", a.anchor)
     print("\n".join(rows))

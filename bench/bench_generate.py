@@ -2,7 +2,7 @@
 
 A 124M-shaped GPT-2 with random weights (speed does not depend on their values) is made once with
 training.model.init_model; its BPE vocabulary is trained on the CC0 Discogs profiles in
-../shared/data (read in place, never copied into the repo). Each engine runs in its own process so
+$DJBIOS_PROFILES_DIR (read in place, never copied into the repo). Each engine runs in its own process so
 RSS and TensorFlow's process-wide state stay separate.
 
 Two cases:
@@ -35,9 +35,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
-TRAIN_PROFILES = DATA / "discogs_profiles_cc0.jsonl"  # the BPE is trained on these
-HELDOUT_PROFILES = DATA / "discogs_profiles_cc0_2020_sample.jsonl"  # bio lengths measured on these
+
+from bench.data import profiles as profile_file  # noqa: E402
+
+TRAIN_PROFILES = profile_file("discogs_profiles_cc0.jsonl")  # the BPE is trained on these
+HELDOUT_PROFILES = profile_file("discogs_profiles_cc0_2020_sample.jsonl")  # bio lengths measured on these
 PREFIX = "<|startoftext|>"
 SAMPLING = {"temperature": 0.8, "top_k": 40, "top_p": 0.0}
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -50,8 +52,10 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def profiles(path: Path) -> list[str]:
+def profiles(path: Path | None) -> list[str]:
     """Clean profile texts of a Discogs CC0 file."""
+    if path is None:
+        sys.exit("set DJBIOS_PROFILES_DIR to the folder of the CC0 Discogs profiles (bench/data.py)")
     with path.open(encoding="utf-8") as f:
         return [t for t in (json.loads(line).get("profile_clean", "").strip() for line in f) if t]
 
