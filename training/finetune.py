@@ -8,24 +8,21 @@ printed loss and running average (2 decimals), and seconds since that training s
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import logging
 import math
 import random
-import re
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from bot.config import Config, TrainConfig
 from bot.errors import ModelError
 from bot.filters.copyindex import ensure_index
 from bot.generation.checkpoint import latest_step, list_steps, load_encoder, load_vocab
 from training.model import is_complete
+from training.progress import LossTap, Progress, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -33,71 +30,25 @@ WINDOW = 1024  # gpt-2-simple samples 1024-token windows; its Sampler needs at l
 LOSS_CSV = "loss.csv"
 NEVER = 10**9  # gpt-2-simple takes `counter % every`, so "never" must be a huge period, not 0
 MIN_LR_SHARE = 0.1  # lr_schedule "cosine" ends at this share of learning_rate
-_LOSS_LINE = re.compile(r"^\[(\d+) \| ([\d.]+)\] loss=([\d.naif]+) avg=([\d.naif]+)")
 
 
-@dataclass
-class TrainResult:
-    """What one `djbios train` did."""
-
-    run_dir: Path
-    first_step: int = 0
-    last_step: int = 0
-    interrupted: bool = False
-    losses: list[tuple[int, float, float, float]] = field(default_factory=list)  # step, loss, avg, s
-    kept: list[int] = field(default_factory=list)  # checkpoint steps on disk afterwards
-
-
-class LossTap(io.TextIOBase):
-    """A stdout stand-in: passes text through and appends gpt-2-simple's loss lines to a CSV."""
-
-    def __init__(self, out: TextIO, csv_path: Path, result: TrainResult) -> None:
-        self.out, self.csv_path, self.result, self.buf = out, csv_path, result, ""
-
-    def write(self, s: str) -> int:
-        """Forward, and parse complete lines."""
-        self.out.write(s)
-        self.buf += s
-        *lines, self.buf = self.buf.split("\n")
-        for line in lines:
-            self._line(line.strip())
-        return len(s)
-
-    def flush(self) -> None:
-        """Flush the real stdout."""
-        self.out.flush()
-
-    def _line(self, line: str) -> None:
-        """Record one loss line or the interrupt notice."""
-        if line == "interrupted":
-            self.result.interrupted = True
-        m = _LOSS_LINE.match(line)
-        if not m:
-            return
-        row = (int(m[1]), float(m[3]), float(m[4]), float(m[2]))
-        self.result.losses.append(row)
-        new = not self.csv_path.exists()
-        with self.csv_path.open("a", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            if new:
-                w.writerow(["step", "loss", "avg", "seconds"])
-            w.writerow(row)
-
-
-def train_from_config(cfg: Config, *, steps: int | None = None, fresh: bool = False) -> TrainResult:
+def train_from_config(cfg: Config, *, steps: int | None = None, fresh: bool = False,
+                      verbose: int = 0) -> TrainResult:
     """`djbios train`: fine-tune cfg.model.base_model on cfg.corpus.path into checkpoint_dir/run_name."""
     ensure_index(cfg.corpus.path, cfg.index_path)
     return train(cfg.corpus.path, models_dir=cfg.model.models_dir, model_name=cfg.model.base_model,
                  checkpoint_dir=cfg.model.checkpoint_dir, run_name=cfg.model.run_name,
-                 settings=cfg.train, steps=steps, fresh=fresh, protect=cfg.model.checkpoint_step or None)
+                 settings=cfg.train, steps=steps, fresh=fresh, protect=cfg.model.checkpoint_step or None,
+                 verbose=verbose)
 
 
 def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Path, run_name: str,
           settings: TrainConfig, steps: int | None = None, fresh: bool = False,
-          protect: int | None = None) -> TrainResult:
+          protect: int | None = None, verbose: int = 0) -> TrainResult:
     """Run gpt_2_simple.finetune in a fresh graph; resume unless `fresh`; return what happened.
 
     `protect` is a step pruning never deletes: the one the bot is pinned to ([model] checkpoint_step).
+    `verbose` >= 1 prints gpt-2-simple's line per step instead of the progress bar.
     """
     n = steps if steps is not None else settings.steps
     if n < 1:  # gpt-2-simple treats 0 as "train until Ctrl-C"
@@ -113,8 +64,14 @@ def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Pa
         run_dir.rename(archive)
         log.warning("--fresh: moved the old run to %s", archive)
     result = TrainResult(run_dir=run_dir, first_step=latest_step(run_dir) or 0)
-    with contextlib.redirect_stdout(LossTap(sys.stdout, run_dir / LOSS_CSV, result)):
-        _finetune(corpus, model_dir, run_dir, settings, n)
+    bar = None if verbose else Progress(result.first_step, n, settings.batch_size * settings.window,
+                                        every=settings.save_every)
+    tap = LossTap(sys.stdout, run_dir / LOSS_CSV, result, bar)
+    try:
+        with contextlib.redirect_stdout(tap):
+            _finetune(corpus, model_dir, run_dir, settings, n)
+    finally:
+        tap.close()
     result.kept = prune_checkpoints(run_dir, settings.max_checkpoints, protect=protect)
     result.last_step = result.kept[-1] if result.kept else result.first_step
     log.info("trained %s: steps %s..%s, kept %s", run_dir, result.first_step, result.last_step, result.kept)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 from typing import Any
 
 import click
 
+from bot.cli import quiet
 from bot.cli.common import App
 
 # name -> "module:attribute". Importing lazily keeps `djbios queue` instant: the training and
@@ -70,7 +70,8 @@ class LazyGroup(click.Group):
     default=None,
     help="bot.toml to use (default: $DJBIOS_CONFIG, else ./bot.toml).",
 )
-@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.option("-v", "--verbose", count=True,
+              help="More logging (-v: per-step training lines; -vv: debug, TensorFlow's own output too).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """djbios: a Mastodon bot that posts fake DJ bios written by a fine-tuned GPT-2.
@@ -81,11 +82,17 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = App(config_path)
+    if _FROM_MAIN:  # the real command line, not a test's CliRunner: own the process's stderr
+        quiet.install(verbose)
+    ctx.obj = App(config_path, verbose=verbose)
+
+
+_FROM_MAIN = False  # set by main(): only a process of our own may have its file descriptors rewired
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ banner is noise here
+    global _FROM_MAIN
+    _FROM_MAIN = True
     return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="djbios")
 

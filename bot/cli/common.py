@@ -20,8 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class App:
     """What every command receives: the --config path and the Config, loaded once on first use."""
 
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(self, config_path: str | None, verbose: int = 0) -> None:
         self.config_path = config_path
+        self.verbose = verbose  # -v count: commands show more (training's per-step lines at 1)
         self._config: Config | None = None
 
     @property

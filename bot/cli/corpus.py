@@ -102,7 +102,7 @@ def stats(app: App, path: Path | None) -> None:
               help="Corpus file (default: [corpus] path); the index goes beside it as .idx.")
 @pass_app
 def index(app: App, path: Path | None) -> None:
-    """Build the copy index the filters use to reject bios copied from the corpus.
+    """Build the copy and name indexes the filters use (copied runs, names of real artists).
 
     \b
     Example:

@@ -67,7 +67,7 @@ def init(app: App, size: str, corpus: Path | None, vocab_size: int | None) -> No
 def train(app: App, steps: int | None, fresh: bool) -> None:
     """Fine-tune [model] base_model on the corpus with gpt-2-simple; resumes the latest checkpoint.
 
-    Ctrl-C saves a checkpoint and stops.
+    Ctrl-C saves a checkpoint and stops. Shows one progress bar; -v prints gpt-2-simple's line per step.
 
     \b
     Example:
@@ -75,7 +75,7 @@ def train(app: App, steps: int | None, fresh: bool) -> None:
     """
     from training.finetune import train_from_config
 
-    r = train_from_config(app.config, steps=steps, fresh=fresh)
+    r = train_from_config(app.config, steps=steps, fresh=fresh, verbose=app.verbose)
     last = r.losses[-1] if r.losses else None
     loss = f", loss {last[1]:.2f} (avg {last[2]:.2f})" if last else ""
     how = "interrupted and saved" if r.interrupted else "saved"
