@@ -26,6 +26,8 @@ TOKEN_ENV = "DJBIOS_ACCESS_TOKEN"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 characters per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
 SQLITE_PREFIX = "sqlite:///"
+# Keys that moved to another table: their old name gets an error that says where they went.
+MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator", "mastodon.bot_note": "[profile] disclosure"}
 
 
 def _f(default: Any, **meta: Any) -> Any:
@@ -150,9 +152,7 @@ class MastodonConfig:
     language: str = _f("en")
     max_characters: int = _f(0, min=0)  # 0 = ask the instance (cached)
     request_timeout_s: float = _f(30.0, min=1.0, max=600)
-    operator_account: str = _f("")  # e.g. "@me@example.social": gets alerts by direct message
-    set_bot_flag: bool = _f(True)
-    bot_note: str = _f("Fake DJ bios written by a GPT-2 model. AI-generated; not real people.")
+    set_bot_flag: bool = _f(True)  # at start-up: the bot flag, [profile] disclosure and fields (once)
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,29 @@ class ScheduleConfig:
     order: str = _f("oldest", choices=("oldest", "random"))
     max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
     retry_base_s: float = _f(60.0, min=0.1)  # first retry after a network/5xx failure; doubles, max 6 h
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Where the operator hears that something is wrong (bot/posting/alerts.py)."""
+
+    urls: list[str] = _f([])  # apprise URLs; ${NAME} is taken from the environment (secrets stay out)
+    urls_file: Path | None = _f(None, path=True)  # more apprise URLs, one a line, in a 0600 file
+    operator: str = _f("")  # e.g. "@me@example.social": alerts also arrive as Mastodon direct messages
+    file: Path = _f(Path("var/alerts.log"), path=True)  # every alert is appended here (and logged)
+    repeat_hours: float = _f(24.0, min=0.0)  # an open condition alerts again after this long
+    silent_hours: float = _f(24.0, min=0.0)  # alert when nothing was posted for this long; 0 = never
+    check_every_minutes: float = _f(30.0, min=0.1)  # the worker's liveness check
+    send_resolved: bool = _f(True)  # say so when a condition that alerted clears
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """What the bot's profile and posts say about it (bot/posting/profile.py)."""
+
+    disclosure: str = _f("Fake DJ bios written by a GPT-2 model. AI-generated; not real people.")
+    operator: str = _f("")  # who runs the bot, e.g. "@you@your.instance": the "Operator" profile field
+    post_suffix: str = _f("")  # appended to every post, e.g. "#AIgenerated"; counted by the length filter
 
 
 @dataclass(frozen=True)
@@ -218,6 +241,8 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     mastodon: MastodonConfig = field(default_factory=MastodonConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
     scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
     source: Path | None = None  # the file this came from (None = built-in defaults)
 
@@ -271,6 +296,8 @@ def _build(cls: type, data: Any, prefix: str, root: Path, file: Path) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
     hints = typing.get_type_hints(cls)
     for key in data:
+        if prefix + key in MOVED_KEYS:
+            raise ConfigError(f"{file}: '{prefix}{key}' moved to {MOVED_KEYS[prefix + key]}; rename it there")
         if key not in fields:
             raise ConfigError(f"{file}: unknown key '{prefix}{key}'")
     values = {}
@@ -365,13 +392,18 @@ def read_token(cfg: Config) -> str:
         raise ConfigError(
             f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)"
         )
-    try:
-        mode = tf.stat().st_mode
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{tf}: token_file not found (run `djbios login`)") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{tf}: token_file is readable by others; run `chmod 600 {tf}`")
-    token = tf.read_text(encoding="utf-8").strip()
+    token = read_private_file(tf, "token_file", "run `djbios login`").strip()
     if not token:
         raise ConfigError(f"{tf}: token_file is empty")
     return token
+
+
+def read_private_file(path: Path, key: str, hint: str) -> str:
+    """The text of a secrets file only its owner may read (mode 0600); ConfigError naming `key` otherwise."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: {key} not found ({hint})") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path}: {key} is readable by others; run `chmod 600 {path}`")
+    return path.read_text(encoding="utf-8")

@@ -22,6 +22,7 @@ from bot.filters.copyindex import CopyIndex
 from bot.filters.duplicates import NearDuplicates
 from bot.filters.hazards import hazards
 from bot.filters.length import length
+from bot.text import with_suffix
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -97,4 +98,6 @@ def build_pipeline(cfg: Config, existing: Iterable[str]) -> Pipeline:
             log.warning("%s does not match %s; run `djbios corpus index`", cfg.index_path, cfg.corpus.path)
     else:
         log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
-    return Pipeline(cfg.filters, index, existing, spoiler_text=cfg.mastodon.spoiler_text)
+    # The suffix the publisher appends to every post counts like the CW: the length filter sees the final size.
+    counted = cfg.mastodon.spoiler_text + with_suffix("", cfg.profile.post_suffix)
+    return Pipeline(cfg.filters, index, existing, spoiler_text=counted)
