@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import stat
 import tomllib
 import types
 import typing
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.private_files import read_private_file
 from bot.text import MASTODON_MAX_CHARS, START
 
 CONFIG_ENV = "DJBIOS_CONFIG"
@@ -26,8 +26,8 @@ TOKEN_ENV = "DJBIOS_ACCESS_TOKEN"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 characters per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
 SQLITE_PREFIX = "sqlite:///"
-# Keys that moved to another table: their old name gets an error that says where they went.
-MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator", "mastodon.bot_note": "[profile] disclosure"}
+MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator",  # old name -> where it went (for the error)
+              "mastodon.bot_note": "[profile] disclosure"}
 
 
 def _f(default: Any, **meta: Any) -> Any:
@@ -181,7 +181,6 @@ class AlertsConfig:
     file: Path = _f(Path("var/alerts.log"), path=True)  # every alert is appended here (and logged)
     repeat_hours: float = _f(24.0, min=0.0)  # an open condition alerts again after this long
     silent_hours: float = _f(24.0, min=0.0)  # alert when nothing was posted for this long; 0 = never
-    check_every_minutes: float = _f(30.0, min=0.1)  # the worker's liveness check
     send_resolved: bool = _f(True)  # say so when a condition that alerted clears
 
 
@@ -389,21 +388,9 @@ def read_token(cfg: Config) -> str:
         return env
     tf = cfg.mastodon.token_file
     if tf is None:
-        raise ConfigError(
-            f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)"
-        )
+        raise ConfigError(f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)")
     token = read_private_file(tf, "token_file", "run `djbios login`").strip()
     if not token:
         raise ConfigError(f"{tf}: token_file is empty")
     return token
 
-
-def read_private_file(path: Path, key: str, hint: str) -> str:
-    """The text of a secrets file only its owner may read (mode 0600); ConfigError naming `key` otherwise."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: {key} not found ({hint})") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{path}: {key} is readable by others; run `chmod 600 {path}`")
-    return path.read_text(encoding="utf-8")

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.config import AlertsConfig, Config, read_private_file
+from bot.config import AlertsConfig, Config
 from bot.errors import ConfigError
+from bot.private_files import read_private_file
 
 if TYPE_CHECKING:
     from bot.posting.liveness import Condition

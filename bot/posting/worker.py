@@ -210,8 +210,9 @@ def build_scheduler(worker: Worker) -> Any:
     sched.add_job(worker.refill_job, IntervalTrigger(minutes=s.refill_every_minutes), id="refill",
                   next_run_time=worker.clock(), **once)  # fill the queue right away
     sched.add_job(worker.post_job, post_trigger(worker.cfg), id="post", **once)
-    sched.add_job(worker.liveness_job, IntervalTrigger(minutes=worker.cfg.alerts.check_every_minutes),
-                  id="liveness", **once)
+    # its own job, at the refill's pace (the queue check looks one refill ahead), so a stuck refill
+    # cannot silence it
+    sched.add_job(worker.liveness_job, IntervalTrigger(minutes=s.refill_every_minutes), id="liveness", **once)
     return sched
 
 
