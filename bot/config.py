@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import stat
 import tomllib
 import types
 import typing
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.private_files import read_private_file
 from bot.text import MASTODON_MAX_CHARS, START
 
 CONFIG_ENV = "DJBIOS_CONFIG"
@@ -26,6 +26,8 @@ TOKEN_ENV = "DJBIOS_ACCESS_TOKEN"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 characters per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
 SQLITE_PREFIX = "sqlite:///"
+MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator",  # old name -> where it went (for the error)
+              "mastodon.bot_note": "[profile] disclosure"}
 
 
 def _f(default: Any, **meta: Any) -> Any:
@@ -155,9 +157,7 @@ class MastodonConfig:
     language: str = _f("en")
     max_characters: int = _f(0, min=0)  # 0 = ask the instance (cached)
     request_timeout_s: float = _f(30.0, min=1.0, max=600)
-    operator_account: str = _f("")  # e.g. "@me@example.social": gets alerts by direct message
-    set_bot_flag: bool = _f(True)
-    bot_note: str = _f("Fake DJ bios written by a GPT-2 model. AI-generated; not real people.")
+    set_bot_flag: bool = _f(True)  # at start-up: the bot flag, [profile] disclosure and fields (once)
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,28 @@ class ScheduleConfig:
     order: str = _f("oldest", choices=("oldest", "random"))
     max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
     retry_base_s: float = _f(60.0, min=0.1)  # first retry after a network/5xx failure; doubles, max 6 h
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Where the operator hears that something is wrong (bot/posting/alerts.py)."""
+
+    urls: list[str] = _f([])  # apprise URLs; ${NAME} is taken from the environment (secrets stay out)
+    urls_file: Path | None = _f(None, path=True)  # more apprise URLs, one a line, in a 0600 file
+    operator: str = _f("")  # e.g. "@me@example.social": alerts also arrive as Mastodon direct messages
+    file: Path = _f(Path("var/alerts.log"), path=True)  # every alert is appended here (and logged)
+    repeat_hours: float = _f(24.0, min=0.0)  # an open condition alerts again after this long
+    silent_hours: float = _f(24.0, min=0.0)  # alert when nothing was posted for this long; 0 = never
+    send_resolved: bool = _f(True)  # say so when a condition that alerted clears
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """What the bot's profile and posts say about it (bot/posting/profile.py)."""
+
+    disclosure: str = _f("Fake DJ bios written by a GPT-2 model. AI-generated; not real people.")
+    operator: str = _f("")  # who runs the bot, e.g. "@you@your.instance": the "Operator" profile field
+    post_suffix: str = _f("")  # appended to every post, e.g. "#AIgenerated"; counted by the length filter
 
 
 @dataclass(frozen=True)
@@ -223,6 +245,8 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     mastodon: MastodonConfig = field(default_factory=MastodonConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
     scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
     source: Path | None = None  # the file this came from (None = built-in defaults)
 
@@ -276,6 +300,8 @@ def _build(cls: type, data: Any, prefix: str, root: Path, file: Path) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
     hints = typing.get_type_hints(cls)
     for key in data:
+        if prefix + key in MOVED_KEYS:
+            raise ConfigError(f"{file}: '{prefix}{key}' moved to {MOVED_KEYS[prefix + key]}; rename it there")
         if key not in fields:
             raise ConfigError(f"{file}: unknown key '{prefix}{key}'")
     values = {}
@@ -367,16 +393,9 @@ def read_token(cfg: Config) -> str:
         return env
     tf = cfg.mastodon.token_file
     if tf is None:
-        raise ConfigError(
-            f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)"
-        )
-    try:
-        mode = tf.stat().st_mode
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{tf}: token_file not found (run `djbios login`)") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{tf}: token_file is readable by others; run `chmod 600 {tf}`")
-    token = tf.read_text(encoding="utf-8").strip()
+        raise ConfigError(f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)")
+    token = read_private_file(tf, "token_file", "run `djbios login`").strip()
     if not token:
         raise ConfigError(f"{tf}: token_file is empty")
     return token
+

@@ -64,6 +64,14 @@ def squash_space(text: str) -> str:
     return " ".join(text.split())
 
 
+POST_SUFFIX_SEP = "\n\n"  # [profile] post_suffix stands as its own paragraph under the bio
+
+
+def with_suffix(text: str, suffix: str) -> str:
+    """A post's final text: the bio, then [profile] post_suffix as its own paragraph (when one is set)."""
+    return f"{text}{POST_SUFFIX_SEP}{suffix.strip()}" if suffix.strip() else text
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of one line of text (the whole line when it has no sentence end)."""
     return [s for s in SENTENCE_END.split(text.strip()) if s]

@@ -67,7 +67,8 @@ class MastodonMock:
         tables: dict[str, dict[str, Any]] = {
             "database": {"url": "sqlite:///var/djbios.db"},
             "mastodon": {"api_base_url": self.base_url, "token_file": "token",
-                         "request_timeout_s": 2.0, "operator_account": "@operator"},
+                         "request_timeout_s": 2.0},
+            "alerts": {"operator": "@operator"},
         }
         for name, values in (sections or {}).items():
             tables.setdefault(name, {}).update(values)
@@ -291,3 +292,51 @@ def outside_site() -> Iterator[ScrapeSite]:
         except OSError as exc:  # only Linux routes all of 127/8 to the loopback by default
             pytest.skip(f"cannot listen on 127.0.0.2: {exc}")
         yield site
+
+
+# ------------------------------------------------------------------------------------------------
+# WEBHOOK (owned by the alerts area): fixture `webhook`, a local receiver for apprise's json:// alerts.
+# ------------------------------------------------------------------------------------------------
+
+import json as _json  # noqa: E402
+
+
+class Webhook:
+    """The running receiver: what arrived, and the HTTP status it answers (set `status` to fail it)."""
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self.port = server.server_address[1]
+        self.url = f"json://127.0.0.1:{self.port}/hook"  # apprise's URL for a JSON POST to it
+        self.received: list[dict[str, Any]] = []  # {"path", "authorization", "body"}
+        self.status = 200
+
+    def messages(self, containing: str = "") -> list[str]:
+        """The alert texts received, optionally only those containing a string."""
+        return [r["body"]["message"] for r in self.received if containing in r["body"].get("message", "")]
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """A ThreadingHTTPServer on 127.0.0.1 that records every POST (apprise json:// alerts)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            hook.received.append({"path": self.path, "authorization": self.headers.get("Authorization"),
+                                  "body": _json.loads(body or b"{}")})
+            self.send_response(hook.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hook = Webhook(server)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -33,6 +33,10 @@ COMMANDS: dict[str, str] = {
     "run": "bot.cli.worker:run",
     "login": "bot.cli.worker:login",
     "doctor": "bot.cli.worker:doctor",
+    # the operator's controls (bot/cli/control.py)
+    "pause": "bot.cli.control:pause",
+    "resume": "bot.cli.control:resume",
+    "status": "bot.cli.control:status",
     # training (bot/cli/corpus.py, bot/cli/model.py)
     "scrape": "bot.cli.corpus:scrape",
     "corpus": "bot.cli.corpus:corpus",

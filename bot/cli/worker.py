@@ -28,6 +28,8 @@ def post(app: App, dry_run: bool) -> None:
     from bot.posting.worker import post_now
 
     out = post_now(app.config, dry_run=dry_run)
+    if out.result == "paused":
+        raise click.ClickException(f"nothing posted: {out.error}; run `djbios resume` to post again")
     if out.result == "idle":
         click.echo("nothing approved to post (see `djbios queue --status pending`, `djbios review`)")
     elif out.result == "dry-run":
@@ -56,7 +58,8 @@ def run(app: App, once: bool) -> None:
     if result is not None:
         filled, posted = result
         click.echo(f"refill: made {filled.made}, queued {filled.queued}, approved {filled.approved}; "
-                   f"post: {posted.result}{' ' + posted.url if posted.url else ''}")
+                   f"post: {posted.result}{' ' + posted.url if posted.url else ''}"
+                   f"{f' ({posted.error}; `djbios resume` ends it)' if posted.result == 'paused' else ''}")
         if posted.result in _FAILED or posted.result == "stopped" or filled.errors:
             # cron mails the operator on a non-zero exit; a failed post or refill must reach them
             errors = [*filled.errors, *([posted.error] if posted.error else [])]
@@ -64,7 +67,7 @@ def run(app: App, once: bool) -> None:
 
 
 @click.command()
-@click.option("--instance", required=True, help="The instance URL, e.g. https://botsin.space")
+@click.option("--instance", required=True, help="The bot account's instance URL, e.g. https://your.instance")
 @click.option("--token-file", "token_file", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("secrets/mastodon.token"), show_default=True,
               help="Where to save the token (mode 0600).")
@@ -74,14 +77,19 @@ def login(app: App, instance: str, token_file: Path) -> None:
 
     Open the printed URL logged in as the bot account, authorize, and paste the code.
 
+    Choose an instance that allows bots: read its rules page (/about) for automated accounts and
+    AI-generated posts, mark the account as a bot (the worker does too), and mind its rate limits
+    (a few posts a day is polite). A server that hosts bots on purpose, or your own, is safest;
+    docs/OPERATING.md, "The bot account", says more.
+
     \b
     Example:
-      djbios login --instance https://botsin.space
+      djbios login --instance https://your.instance
     """
     from bot.posting.login import LoginFlow, save_token
 
     if not instance.startswith(("https://", "http://")):
-        raise click.ClickException(f"--instance must be a URL like https://botsin.space, got {instance!r}")
+        raise click.ClickException(f"--instance must be a URL like https://your.instance, got {instance!r}")
     flow = LoginFlow(instance)
     click.echo(f"Open this URL logged in as the bot account, then authorize:\n  {flow.authorize_url()}")
     code = click.prompt("Paste the authorization code", hide_input=True)
@@ -93,7 +101,10 @@ def login(app: App, instance: str, token_file: Path) -> None:
 @click.command()
 @pass_app
 def doctor(app: App) -> None:
-    """Check the config, database, model files, copy index, token and instance; say what to fix.
+    """Check the config, database, model, schedule, alerts, token, instance and profile; say what to fix.
+
+    Also shows the liveness conditions the worker alerts on (queue, failed bios, silence, pause).
+    Exits 1 on any FAIL; WARN lines do not fail.
 
     \b
     Example:
@@ -103,6 +114,6 @@ def doctor(app: App) -> None:
 
     checks = doctor_checks(lambda: app.config)
     for c in checks:
-        click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name}: {c.detail}")
+        click.echo(f"{c.label} {c.name}: {c.detail}")
     if not all(c.ok for c in checks):
         raise SystemExit(1)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bot.config import Config, FiltersConfig
 from bot.errors import ConfigError
@@ -28,10 +27,7 @@ from bot.filters.language import language
 from bot.filters.length import length
 from bot.filters.names import NameIndex, names_check, names_path
 from bot.filters.quality import quality
-
-if TYPE_CHECKING:
-    pass
-
+from bot.text import with_suffix
 
 log = logging.getLogger(__name__)
 
@@ -110,5 +106,6 @@ def build_pipeline(cfg: Config, existing: Iterable[str], *, max_chars: int | Non
     if not len(names) and cfg.corpus.path.exists():
         log.warning("no corpus names at %s (run `djbios corpus index`); real artists are not checked",
                     names_path(cfg.corpus.path))
-    return Pipeline(cfg.filters, index, existing, spoiler_text=cfg.mastodon.spoiler_text, names=names,
-                    max_chars=max_chars)
+    # The suffix the publisher appends to every post counts like the CW: the length filter sees the final size.
+    counted = cfg.mastodon.spoiler_text + with_suffix("", cfg.profile.post_suffix)
+    return Pipeline(cfg.filters, index, existing, spoiler_text=counted, names=names, max_chars=max_chars)

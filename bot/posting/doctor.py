@@ -1,14 +1,16 @@
-"""`djbios doctor`: check what the worker needs (config, database, model, index, token, instance)."""
+"""`djbios doctor`: check what the worker needs (config, database, model, index, schedule, alerts, token,
+instance, profile) and show the liveness conditions it alerts on. FAIL stops the bot; WARN does not."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.config import Config, database_url
 from bot.errors import BotError, RetryLater
-from bot.generation.checkpoint import missing_files
+from bot.generation.checkpoint import load_vocab, missing_files
 
 
 @dataclass
@@ -18,6 +20,12 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warn: bool = False  # worth fixing, but the worker runs: doctor still exits 0
+
+    @property
+    def label(self) -> str:
+        """OK, WARN or FAIL, padded to one width."""
+        return "FAIL" if not self.ok else "WARN" if self.warn else "OK  "
 
 
 def _check(name: str, fn: Callable[[], str]) -> Check:
@@ -34,11 +42,19 @@ def doctor_checks(load_config: Callable[[], Config]) -> list[Check]:
     if not cfg_check.ok:
         return [cfg_check]
     cfg = load_config()
-    checks = [cfg_check, _check("database", lambda: _database(cfg)), _check("model", lambda: _model(cfg)),
-              _check("copy index", lambda: _index(cfg))]
-    checks.append(_check("token", lambda: _token(cfg)))
+    database, model = _check("database", lambda: _database(cfg)), _check("model", lambda: _model(cfg))
+    checks = [cfg_check, database, model]
+    if model.ok:  # else its line already says what to do
+        checks.append(_check("vocabulary", lambda: _vocabulary(cfg)))
+    checks += [_check("copy index", lambda: _index(cfg)), _check("schedule", lambda: _schedule(cfg)), _alerts(cfg)]
+    token = _check("token", lambda: _token(cfg))
+    checks.append(token)
     if cfg.mastodon.publisher == "mastodon":
         checks.append(_check("instance", lambda: _instance(cfg)))
+        if token.ok:
+            checks.append(_profile(cfg))
+    if database.ok:
+        checks += _liveness(cfg)
     return checks
 
 
@@ -62,6 +78,87 @@ def _model(cfg: Config) -> str:
         raise BotError(f"{run_dir} lacks {', '.join(missing)}: run `djbios train` "
                        "(or set [model] checkpoint_dir / run_name)")
     return str(run_dir)
+
+
+def _vocabulary(cfg: Config) -> str:
+    """The run's hparams and BPE vocabulary load (gpt-2-simple's encoder; no TensorFlow graph)."""
+    encoder, hparams = load_vocab(cfg.model.checkpoint_dir / cfg.model.run_name)
+    return f"{len(encoder.encoder)} tokens, context {hparams.n_ctx}, {hparams.n_layer} layers"
+
+
+def _schedule(cfg: Config) -> str:
+    """[schedule] post_cron parses; when the next post is due."""
+    from bot.posting.worker import next_post_at, post_trigger
+
+    post_trigger(cfg)  # ConfigError naming the key when post_cron is not a crontab line
+    nxt = next_post_at(cfg, datetime.now(UTC))
+    how = f"cron {cfg.schedule.post_cron!r}" if cfg.schedule.post_cron else \
+        f"every {cfg.schedule.post_every_minutes:g} minutes"
+    return f"posts on {how}; next by {nxt:%Y-%m-%d %H:%M %Z}" if nxt else f"posts on {how}; no next time"
+
+
+def _alerts(cfg: Config) -> Check:
+    """The alert channels build; WARN when nothing outside Mastodon would carry a Mastodon failure."""
+    from bot.posting.alerts import apprise_channels
+
+    try:
+        channels = apprise_channels(cfg.alerts)
+    except BotError as exc:
+        return Check("alerts", False, str(exc))
+    names = [f"{len(channels)} apprise ({', '.join(c.name for c in channels)})"] if channels else []
+    if cfg.alerts.operator and cfg.mastodon.publisher == "mastodon":
+        names.append(f"Mastodon DM to {cfg.alerts.operator}")
+    said = f"{' + '.join(names) or 'no channel'}; always logged and written to {cfg.alerts.file}"
+    if channels:
+        return Check("alerts", True, said)
+    return Check("alerts", True, f"{said}. Nothing outside Mastodon would tell you that the token was refused "
+                                 "or the instance is down: add [alerts] urls (ntfy, e-mail, a webhook ...)", warn=True)
+
+
+def _profile(cfg: Config) -> Check:
+    """What the worker would change in the profile at its next start (it sends only what is missing)."""
+    from bot.posting.profile import plan
+    from bot.posting.publishers import MastodonPublisher
+
+    try:
+        changes = plan(MastodonPublisher.from_config(cfg).profile(), cfg)
+    except BotError as exc:
+        return Check("profile", True, f"not read: {exc}", warn=True)
+    missing = "" if cfg.profile.operator else "; set [profile] operator so readers know who runs the bot"
+    if changes and cfg.mastodon.set_bot_flag:
+        return Check("profile", True, f"the worker will set {', '.join(sorted(changes))} at start{missing}",
+                     warn=True)
+    if changes:
+        return Check("profile", True, f"lacks {', '.join(sorted(changes))} and [mastodon] set_bot_flag is "
+                                      f"off: set them by hand{missing}", warn=True)
+    return Check("profile", True, f"bot flag, disclosure and fields present{missing}", warn=bool(missing))
+
+
+def _liveness(cfg: Config) -> list[Check]:
+    """The pause and the conditions the worker alerts on, as WARN lines (they need the operator, not a fix)."""
+    from bot.posting.liveness import store_conditions
+    from bot.posting.pause import active_pause
+    from bot.posting.worker import next_post_at
+    from bot.store.store import Store
+
+    now = datetime.now(UTC)
+    store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
+    try:
+        paused = active_pause(store, now)
+        conditions = store_conditions(store, cfg, now, _or_none(lambda: next_post_at(cfg, now)))
+    finally:
+        store.close()
+    checks = [Check("pause", True, paused.describe(), warn=True)] if paused else []
+    bad = [Check(c.key, True, c.message, warn=True) for c in conditions if not c.ok]
+    return checks + (bad or [Check("liveness", True, "queue, failed bios and silence: nothing to report")])
+
+
+def _or_none(fn: Callable[[], datetime | None]) -> datetime | None:
+    """fn(), or None when the schedule is broken (its own line says so)."""
+    try:
+        return fn()
+    except BotError:
+        return None
 
 
 def _index(cfg: Config) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.errors import AuthError, BotError, PublishError, Rejected, RetryLater
+from bot.posting.alerts import alert
 from bot.posting.publishers import Publisher, thread_parts
 
 if TYPE_CHECKING:
@@ -121,7 +122,8 @@ def _retry_later(now: datetime, store: Store, publisher: Publisher, cfg: Config,
     log.warning("bio %s failed (attempt %s), retry at %s: %s", c.id, c.attempts,
                 retry_at.isoformat(timespec="seconds"), exc)
     if c.attempts % cfg.schedule.max_attempts == 0:
-        publisher.alert(f"djbios: bio {c.id} failed {c.attempts} times; last error: {exc}")
+        alert(publisher, f"bio-failed:{c.id}", f"bio {c.id} failed {c.attempts} times; last error: {exc}; "
+              f"see `djbios queue --status failed`")
     return PostOutcome("retry", candidate_id=c.id, error=str(exc), retry_at=retry_at)
 
 
@@ -136,7 +138,7 @@ def _stop_posting(publisher: Publisher, state: PostingState, cid: int, exc: Auth
     """A refused token: no more posts until a restart, and tell the operator."""
     state.stopped, state.reason = True, str(exc)
     log.error("posting stopped: %s", exc)
-    publisher.alert(f"djbios stopped posting: {exc}")
+    alert(publisher, "token", f"djbios stopped posting: {exc}")
     return PostOutcome("auth", candidate_id=cid, error=str(exc))
 
 

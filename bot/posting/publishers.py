@@ -71,9 +71,10 @@ def html_to_text(content: str) -> str:
 class MastodonPublisher:
     """Posts through Mastodon.py; one client per worker."""
 
-    def __init__(self, client: Any, cfg: MastodonConfig) -> None:
+    def __init__(self, client: Any, cfg: MastodonConfig, operator: str = "") -> None:
         self.client = client
         self.cfg = cfg
+        self.operator = operator  # [alerts] operator: who gets direct-message alerts
         self._max_chars = cfg.max_characters or None  # 0 in bot.toml = ask the instance once
         self._account_id: str | None = None
 
@@ -92,7 +93,7 @@ class MastodonPublisher:
             ratelimit_method="throw",  # "wait" would block the worker for minutes on a 429
             version_check_mode="none",  # no extra request at start-up
         )
-        return cls(client, m)
+        return cls(client, m, operator=cfg.alerts.operator)
 
     # -- the protocol ----------------------------------------------------------------------------
     def post(self, candidate: Candidate) -> tuple[str, str]:
@@ -151,15 +152,21 @@ class MastodonPublisher:
     def alert(self, message: str) -> None:
         """Direct-message the operator (visibility=direct, never public); log it either way."""
         log.warning("operator alert: %s", message)
-        who = self.cfg.operator_account.strip()
+        self.direct_message(message)
+
+    def direct_message(self, message: str) -> bool:
+        """Send `message` to [alerts] operator, visibility=direct; False when none is set or it failed."""
+        who = self.operator.strip()
         if not who:
-            return
+            return False
         who = who if who.startswith("@") else "@" + who
         limit = self._max_chars or MASTODON_MAX_CHARS
         try:
             self.client.status_post(f"{who} {message}"[:limit], visibility="direct")
         except Exception as exc:  # an alert must never break the job that raised it
             log.error("could not send the alert to %s: %s", who, exc)
+            return False
+        return True
 
     # -- account tools ---------------------------------------------------------------------------
     def account_id(self) -> str:
@@ -176,10 +183,17 @@ class MastodonPublisher:
         self._account_id = str(me["id"])
         return str(me.get("acct") or me.get("username"))
 
-    def set_bot_profile(self, note: str) -> None:
-        """Mark the account as a bot and say in its note that the posts are AI-generated."""
+    def profile(self) -> dict[str, Any]:
+        """The account as verify_credentials returns it: bot flag, note, fields and their plain `source`."""
+        with self._wrapped("reading the profile"):
+            me = self.client.account_verify_credentials()
+        self._account_id = str(me["id"])
+        return dict(me)
+
+    def update_profile(self, **changes: Any) -> None:
+        """PATCH only the given attributes (bot, note, fields): bot/posting/profile.py decides which."""
         with self._wrapped("updating the profile"):
-            self.client.account_update_credentials(bot=True, note=note)
+            self.client.account_update_credentials(**changes)
 
     @contextmanager
     def _wrapped(self, doing: str) -> Iterator[None]:

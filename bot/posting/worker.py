@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import Config, database_url
 from bot.errors import ConfigError, PublishError
-from bot.posting.jobs import PostingState, PostOutcome, RefillOutcome, post_next, reconcile, refill
+from bot.posting.alerts import Alerter, AlertingPublisher
+from bot.posting.jobs import PostingState, PostOutcome, RefillOutcome, post_next, queue_size, reconcile, refill
+from bot.posting.liveness import watch
+from bot.posting.pause import active_pause
+from bot.posting.profile import ensure_profile, with_post_suffix
 from bot.posting.publishers import Publisher
 
 if TYPE_CHECKING:
@@ -61,6 +65,7 @@ class Worker:
         self.cfg, self.publisher, self.clock = cfg, publisher, clock
         self.lock = threading.RLock()  # held by a post cycle and by each store call of a batch
         self.store = cast("Store", _Locked(store, self.lock))  # the same interface, every call locked
+        self.alerter, self.publisher = wire_publisher(publisher, self.store, cfg, clock)
         self.make_batch = make_batch
         self.rng = rng or random.Random()
         self.state = PostingState()
@@ -69,13 +74,9 @@ class Worker:
 
     # -- start-up --------------------------------------------------------------------------------
     def startup(self) -> None:
-        """Reconcile rows a crash left in `posting`, then mark the account as a bot."""
+        """Reconcile rows a crash left in `posting`, then make sure the profile says it is a bot (once)."""
         self._reconcile()
-        if self.cfg.mastodon.set_bot_flag and hasattr(self.publisher, "set_bot_profile"):
-            try:
-                self.publisher.set_bot_profile(self.cfg.mastodon.bot_note)
-            except PublishError as exc:
-                log.warning("could not set the bot flag and note: %s", exc)
+        ensure_profile(self.publisher, self.cfg)
 
     def _reconcile(self) -> None:
         with self.lock:
@@ -86,7 +87,9 @@ class Worker:
     def refill_job(self) -> RefillOutcome:
         """Top the queue up; one log line."""
         self._busy += 1
+        needed = False
         try:
+            needed = queue_size(self.store) < self.cfg.schedule.min_queue  # did this run have work to do
             out = refill(self.clock(), self.store, self.cfg, self.make_batch)
         except Exception as exc:  # the worker keeps running; the next run tries again
             log.exception("refill failed")
@@ -95,12 +98,16 @@ class Worker:
             self._busy -= 1
         log.info("refill: made=%d queued=%d approved=%d posted=0 errors=%d",
                  out.made, out.queued, out.approved, len(out.errors))
+        self.liveness_job(refill=(out, needed))
         return out
 
     def post_job(self) -> PostOutcome:
         """Post the next approved bio unless in quiet hours; one log line."""
         now = self.clock()
-        if now.astimezone().hour in self.cfg.schedule.quiet_hours:
+        paused = active_pause(self.store, now)
+        if paused is not None:  # `djbios pause`: every worker and cron run sees it in the database
+            out = PostOutcome("paused", error=paused.describe())
+        elif now.astimezone().hour in self.cfg.schedule.quiet_hours:
             out = PostOutcome("quiet")
         else:
             out = self._post(now)
@@ -110,7 +117,19 @@ class Worker:
                  f" bio={out.candidate_id}" if out.candidate_id else "")
         if out.retry_at is not None:
             self._schedule_retry(out.retry_at)
+        self.liveness_job(post=out)
         return out
+
+    def liveness_job(self, **outcome: Any) -> None:
+        """Alert what is wrong (queue, failures, silence, this job's outcome), resolve what cleared."""
+        now = self.clock()
+        try:
+            job = self.scheduler.get_job("post") if self.scheduler is not None else None
+            # without a scheduler (run --once, a test) every call is a post slot: the next one is now
+            next_post = job.next_run_time if job is not None else now
+            watch(self.alerter, self.store, self.cfg, now, next_post, **outcome)
+        except Exception:  # a check must never stop the worker
+            log.exception("liveness check failed")
 
     def _post(self, now: datetime) -> PostOutcome:
         self._busy += 1
@@ -191,7 +210,26 @@ def build_scheduler(worker: Worker) -> Any:
     sched.add_job(worker.refill_job, IntervalTrigger(minutes=s.refill_every_minutes), id="refill",
                   next_run_time=worker.clock(), **once)  # fill the queue right away
     sched.add_job(worker.post_job, post_trigger(worker.cfg), id="post", **once)
+    # its own job, at the refill's pace (the queue check looks one refill ahead), so a stuck refill
+    # cannot silence it
+    sched.add_job(worker.liveness_job, IntervalTrigger(minutes=s.refill_every_minutes), id="liveness", **once)
     return sched
+
+
+def next_post_at(cfg: Config, now: datetime) -> datetime | None:
+    """When the schedule posts next after `now` (an interval counts from the worker's start: at most this)."""
+    trigger = post_trigger(cfg)
+    if not cfg.schedule.post_cron:
+        return now + timedelta(minutes=cfg.schedule.post_every_minutes)
+    fire: datetime | None = trigger.get_next_fire_time(None, now)
+    return fire
+
+
+def wire_publisher(publisher: Any, store: Store, cfg: Config,
+                   clock: Callable[[], datetime] = utcnow) -> tuple[Alerter, Any]:
+    """The Alerter, and the publisher with [profile] post_suffix and keyed alerts through it."""
+    alerter = Alerter(store, cfg, dm=getattr(publisher, "direct_message", None), clock=clock)
+    return alerter, AlertingPublisher(with_post_suffix(publisher, cfg), alerter)
 
 
 def post_trigger(cfg: Config) -> Any:
@@ -274,7 +312,9 @@ def post_now(cfg: Config, *, dry_run: bool = False, rng: random.Random | None = 
     try:
         if dry_run:  # needs no token and touches nothing
             return post_next(utcnow(), store, None, cfg, rng=rng, dry_run=True)  # type: ignore[arg-type]
-        publisher = make_publisher(cfg)
+        if (paused := active_pause(store, utcnow())) is not None:
+            return PostOutcome("paused", error=paused.describe())
+        _, publisher = wire_publisher(make_publisher(cfg), store, cfg)
         reconcile(store, publisher, utcnow())
         return post_next(utcnow(), store, publisher, cfg, rng=rng)
     finally:

@@ -120,11 +120,11 @@ def test_alert_is_a_direct_message_to_the_operator(tmp_path, mastodon):
     assert all(s["visibility"] == "direct" for s in mastodon.statuses())
 
 
-def test_set_bot_profile(tmp_path, mastodon):
+def test_update_profile_then_read_it_back(tmp_path, mastodon):
     cfg, _ = _setup(tmp_path, mastodon)
     pub = make_publisher(cfg)
-    pub.set_bot_profile("AI-generated bios")
-    me = mastodon.client().account_verify_credentials()
+    pub.update_profile(bot=True, note="AI-generated bios")
+    me = pub.profile()
     assert me["bot"] is True and "AI-generated" in me["note"]
     assert pub.verify() == "djbios"
 

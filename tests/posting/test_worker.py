@@ -37,6 +37,11 @@ def _approved(cfg, texts=BIOS) -> Store:
     return store
 
 
+def _posts(mock):
+    """The bot's statuses that are posts: alerts to the operator are direct messages, not posts."""
+    return [s for s in mock.statuses() if s["visibility"] != "direct"]
+
+
 def _adder(store, texts):
     def make_batch(*, n, now):
         for t in texts[:n]:
@@ -50,7 +55,7 @@ def test_run_once_refills_auto_approves_and_posts(tmp_path, mastodon):
     worker = Worker(cfg, store, make_publisher(cfg), _adder(store, BIOS))
     filled, posted = worker.run_once()
     assert (filled.made, filled.approved, posted.result) == (4, 4, "posted")
-    (st,) = mastodon.statuses()
+    (st,) = _posts(mastodon)
     assert html_to_text(st["content"]) == BIOS[0]
     assert mastodon.client().account_verify_credentials()["bot"] is True  # set at start-up
 
@@ -66,7 +71,7 @@ def test_post_job_keeps_running_through_faults_and_in_quiet_hours(tmp_path, mast
         now[0] += timedelta(hours=1)
     results = [worker.post_job().result for _ in range(6)]
     assert results.count("posted") == 4 and results[-1] == "idle"
-    assert len(mastodon.statuses()) == 4
+    assert len(_posts(mastodon)) == 4
 
 
 def test_quiet_hours_skip_posting(tmp_path, mastodon):
@@ -74,7 +79,7 @@ def test_quiet_hours_skip_posting(tmp_path, mastodon):
     _, cfg = _config(tmp_path, mastodon, schedule={"quiet_hours": [now.astimezone().hour]})
     store = _approved(cfg)
     worker = Worker(cfg, store, make_publisher(cfg), _adder(store, []), clock=lambda: now)
-    assert worker.post_job().result == "quiet" and mastodon.statuses() == []
+    assert worker.post_job().result == "quiet" and _posts(mastodon) == []
 
 
 def test_scheduler_jobs_coalesce_with_one_instance(tmp_path, mastodon):
@@ -83,7 +88,7 @@ def test_scheduler_jobs_coalesce_with_one_instance(tmp_path, mastodon):
     store = Store.open(database_url(cfg))
     sched = build_scheduler(Worker(cfg, store, make_publisher(cfg), _adder(store, [])))
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"refill", "post"}
+    assert set(jobs) == {"refill", "post", "liveness"}
     for j in jobs.values():
         assert (j.coalesce, j.max_instances, j.misfire_grace_time) == (True, 1, 120)
     assert jobs["post"].trigger.jitter == 30 and "9,15,21" in str(jobs["post"].trigger)
@@ -120,7 +125,7 @@ def test_signal_during_a_post_stops_cleanly_after_it(tmp_path, mastodon, sig):
     assert time.time() - t0 < 5
     assert "worker stopped" in err and "post: result=posted" in err
     assert store.count_by_status()["posting"] == 0  # never stopped mid-cycle
-    assert len(mastodon.statuses()) == store.count_by_status()["posted"] >= 1
+    assert len(_posts(mastodon)) == store.count_by_status()["posted"] >= 1
 
 
 def test_running_worker_rides_out_faults_and_posts_each_bio_once(tmp_path, mastodon):
@@ -138,7 +143,7 @@ def test_running_worker_rides_out_faults_and_posts_each_bio_once(tmp_path, masto
     _, err = proc.communicate(timeout=15)
     assert alive and proc.returncode == 0, err[-2000:]
     assert err.count("errors=1") >= 3 and "post: result=posted" in err
-    texts = sorted(html_to_text(s["content"]) for s in mastodon.statuses())
+    texts = sorted(html_to_text(s["content"]) for s in _posts(mastodon))
     assert texts == sorted(BIOS)  # each bio exactly once
 
 
@@ -151,9 +156,9 @@ def test_cli_post_dry_run_then_post_then_idle(tmp_path, mastodon):
     path, cfg = _config(tmp_path, mastodon)
     _approved(cfg, BIOS[:1])
     r = _cli(path, "post", "--dry-run")
-    assert r.exit_code == 0 and BIOS[0] in r.output and mastodon.statuses() == []
+    assert r.exit_code == 0 and BIOS[0] in r.output and _posts(mastodon) == []
     r = _cli(path, "post")
-    assert r.exit_code == 0 and "posted bio" in r.output and len(mastodon.statuses()) == 1
+    assert r.exit_code == 0 and "posted bio" in r.output and len(_posts(mastodon)) == 1
     assert "nothing approved" in _cli(path, "post").output
 
 
@@ -163,7 +168,7 @@ def test_cli_post_to_the_outbox_needs_no_token(tmp_path, mastodon, monkeypatch):
     _approved(cfg, BIOS[:1])
     r = _cli(path, "post")
     assert r.exit_code == 0 and "posted bio" in r.output
-    assert BIOS[0] in cfg.mastodon.outbox_path.read_text() and mastodon.statuses() == []
+    assert BIOS[0] in cfg.mastodon.outbox_path.read_text() and _posts(mastodon) == []
 
 
 def test_cli_post_reports_a_failure_with_exit_1(tmp_path, mastodon):
@@ -233,7 +238,7 @@ def test_run_once_end_to_end_with_the_tiny_model(tmp_path, mastodon, request):
                        text=True, timeout=240, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "post: posted" in r.stdout, r.stdout + r.stderr[-3000:]
-    (st,) = mastodon.statuses()
+    (st,) = _posts(mastodon)
     store = Store.open(database_url(load_config(path)))
     (posted,) = store.list("posted")
     assert posted.status_id == str(st["id"]) and posted.source == "generate"
@@ -276,4 +281,4 @@ def test_row_left_posting_by_a_failed_commit_is_reconciled_without_a_restart(tmp
     assert worker.post_job().result == "error" and store.list("posting")
     assert worker.post_job().result == "posted"
     assert store.list("posting") == [] and store.count_by_status()["posted"] == 2
-    assert sorted(html_to_text(s["content"]) for s in mastodon.statuses()) == sorted(BIOS[:2])
+    assert sorted(html_to_text(s["content"]) for s in _posts(mastodon)) == sorted(BIOS[:2])
