@@ -36,7 +36,7 @@ def filter_cmd(app: App, recheck: bool, text: str | None) -> None:
     if not recheck:
         raise click.UsageError("say what to do: --recheck, or --text TEXT")
     store = app.store()
-    pipe = build_pipeline(cfg, store.texts(("approved", "posting", "posted", "failed")))
+    pipe = build_pipeline(cfg, store.texts(("approved", "posting", "posted", "failed", "retracted")))
     counts = recheck_pending(store, pipe, max_chars=max_chars)
     kept, total = counts.pop("pending", 0), sum(counts.values())
     reasons = ", ".join(f"{r}: {n}" for r, n in counts.most_common())

@@ -135,7 +135,7 @@ def _each(ids: tuple[int, ...], action: Any) -> None:
 @click.argument("ids", metavar="ID...", type=int, nargs=-1, required=True)
 @pass_app
 def approve(app: App, ids: tuple[int, ...]) -> None:
-    """Approve pending candidates for posting.
+    """Approve pending candidates for posting; a failed one is re-queued (it keeps its place).
 
     \b
     Example:
