@@ -9,6 +9,7 @@ import click
 from bot.cli.common import App, pass_app
 
 _FAILED = {"retry": "will retry", "auth": "posting stopped", "rejected": "back to pending",
+           "failed": "failed, not retried (fix the cause, then `djbios approve ID` re-queues it)",
            "error": "unexpected error"}
 
 
