@@ -174,6 +174,7 @@ class ScheduleConfig:
     order: str = _f("oldest", choices=("oldest", "random"))
     max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
     retry_base_s: float = _f(60.0, min=0.1)  # first retry after a network/5xx failure; doubles, max 6 h
+    lease_stale_s: float = _f(120.0, min=5.0)  # a worker's lease without a heartbeat this long may be taken
 
 
 @dataclass(frozen=True)

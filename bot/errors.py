@@ -4,7 +4,8 @@
     ├── ConfigError          bad bot.toml, bad token file
     ├── StoreError           database problems
     │   ├── NotFound         unknown candidate id
-    │   └── IllegalTransition  e.g. approving a posted bio
+    │   ├── IllegalTransition  e.g. approving a posted bio
+    │   └── LeaseHeld        another worker of that role runs on this database
     ├── InputError           a bad file given to `djbios add` / `corpus build`
     ├── ModelError           missing or corrupt model / checkpoint
     ├── GenerationError      sampling failed
@@ -12,7 +13,8 @@
     └── PublishError         posting failed (see the subclasses for what to do next)
         ├── RetryLater       network, 5xx, 429: try again after `retry_after` seconds
         ├── AuthError        401/403: the token is bad; stop posting and alert
-        └── Rejected         422: the server refused the text; the bio goes back to pending
+        ├── Rejected         422: the server refused the text; the bio goes back to pending
+        └── PermanentError   any other 4xx: failed for good, alert; the operator re-queues it
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class NotFound(StoreError):
 
 class IllegalTransition(StoreError):
     """The candidate's state does not allow that change."""
+
+
+class LeaseHeld(StoreError):
+    """Another live process holds this role's lease (one worker per role per database)."""
 
 
 class InputError(BotError):
@@ -72,3 +78,7 @@ class AuthError(PublishError):
 
 class Rejected(PublishError):
     """The instance refused this text (422): the bio goes back to pending with the message."""
+
+
+class PermanentError(PublishError):
+    """Any other 4xx (400, 404, 410 ...): asking again will not help; failed until the operator re-queues."""

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     # posting and the worker (bot/cli/worker.py)
     "post": "bot.cli.worker:post",
     "run": "bot.cli.worker:run",
+    "unpost": "bot.cli.worker:unpost",
     "login": "bot.cli.worker:login",
     "doctor": "bot.cli.worker:doctor",
     # the operator's controls (bot/cli/control.py)

@@ -147,7 +147,9 @@ def _each(ids: tuple[int, ...], action: Any) -> None:
 @click.option("--force", is_flag=True, help="Approve even when a filter fails (recorded in the history).")
 @pass_app
 def approve(app: App, ids: tuple[int, ...], force: bool) -> None:
-    """Approve pending candidates for posting; each is checked by the filters first.
+    """Approve pending candidates for posting, or re-queue a failed one (it keeps its place).
+
+    Each is checked by the filters first.
 
     \b
     Example:

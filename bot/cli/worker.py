@@ -1,4 +1,4 @@
-"""Posting and the worker: `djbios post`, `run`, `login` and `doctor`."""
+"""Posting and the worker: `djbios post`, `run`, `unpost`, `login` and `doctor`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from bot.cli.common import App, pass_app
 
 _FAILED = {"retry": "will retry", "auth": "posting stopped", "rejected": "back to pending",
+           "failed": "failed, not retried (fix the cause, then `djbios approve ID` re-queues it)",
            "error": "unexpected error"}
 
 
@@ -64,6 +65,28 @@ def run(app: App, once: bool) -> None:
             # cron mails the operator on a non-zero exit; a failed post or refill must reach them
             errors = [*filled.errors, *([posted.error] if posted.error else [])]
             raise click.ClickException(f"run --once failed: {'; '.join(errors) or posted.result}")
+
+
+@click.command()
+@click.argument("cid", metavar="ID", type=int)
+@click.option("--reason", default="", help="Why (kept in the bio's history).")
+@click.option("--by", default=None, help="Who takes it down (default: your OS user name).")
+@pass_app
+def unpost(app: App, cid: int, reason: str, by: str | None) -> None:
+    """Take a posted bio down: delete its status and every reply of its thread; mark it retracted.
+
+    Its text stays in the database, so the model's next attempt at it is rejected as a near
+    duplicate. Safe to run again if it was cut short (a status already gone counts as deleted).
+
+    \b
+    Example:
+      djbios unpost 42 --reason "names a real person"
+    """
+    from bot.posting.retract import unpost_now
+
+    out = unpost_now(app.config, cid, by=by, reason=reason)
+    click.echo(f"retracted bio {cid}: deleted {out.deleted} status(es)"
+               + (f", {out.gone} already gone" if out.gone else ""))
 
 
 @click.command()

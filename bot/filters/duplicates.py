@@ -17,6 +17,7 @@ class NearDuplicates:
         self._sets: list[set[int]] = []
         self._exact: dict[str, int] = {}
         self._post: dict[int, list[int]] = {}  # 5-gram hash -> texts holding it (in-process hash)
+        self._gone: set[int] = set()  # texts forgotten: a candidate judged again is not its own duplicate
         for t in texts:
             self.add(t)
 
@@ -35,13 +36,23 @@ class NearDuplicates:
         for g in sh:
             self._post.setdefault(g, []).append(i)
 
+    def forget(self, text: str) -> None:
+        """Forget one remembered copy of `text` (a stored candidate about to be judged again)."""
+        key = " ".join(words(text))
+        i = next((k for k, t in enumerate(self._texts) if k not in self._gone and " ".join(words(t)) == key), None)
+        if i is None:
+            return
+        self._gone.add(i)
+        if self._exact.get(key) == i:
+            del self._exact[key]
+
     def check(self, text: str, threshold: float) -> Check:
         """Fail on an exact duplicate or a Jaccard similarity at or above `threshold`."""
         key = " ".join(words(text))
         if key in self._exact:
             return Check(False, "exact duplicate", {"jaccard": 1.0, "of": self._texts[self._exact[key]][:80]})
         sh = self.shingles(text)
-        hits = Counter(i for g in sh for i in self._post.get(g, ()))
+        hits = Counter(i for g in sh for i in self._post.get(g, ()) if i not in self._gone)
         best, j = None, 0.0
         for i, inter in hits.items():
             sim = inter / (len(sh) + len(self._sets[i]) - inter)

@@ -77,15 +77,21 @@ def edit(store: Store, pipe: Pipeline, cid: int, text: str, now: datetime | None
 
 def approve(store: Store, pipe: Pipeline, cid: int, *, force: bool = False, by: str = "operator",
             now: datetime | None = None) -> Candidate:
-    """Approve after judging the current text under the current settings; GateRefused if it fails."""
+    """Approve (or re-queue a failed bio) after judging its current text under the current settings.
+
+    GateRefused when the text fails a filter and `force` is not set; the verdict is stored either way.
+    """
     c = store.get(cid)
-    if c.status != "pending":
-        raise IllegalTransition(f"candidate {cid} is {c.status}; approve needs pending")
+    if c.status not in ("pending", "failed"):
+        raise IllegalTransition(f"candidate {cid} is {c.status}; approve needs pending or failed")
+    if c.status == "failed":
+        pipe.forget(c.text)  # a failed bio is among the settled texts: it is no duplicate of itself
     v = judge(pipe, c)
-    if v.text != c.text and v.ok:
-        store.edit(cid, v.text, now, verdict=record(v, c.scores))  # the defused text is what goes out
-    else:
-        store.set_verdict(cid, verdict=record(v, c.scores), reject=False, now=now)
+    if c.status == "pending":
+        if v.text != c.text and v.ok:
+            store.edit(cid, v.text, now, verdict=record(v, c.scores))  # the defused text is what goes out
+        else:
+            store.set_verdict(cid, verdict=record(v, c.scores), reject=False, now=now)
     if not v.ok and not force:
         detail = v.scores.get(str(v.reason), {}).get("detail", "")
         raise GateRefused(f"#{cid} fails the {v.reason} filter ({detail}); edit it, reject it, or "

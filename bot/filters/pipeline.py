@@ -89,6 +89,10 @@ class Pipeline:
         """Add an accepted text to the near-duplicate set."""
         self._dups.add(text)
 
+    def forget(self, text: str) -> None:
+        """Take one copy of a text out of the near-duplicate set (a stored bio judged again)."""
+        self._dups.forget(text)
+
 
 _pronoun_check = pronouns  # Pipeline.check has a keyword argument of the same name
 

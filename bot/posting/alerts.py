@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,8 @@ from bot.private_files import read_private_file
 
 if TYPE_CHECKING:
     from bot.posting.liveness import Condition
-    from bot.posting.publishers import Publisher
+    from bot.posting.parts import Online
+    from bot.posting.publishers import OnPart, Publisher
     from bot.store.candidate import Candidate
     from bot.store.store import Store
 
@@ -266,19 +267,24 @@ class AlertingPublisher:
     def __init__(self, inner: Any, alerter: Alerter) -> None:
         self.inner, self.alerter = inner, alerter
 
-    def post(self, candidate: Candidate) -> tuple[str, str]:
+    def post(self, candidate: Candidate, parts: list[str] | None = None,
+             on_part: OnPart | None = None) -> tuple[str, str]:
         """The inner publisher's post."""
-        result: tuple[str, str] = self.inner.post(candidate)
+        result: tuple[str, str] = self.inner.post(candidate, parts, on_part)
         return result
 
     def max_characters(self) -> int:
         """The inner publisher's limit."""
         return int(self.inner.max_characters())
 
-    def find_recent(self, text: str) -> tuple[str, str] | None:
+    def find_bio(self, candidate: Candidate, parts: list[str], exclude: Collection[str] = ()) -> Online | None:
         """The inner publisher's look-up."""
-        found: tuple[str, str] | None = self.inner.find_recent(text)
+        found: Online | None = self.inner.find_bio(candidate, parts, exclude)
         return found
+
+    def delete(self, status_id: str) -> bool:
+        """The inner publisher's delete."""
+        return bool(self.inner.delete(status_id))
 
     def alert(self, message: str) -> None:
         """An alert without a condition key: keyed by its text, so the same words are not repeated."""

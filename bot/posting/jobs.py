@@ -1,8 +1,9 @@
 """The worker's jobs as pure orchestration: store, publisher, batch maker, clock and RNG come in.
 
-post_next follows the candidate state machine: `posting` is committed before the HTTP call, so a crash
-leaves a row that `reconcile` settles at start-up (find it among recent statuses, else retry with
-the same Idempotency-Key). A bio is never posted twice and an approved bio is never lost.
+post_next follows the candidate state machine: `posting` (the claim, naming its holder) is committed
+before the HTTP call, and each part's status id is recorded as soon as it is out, so a crash leaves a
+row that `reconcile` (bot/posting/reconcile.py) settles once its holder is gone: the whole bio found
+online, else a retry with the same Idempotency-Keys. A bio is never posted twice, never lost.
 """
 
 from __future__ import annotations
@@ -15,40 +16,23 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Config
-from bot.errors import AuthError, BotError, PublishError, Rejected, RetryLater
+from bot.errors import AuthError, BotError, IllegalTransition, PermanentError, PublishError, Rejected, RetryLater
 from bot.posting.alerts import alert
-from bot.posting.publishers import Publisher, thread_parts
+from bot.posting.outcome import PostingState, PostOutcome
+from bot.posting.publishers import Publisher
+from bot.posting.reconcile import failed_for_good, find_online, plan_parts, reconcile
 
 if TYPE_CHECKING:
     from bot.store.candidate import Candidate
     from bot.store.store import Store
 
+__all__ = ["PostOutcome", "PostingState", "RefillOutcome", "backoff_s", "post_next", "reconcile", "refill"]
+
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 60.0  # default [schedule] retry_base_s: the first retry waits a minute
 BACKOFF_MAX_S = 6 * 3600.0  # and never more than six hours
-
-
-@dataclass
-class PostingState:
-    """What the worker remembers between post runs: a bad token stops posting until restart."""
-
-    stopped: bool = False
-    reason: str = ""
-    reconciled: bool = False  # rows left in `posting` by a crash are settled
-
-
-@dataclass(frozen=True)
-class PostOutcome:
-    """What one post run did: posted, idle, dry-run, retry, rejected, stopped, auth, quiet."""
-
-    result: str
-    candidate_id: int | None = None
-    status_id: str | None = None
-    url: str | None = None
-    error: str | None = None
-    retry_at: datetime | None = None
-    text: str | None = None
+CLAIM_TRIES = 5  # bios another process claimed first before this run gives up (returns idle)
 
 
 @dataclass
@@ -69,48 +53,70 @@ def backoff_s(attempts: int, retry_after: float, base_s: float = BACKOFF_BASE_S)
 
 def post_next(now: datetime, store: Store, publisher: Publisher, cfg: Config, *,
               rng: random.Random | None = None, state: PostingState | None = None,
-              dry_run: bool = False) -> PostOutcome:
-    """Post the next approved bio (or a failed one whose retry time has come), exactly once."""
+              dry_run: bool = False, holder: str | None = None) -> PostOutcome:
+    """Post the next approved bio (or a failed one whose retry time has come), exactly once.
+
+    `holder` names this process in the claim. A bio another process claims first is skipped.
+    """
     state = state or PostingState()
     if state.stopped:
         return PostOutcome("stopped", error=state.reason)
-    nxt = store.next_approved(order=cfg.schedule.order, rng=rng, now=now)
-    if nxt is None:
-        return PostOutcome("idle")
-    if dry_run:
-        return PostOutcome("dry-run", candidate_id=nxt.id, text=nxt.text)
-    # The last try may have gone through (a timeout, say; or a thread whose first part went out
-    # before a reply got a 422 and the operator re-approved it): look before posting again.
-    if nxt.status == "failed" or nxt.attempts > 0:
+    skip: set[int] = set()
+    while len(skip) < CLAIM_TRIES:
+        nxt = store.next_approved(order=cfg.schedule.order, rng=rng, now=now, skip=skip)
+        if nxt is None:
+            return PostOutcome("idle")
+        if dry_run:
+            return PostOutcome("dry-run", candidate_id=nxt.id, text=nxt.text)
         try:
-            found = publisher.find_recent(thread_parts(nxt)[0])
-        except AuthError as exc:  # a bad token here too: stop and alert, not retry every minute
-            return _stop_posting(publisher, state, nxt.id, exc)
-        except PublishError as exc:  # still down: the row stays failed for the next run
-            later = now + timedelta(seconds=cfg.schedule.retry_base_s)
-            return PostOutcome("retry", candidate_id=nxt.id, error=str(exc), retry_at=later)
-    else:
-        found = None
-    if found and len(thread_parts(nxt)) > 1:
-        found = None  # only its first part may be online: post() sends the parts still missing
-    c = store.start_posting(nxt.id, now=now)  # committed before the HTTP call
+            c = store.start_posting(nxt.id, now=now, holder=holder)  # committed before the HTTP call
+        except IllegalTransition:  # another process won the claim: not a failure, try the next bio
+            skip.add(nxt.id)
+            continue
+        return _post_claimed(now, store, publisher, cfg, state, c)
+    return PostOutcome("idle")
+
+
+def _post_claimed(now: datetime, store: Store, publisher: Publisher, cfg: Config, state: PostingState,
+                  c: Candidate) -> PostOutcome:
+    """Send what is missing of a claimed bio and record the outcome."""
     try:
-        # An Idempotency-Key lives for hours on Mastodon, so the look-up above covers older tries.
-        status_id, url = found or publisher.post(c)
+        status_id, url, ids = _send(now, store, publisher, cfg, c)
     except Rejected as exc:
-        store.return_to_pending(c.id, message=str(exc), now=now)
+        store.return_to_pending(c.id, message=str(exc), holder=c.claimed_by, now=now)
         log.warning("bio %s refused by the instance, back to pending: %s", c.id, exc)
         return PostOutcome("rejected", candidate_id=c.id, error=str(exc))
     except AuthError as exc:
         return _auth_failed(now, store, publisher, state, c, exc)
+    except PermanentError as exc:
+        return failed_for_good(store, publisher, c, exc, now)
     except PublishError as exc:
         return _retry_later(now, store, publisher, cfg, c, exc)
     except Exception as exc:  # a bug, not the network: keep the bio retryable, then surface it
-        store.mark_failed(c.id, error=f"unexpected: {exc!r}", retry_at=now + timedelta(hours=1), now=now)
+        store.mark_failed(c.id, error=f"unexpected: {exc!r}", retry_at=now + timedelta(hours=1),
+                          holder=c.claimed_by, now=now)
         raise
-    store.mark_posted(c.id, status_id=status_id, url=url, now=now)
+    store.mark_posted(c.id, status_id=status_id, url=url, status_ids=ids, holder=c.claimed_by, now=now)
     log.info("posted bio %s as %s", c.id, url)
     return PostOutcome("posted", candidate_id=c.id, status_id=status_id, url=url, text=c.text)
+
+
+def _send(now: datetime, store: Store, publisher: Publisher, cfg: Config,
+          c: Candidate) -> tuple[str, str, list[str] | None]:
+    """(first id, url, every id if found online) after posting the parts still missing."""
+    parts = plan_parts(c, publisher, cfg)  # from the CURRENT text: an edit posts what it says
+    # An earlier try may have gone out (a timeout; a thread cut short by a 422 and re-approved):
+    # look for the WHOLE bio first. Keys cover a retry within their lifetime (an hour on Mastodon).
+    if c.attempts > 1 or c.status_ids:
+        found = find_online(store, publisher, c, parts)
+        if found:
+            return found.ids[0], found.url, found.ids
+
+    def record(i: int, sid: str, url: str) -> None:  # each part as it goes out: a crash resumes after it
+        store.record_part(c.id, i, sid, url, holder=c.claimed_by, now=now)
+
+    status_id, url = publisher.post(c, parts, on_part=record)
+    return status_id, url, None
 
 
 def _retry_later(now: datetime, store: Store, publisher: Publisher, cfg: Config, c: Candidate,
@@ -118,7 +124,7 @@ def _retry_later(now: datetime, store: Store, publisher: Publisher, cfg: Config,
     """posting -> failed with a retry time; alert the operator every max_attempts failures."""
     hint = exc.retry_after if isinstance(exc, RetryLater) else 0.0  # only a 429 names a time
     retry_at = now + timedelta(seconds=backoff_s(c.attempts, hint, cfg.schedule.retry_base_s))
-    store.mark_failed(c.id, error=str(exc), retry_at=retry_at, now=now)
+    store.mark_failed(c.id, error=str(exc), retry_at=retry_at, holder=c.claimed_by, now=now)
     log.warning("bio %s failed (attempt %s), retry at %s: %s", c.id, c.attempts,
                 retry_at.isoformat(timespec="seconds"), exc)
     if c.attempts % cfg.schedule.max_attempts == 0:
@@ -129,8 +135,8 @@ def _retry_later(now: datetime, store: Store, publisher: Publisher, cfg: Config,
 
 def _auth_failed(now: datetime, store: Store, publisher: Publisher, state: PostingState, c: Candidate,
                  exc: AuthError) -> PostOutcome:
-    """The token is bad: keep the bio (failed, retried after a restart), stop posting, alert."""
-    store.mark_failed(c.id, error=str(exc), retry_at=None, now=now)
+    """The token is bad: keep the bio (failed, due now: retried after a restart), stop posting, alert."""
+    store.mark_failed(c.id, error=str(exc), retry_at=now, holder=c.claimed_by, now=now)
     return _stop_posting(publisher, state, c.id, exc)
 
 
@@ -140,28 +146,6 @@ def _stop_posting(publisher: Publisher, state: PostingState, cid: int, exc: Auth
     log.error("posting stopped: %s", exc)
     alert(publisher, "token", f"djbios stopped posting: {exc}")
     return PostOutcome("auth", candidate_id=cid, error=str(exc))
-
-
-def reconcile(store: Store, publisher: Publisher, now: datetime | None = None) -> list[PostOutcome]:
-    """Settle rows a crash left in `posting`: posted if the text is online, else retry (same key)."""
-    outcomes = []
-    for c in store.list("posting"):
-        try:
-            found = publisher.find_recent(thread_parts(c)[0])
-        except PublishError as exc:  # cannot tell yet: leave it in `posting`, try again later
-            log.warning("cannot reconcile bio %s yet: %s", c.id, exc)
-            outcomes.append(PostOutcome("unknown", candidate_id=c.id, error=str(exc)))
-            continue
-        if found:
-            store.mark_posted(c.id, status_id=found[0], url=found[1], now=now)
-            log.info("reconciled bio %s: it was posted as %s", c.id, found[1])
-            outcomes.append(PostOutcome("posted", candidate_id=c.id, status_id=found[0], url=found[1]))
-        else:
-            store.mark_failed(c.id, error="interrupted while posting; retrying with the same key",
-                              retry_at=now, now=now)
-            log.info("reconciled bio %s: not online, will retry with the same key", c.id)
-            outcomes.append(PostOutcome("retry", candidate_id=c.id, retry_at=now))
-    return outcomes
 
 
 def queue_size(store: Store) -> int:

@@ -8,18 +8,19 @@ publisher wrapper that appends [profile] post_suffix to every status (the length
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import logging
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from bot.errors import PublishError
-from bot.posting.publishers import thread_parts
 from bot.text import squash_space, with_suffix
 
 if TYPE_CHECKING:
+    from bot.posting.parts import Online
+    from bot.posting.publishers import OnPart
     from bot.store.candidate import Candidate
 
 log = logging.getLogger(__name__)
@@ -121,20 +122,21 @@ class SuffixPublisher:
     def __init__(self, inner: Any, suffix: str) -> None:
         self.inner, self.suffix = inner, suffix
 
-    def post(self, candidate: Candidate) -> tuple[str, str]:
+    def post(self, candidate: Candidate, parts: list[str] | None = None,
+             on_part: OnPart | None = None) -> tuple[str, str]:
         """Post the bio with the suffix under it (and under every part of a thread)."""
-        scores = candidate.scores
-        parts = thread_parts(candidate)
-        if len(parts) > 1:
-            scores = {**scores, "length": {**scores["length"], "thread": [self._final(p) for p in parts]}}
-        final = dataclasses.replace(candidate, text=self._final(candidate.text), scores=scores)
-        result: tuple[str, str] = self.inner.post(final)
+        final = [self._final(p) for p in (parts or [candidate.text])]
+        result: tuple[str, str] = self.inner.post(candidate, final, on_part)
         return result
 
-    def find_recent(self, text: str) -> tuple[str, str] | None:
-        """Look for the text as it was posted, suffix included."""
-        found: tuple[str, str] | None = self.inner.find_recent(self._final(text))
+    def find_bio(self, candidate: Candidate, parts: list[str], exclude: Collection[str] = ()) -> Online | None:
+        """Look for the bio as it was posted, suffix included."""
+        found: Online | None = self.inner.find_bio(candidate, [self._final(p) for p in parts], exclude)
         return found
+
+    def delete(self, status_id: str) -> bool:
+        """The inner publisher's delete."""
+        return bool(self.inner.delete(status_id))
 
     def max_characters(self) -> int:
         """The inner publisher's limit."""

@@ -1,47 +1,54 @@
 """Publishers: where an approved bio goes. Mastodon.py for real (here), a JSONL outbox for offline runs.
 
-Mastodon.py exceptions are wrapped here, at the boundary that knows them:
-network / 5xx / 429 / malformed reply -> RetryLater, 401 / 403 -> AuthError, 422 -> Rejected.
+Mastodon.py exceptions are wrapped here, at the boundary that knows them: network / 5xx / 408 / 429 /
+malformed reply -> RetryLater, 401 / 403 -> AuthError, 422 -> Rejected, any other 4xx -> PermanentError.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Config, MastodonConfig, read_token
-from bot.errors import AuthError, ConfigError, PublishError, Rejected, RetryLater
-from bot.posting.outbox import OutboxPublisher
-from bot.text import MASTODON_MAX_CHARS, squash_space
+from bot.errors import AuthError, ConfigError, PermanentError, PublishError, Rejected, RetryLater
+from bot.posting.outbox import OnPart, OutboxPublisher
+from bot.posting.parts import Online, find_chain, html_to_text, part_key
+from bot.text import MASTODON_MAX_CHARS
 
 if TYPE_CHECKING:
     from bot.store.candidate import Candidate
+
+__all__ = ["MastodonPublisher", "OnPart", "Publisher", "html_to_text", "make_publisher"]
 
 log = logging.getLogger(__name__)
 
 RETRY_NETWORK_S = 0.0  # network errors and 5xx name no time: the jobs back off from [schedule]
 RETRY_RATELIMIT_S = 300.0  # 429 without a usable reset header: Mastodon's 5-minute window
-RECENT_LIMIT = 40  # statuses read back by find_recent (Mastodon's page maximum)
+RECENT_LIMIT = 40  # statuses read back by find_bio (Mastodon's page maximum)
 
 
 class Publisher(Protocol):
     """What the jobs need from a place to post."""
 
-    def post(self, candidate: Candidate) -> tuple[str, str]:
-        """Publish the bio; return (status_id, url). Raises a PublishError subclass."""
+    def post(self, candidate: Candidate, parts: list[str] | None = None,
+             on_part: OnPart | None = None) -> tuple[str, str]:
+        """Publish the parts not yet in candidate.status_ids; return the first's (status_id, url)."""
         ...
 
     def max_characters(self) -> int:
         """The longest status the destination accepts."""
         ...
 
-    def find_recent(self, text: str) -> tuple[str, str] | None:
-        """(status_id, url) of a recent post with this text, if any (crash reconciliation)."""
+    def find_bio(self, candidate: Candidate, parts: list[str],
+                 exclude: Collection[str] = ()) -> Online | None:
+        """The whole bio online (every part, in order), else None; never ids in `exclude`."""
+        ...
+
+    def delete(self, status_id: str) -> bool:
+        """Delete one status: True if deleted now, False if it was already gone."""
         ...
 
     def alert(self, message: str) -> None:
@@ -49,23 +56,11 @@ class Publisher(Protocol):
         ...
 
 
-def thread_parts(candidate: Candidate) -> list[str]:
-    """The posts a bio becomes: its text, or the numbered parts the length filter split it into."""
-    parts = (candidate.scores.get("length") or {}).get("thread") if candidate.scores else None
-    return list(parts) if parts and len(parts) > 1 else [candidate.text]
-
-
 def make_publisher(cfg: Config) -> MastodonPublisher | OutboxPublisher:
     """The publisher bot.toml asks for."""
     if cfg.mastodon.publisher == "outbox":
         return OutboxPublisher(cfg.mastodon)
     return MastodonPublisher.from_config(cfg)
-
-
-def html_to_text(content: str) -> str:
-    """A status's HTML content as plain text (paragraphs and line breaks become spaces)."""
-    content = re.sub(r"<br\s*/?>|</p>", " ", content)
-    return squash_space(html.unescape(re.sub(r"<[^>]+>", "", content)))
 
 
 class MastodonPublisher:
@@ -96,32 +91,33 @@ class MastodonPublisher:
         return cls(client, m, operator=cfg.alerts.operator)
 
     # -- the protocol ----------------------------------------------------------------------------
-    def post(self, candidate: Candidate) -> tuple[str, str]:
-        """Post one bio with its idempotency key, so a retried POST never makes a second status.
+    def post(self, candidate: Candidate, parts: list[str] | None = None,
+             on_part: OnPart | None = None) -> tuple[str, str]:
+        """Post the bio's parts still missing, each with its own idempotency key, as a reply chain.
 
-        A bio the length filter split into a thread (`too_long = "thread"`) goes out as numbered
-        replies; each part has its own key, so a retry after a half-posted thread re-sends the parts
-        already posted as no-ops and continues. Returns the first status: the bio's address.
+        Parts already in candidate.status_ids are skipped (a resumed thread); `on_part` records each
+        new one as soon as it is out, so a crash mid-thread resumes with the missing parts only.
+        A retried POST with the same key returns the status it made before, never a second one.
+        Returns the first status: the bio's address.
         """
-        parts = thread_parts(candidate)
-        # parts an earlier try already posted (its keys may have expired): reuse, never re-send
-        online = self._recent_by_text() if len(parts) > 1 else {}
-        first: tuple[str, str] | None = None
-        for i, part in enumerate(parts):
-            if squash_space(part) in online:
-                first = first or _id_and_url(online[squash_space(part)])
-                continue
-            key = candidate.idempotency_key + (f"-{i + 1}" if i else "")
+        parts = parts or [candidate.text]
+        done = list(candidate.status_ids)[:len(parts)]
+        first = (done[0], candidate.posted_url or "") if done else None
+        for i in range(len(done), len(parts)):
             with self._wrapped("posting" if not i else f"posting reply {i + 1}/{len(parts)}"):
                 status = self.client.status_post(
-                    part,
-                    in_reply_to_id=first[0] if first else None,
+                    parts[i],
+                    in_reply_to_id=done[-1] if done else None,
                     visibility=self.cfg.visibility,
                     spoiler_text=self.cfg.spoiler_text or None,
                     language=self.cfg.language or None,
-                    idempotency_key=key,
+                    idempotency_key=part_key(candidate.idempotency_key, i),
                 )
-            first = first or _id_and_url(status)
+            sid, url = _id_and_url(status)
+            if on_part is not None:
+                on_part(i, sid, url)
+            done.append(sid)
+            first = first or (sid, url)
         assert first is not None
         return first
 
@@ -132,22 +128,34 @@ class MastodonPublisher:
                 self._max_chars = _instance_max_chars(self.client)
         return self._max_chars
 
-    def find_recent(self, text: str) -> tuple[str, str] | None:
-        """Look for `text` among the account's recent statuses (not direct messages)."""
-        want = squash_space(text)
-        with self._wrapped("reading recent statuses"):
-            statuses = self.client.account_statuses(self.account_id(), limit=RECENT_LIMIT)
-        for st in statuses:
-            if st.get("visibility") != "direct" and html_to_text(st.get("content") or "") == want:
-                return _id_and_url(st)
-        return None
+    def find_bio(self, candidate: Candidate, parts: list[str],
+                 exclude: Collection[str] = ()) -> Online | None:
+        """The whole bio among the account's recent statuses: every part, in order, as a reply chain.
 
-    def _recent_by_text(self) -> dict[str, Any]:
-        """The account's recent public statuses by their plain text."""
+        Compared as plain text (the server re-renders markup, links and entities); the ids this bio
+        already recorded anchor the chain, and ids other bios recorded are never taken.
+        """
         with self._wrapped("reading recent statuses"):
             statuses = self.client.account_statuses(self.account_id(), limit=RECENT_LIMIT)
-        return {html_to_text(st.get("content") or ""): st for st in reversed(statuses)
-                if st.get("visibility") != "direct"}
+        ids = find_chain(statuses, parts, known=list(candidate.status_ids), exclude=exclude)
+        if ids is None:
+            return None
+        first = next((s for s in statuses if str(s.get("id")) == ids[0]), None)
+        url = _id_and_url(first)[1] if first is not None else candidate.posted_url or ""
+        return Online(ids, url)
+
+    def delete(self, status_id: str) -> bool:
+        """DELETE the status; one already gone (404/410) counts as deleted."""
+        from mastodon import errors as me
+
+        with self._wrapped(f"deleting status {status_id}"):
+            try:
+                self.client.status_delete(status_id)
+            except me.MastodonAPIError as exc:
+                if _http_code(exc) not in (404, 410):
+                    raise
+                return False
+        return True
 
     def alert(self, message: str) -> None:
         """Direct-message the operator (visibility=direct, never public); log it either way."""
@@ -207,7 +215,7 @@ class MastodonPublisher:
         except me.MastodonNetworkError as exc:
             raise RetryLater(f"network error while {doing}: {exc}", RETRY_NETWORK_S) from exc
         except me.MastodonAPIError as exc:
-            raise _api_error(exc, doing) from exc
+            raise _api_error(exc, doing, self._reset_in()) from exc
         except me.MastodonError as exc:
             raise RetryLater(f"Mastodon.py error while {doing}: {exc}", RETRY_NETWORK_S) from exc
 
@@ -219,10 +227,15 @@ class MastodonPublisher:
         return RETRY_RATELIMIT_S
 
 
-def _api_error(exc: Exception, doing: str) -> PublishError:
-    """Map an HTTP error (args: message, status, reason, error text) to what the job should do."""
+def _http_code(exc: Exception) -> int | None:
+    """The HTTP status of a Mastodon.py API error (args: message, status, reason, error text)."""
     args = exc.args
-    code = args[1] if len(args) > 1 and isinstance(args[1], int) else None
+    return args[1] if len(args) > 1 and isinstance(args[1], int) else None
+
+
+def _api_error(exc: Exception, doing: str, reset_in: float = RETRY_RATELIMIT_S) -> PublishError:
+    """Map an HTTP error to what the job should do; every status code has a final answer."""
+    args, code = exc.args, _http_code(exc)
     detail = str(args[3]) if len(args) > 3 and args[3] else (args[2] if len(args) > 2 else str(exc))
     if code is None:  # Mastodon.py could not parse the reply: malformed body, proxy error page
         return RetryLater(f"malformed reply while {doing}: {str(exc)[:200]}", RETRY_NETWORK_S)
@@ -232,11 +245,13 @@ def _api_error(exc: Exception, doing: str) -> PublishError:
     if code == 422:
         return Rejected(f"{detail}")
     if code == 429:
-        return RetryLater(f"rate limited while {doing}", RETRY_RATELIMIT_S)
+        return RetryLater(f"rate limited while {doing}", reset_in)
     if code >= 500 or code == 408:
         return RetryLater(f"server error {code} {detail} while {doing}", RETRY_NETWORK_S)
-    return RetryLater(f"HTTP {code} {detail} while {doing}; check [mastodon] api_base_url",
-                      RETRY_RATELIMIT_S)
+    # 400, 404, 410 ...: the request itself is wrong (a deleted reply target, a bad api_base_url);
+    # asking again changes nothing, so the bio fails for good and the operator decides
+    return PermanentError(f"HTTP {code} {detail} while {doing}; check [mastodon] api_base_url, "
+                          "then `djbios approve ID` re-queues the bio")
 
 
 def _id_and_url(status: Any) -> tuple[str, str]:

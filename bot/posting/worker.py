@@ -2,7 +2,8 @@
 
 Two jobs: refill (interval) and post (cron or every N minutes, jitter, quiet hours), both with
 coalesce=True, max_instances=1 and a misfire grace time. A post cycle and every store write of a
-batch hold one lock, so SIGTERM waits for them and the process never stops mid-transaction.
+batch hold one lock, so SIGTERM waits for them and the process never stops mid-transaction. A third,
+short job renews the worker's leases (one worker per role per database, bot/store/leases.py).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import Config, database_url
-from bot.errors import ConfigError, PublishError
+from bot.errors import ConfigError, LeaseHeld, PublishError
 from bot.posting.alerts import Alerter, AlertingPublisher
 from bot.posting.jobs import PostingState, PostOutcome, RefillOutcome, post_next, queue_size, reconcile, refill
+from bot.posting.leasekeeper import LeaseKeeper
 from bot.posting.liveness import watch
 from bot.posting.pause import active_pause
 from bot.posting.profile import ensure_profile, with_post_suffix
 from bot.posting.publishers import Publisher
+from bot.store.leases import ROLES, make_holder
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_S = 45.0  # longest wait for an in-flight post (request timeout is ~30 s)
+LEASE_LOST = "another process took over this worker's lease (it stalled past [schedule] lease_stale_s)"
 
 
 def utcnow() -> datetime:
@@ -71,6 +75,9 @@ class Worker:
         self.state = PostingState()
         self.scheduler: Any = None
         self._busy = 0  # jobs running now (shutdown abandons a batch still being generated)
+        self.holder = make_holder()  # names this process in leases and claims
+        # the raw store: a heartbeat must not wait for a post cycle holding the lock
+        self.leases = LeaseKeeper(store, self.holder, ROLES, cfg.schedule.lease_stale_s, clock)
 
     # -- start-up --------------------------------------------------------------------------------
     def startup(self) -> None:
@@ -80,7 +87,7 @@ class Worker:
 
     def _reconcile(self) -> None:
         with self.lock:
-            outs = reconcile(self.store, self.publisher, self.clock())
+            outs = reconcile(self.store, self.publisher, self.clock(), cfg=self.cfg, holder=self.holder)
         self.state.reconciled = all(o.result != "unknown" for o in outs)
 
     # -- the jobs --------------------------------------------------------------------------------
@@ -112,7 +119,7 @@ class Worker:
         else:
             out = self._post(now)
         posted = int(out.result == "posted")
-        errors = int(out.result in ("retry", "auth", "rejected", "error", "stopped"))
+        errors = int(out.result in ("retry", "failed", "auth", "rejected", "error", "stopped"))
         log.info("post: result=%s made=0 queued=0 posted=%d errors=%d%s", out.result, posted, errors,
                  f" bio={out.candidate_id}" if out.candidate_id else "")
         if out.retry_at is not None:
@@ -138,7 +145,7 @@ class Worker:
                 if not self.state.reconciled:
                     self._reconcile()
                 return post_next(now, self.store, self.publisher, self.cfg, rng=self.rng,
-                                 state=self.state)
+                                 state=self.state, holder=self.holder)
         except Exception as exc:  # database trouble or a bug: log it, keep the worker alive
             log.exception("post failed")
             # a row may be left in `posting` (e.g. mark_posted failed after the HTTP post): without
@@ -155,11 +162,24 @@ class Worker:
                                    id="retry", replace_existing=True, coalesce=True, max_instances=1,
                                    misfire_grace_time=self.cfg.schedule.misfire_grace_s)
 
+    def lease_job(self) -> bool:
+        """Renew the leases; one taken over means another worker runs now: stop posting and stop."""
+        if self.leases.renew():
+            return True
+        self.state.stopped, self.state.reason = True, LEASE_LOST
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        return False
+
     # -- running ---------------------------------------------------------------------------------
     def run_once(self) -> tuple[RefillOutcome, PostOutcome]:
-        """Each job once (cron-style use)."""
-        self.startup()
-        return self.refill_job(), self.post_job()
+        """Each job once (cron-style use), holding the leases meanwhile."""
+        self.leases.take()
+        try:
+            self.startup()
+            return self.refill_job(), self.post_job()
+        finally:
+            self.leases.release()
 
     def run_forever(self) -> None:
         """The BlockingScheduler until SIGTERM/SIGINT; then wait for the in-flight post and stop."""
@@ -173,6 +193,7 @@ class Worker:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        self.leases.take()  # a second worker on this database stops here, naming the first
         self.startup()
         self.scheduler = build_scheduler(self)
         if stop.is_set():  # signalled during start-up
@@ -188,6 +209,7 @@ class Worker:
         if not self.lock.acquire(timeout=SHUTDOWN_WAIT_S):
             log.error("a post did not finish in %s s; stopping anyway (reconciled at the next start)",
                       SHUTDOWN_WAIT_S)
+        self.leases.release()
         if self._busy:  # a batch still sampling: nothing of it is half-written, so leave it
             log.info("worker stopped (abandoned a batch being generated)")
             logging.shutdown()
@@ -205,7 +227,8 @@ def build_scheduler(worker: Worker) -> Any:
     s = worker.cfg.schedule
     # coalesce: after a pause run a missed job once, not once per missed slot (no burst of posts)
     once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": s.misfire_grace_s}
-    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(2)},  # a slow batch never delays a post
+    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(2),  # a slow batch never delays a post
+                                         "lease": ThreadPoolExecutor(1)},  # nor the heartbeat
                               job_defaults=once)
     sched.add_job(worker.refill_job, IntervalTrigger(minutes=s.refill_every_minutes), id="refill",
                   next_run_time=worker.clock(), **once)  # fill the queue right away
@@ -213,6 +236,8 @@ def build_scheduler(worker: Worker) -> Any:
     # its own job, at the refill's pace (the queue check looks one refill ahead), so a stuck refill
     # cannot silence it
     sched.add_job(worker.liveness_job, IntervalTrigger(minutes=s.refill_every_minutes), id="liveness", **once)
+    sched.add_job(worker.lease_job, IntervalTrigger(seconds=worker.leases.renew_every_s), id="lease",
+                  executor="lease", **once)
     return sched
 
 
@@ -300,6 +325,8 @@ def run(cfg: Config, *, once: bool = False) -> tuple[RefillOutcome, PostOutcome]
     if once:
         return worker.run_once()
     worker.run_forever()
+    if worker.state.reason == LEASE_LOST:  # exit non-zero: the supervisor must hear of it
+        raise LeaseHeld(LEASE_LOST)
     return None
 
 
@@ -315,7 +342,9 @@ def post_now(cfg: Config, *, dry_run: bool = False, rng: random.Random | None = 
         if (paused := active_pause(store, utcnow())) is not None:
             return PostOutcome("paused", error=paused.describe())
         _, publisher = wire_publisher(make_publisher(cfg), store, cfg)
-        reconcile(store, publisher, utcnow())
-        return post_next(utcnow(), store, publisher, cfg, rng=rng)
+        holder = make_holder()  # per call: a forked process is a holder of its own
+        # only stale claims: a running worker's in-flight post is left alone
+        reconcile(store, publisher, utcnow(), cfg=cfg, holder=holder)
+        return post_next(utcnow(), store, publisher, cfg, rng=rng, holder=holder)
     finally:
         store.close()

@@ -1,10 +1,12 @@
 r"""The candidate store: every state transition of the candidate, each in one transaction.
 
 ```
-pending --approve--> approved --start_posting--> posting --mark_posted--> posted
+pending --approve--> approved --start_posting--> posting --mark_posted--> posted --retract--> retracted
    |  \--reject--> rejected                        |  \--mark_failed--> failed --start_posting--> ...
-   \<----------------- return_to_pending (422) ----/
+   \<----------------- return_to_pending (422) ----/            failed --approve--> approved (re-queued)
 ```
+`posting` is a claim: `claimed_by` names the process holding it, and the posting-side transitions
+given a `holder` refuse a row someone else has claimed since (compare-and-set on the claim).
 SQLite runs in WAL mode with a busy timeout, and writes take the lock up front (BEGIN IMMEDIATE) so a
 worker and a review session writing at once wait for each other instead of failing with
 "database is locked".
@@ -17,12 +19,12 @@ import contextlib
 import logging
 import random
 import uuid as uuidlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -30,6 +32,8 @@ from sqlalchemy.orm import Session
 from bot.config import sqlite_file
 from bot.errors import IllegalTransition, NotFound, StoreError
 from bot.store.candidate import HEAD_REVISION, STATES, Candidate, naive_utc
+from bot.store.engine import connect_args, sqlite_pragmas
+from bot.store.posting import PostingTransitions
 from bot.store.tables import BatchRow, CandidateRow
 from bot.text import MAX_BIO_CHARS
 
@@ -43,7 +47,7 @@ _ORDER_BY = {
 
 # Which states each transition may start from.
 _FROM = {
-    "approve": ("pending",),
+    "approve": ("pending", "failed"),  # failed: the operator re-queues a bio that failed for good
     "reject": ("pending", "approved", "failed"),
     "edit": ("pending", "approved", "failed", "rejected"),
     "set_verdict": ("pending",),
@@ -51,11 +55,13 @@ _FROM = {
     "mark_posted": ("posting",),
     "mark_failed": ("posting",),
     "return_to_pending": ("posting",),
+    "defer": ("posting",),
+    "retract": ("posted", "failed", "pending", "approved", "rejected"),  # the last four: parts online
 }
 
 
-class Store:
-    """All reads and writes of candidates and batches."""
+class Store(PostingTransitions):
+    """All reads and writes of candidates and batches (the posting side's in bot/store/posting.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -67,9 +73,9 @@ class Store:
         path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args=_connect_args(url, busy_timeout_s))
+        engine = create_engine(url, connect_args=connect_args(url, busy_timeout_s))
         if engine.dialect.name == "sqlite":
-            _sqlite_pragmas(engine, busy_timeout_s)
+            sqlite_pragmas(engine, busy_timeout_s)
         store = cls(engine)
         store.migrate()
         return store
@@ -227,9 +233,12 @@ class Store:
             counts = {st: n for st, n in s.execute(q).all()}
         return {st: counts.get(st, 0) for st in STATES}
 
-    def texts(self, statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed"),
+    def texts(self, statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed",
+                                               "retracted"),
               ) -> builtins.list[str]:
-        """The texts in the given states: the near-duplicate filter compares against these."""
+        """The texts in the given states: the near-duplicate filter compares against these.
+
+        Retracted bios are in by default: a bio taken down must never be generated back."""
         q = select(CandidateRow.text).where(CandidateRow.status.in_(list(statuses)))
         with self.read_session() as s:
             return list(s.scalars(q))
@@ -242,29 +251,39 @@ class Store:
 
     # -- transitions ---------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _transition(self, cid: int, action: str, now: datetime | None, **note: Any) -> Iterator[CandidateRow]:
-        """Load the row under the write lock, check the state allows `action`, log it (and `note`) in history."""
+    def _transition(self, cid: int, action: str, now: datetime | None, *, holder: str | None = None,
+                    **note: Any) -> Iterator[CandidateRow]:
+        """Load the row under the write lock, check the state (and the claim) allows `action`, log it
+        (with `note`'s non-empty items) in history."""
         with self.write_session() as s:
-            row = self._row(s, cid, lock=True)
-            if row.status not in _FROM[action]:
-                allowed = " or ".join(_FROM[action])
-                raise IllegalTransition(
-                    f"candidate {cid} is {row.status}; {action.replace('_', ' ')} needs {allowed}"
-                )
+            row = self._claimed(s, cid, action, holder)
             before = row.status
             yield row
-            entry = {"at": naive_utc(now).isoformat(), "event": action, "from": before, "to": row.status, **note}
-            row.history = [*row.history, entry]
+            entry = {"at": naive_utc(now).isoformat(), "event": action, "from": before, "to": row.status}
+            row.history = [*row.history, {**entry, **{k: v for k, v in note.items() if v}}]
+
+    def _claimed(self, s: Session, cid: int, action: str, holder: str | None) -> CandidateRow:
+        """The locked row, if its state allows `action` and (given a holder) that holder claims it."""
+        row = self._row(s, cid, lock=True)
+        if row.status not in _FROM[action]:
+            allowed = " or ".join(_FROM[action])
+            raise IllegalTransition(f"candidate {cid} is {row.status}; {action.replace('_', ' ')} needs {allowed}")
+        if holder is not None and row.claimed_by != holder:
+            raise IllegalTransition(f"candidate {cid} is claimed by {row.claimed_by}, not {holder}")
+        return row
 
     def approve(self, cid: int, now: datetime | None = None, *, by: str = "operator",
                 force: bool = False) -> Candidate:
-        """pending -> approved; `by` (operator, auto, dm:<acct>) and `force` are kept in the history.
+        """pending -> approved; failed -> approved re-queues it (keeping its place: its first review).
 
-        The store does not judge the text: bot/filters/gate.py checks it before calling this.
+        `by` (operator, auto, dm:<acct>) and `force` are kept in the history. The store does not judge
+        the text: bot/filters/gate.py checks it before calling this.
         """
-        note = {"by": by, **({"force": True, "failed": self.get(cid).reason} if force else {})}
+        note: dict[str, Any] = {"by": by, **({"force": True, "failed": self.get(cid).reason} if force else {})}
         with self._transition(cid, "approve", now, **note) as row:
-            row.status, row.reviewed_at, row.reviewed_by = "approved", naive_utc(now), by
+            if row.status == "pending" or row.reviewed_at is None:
+                row.reviewed_at = naive_utc(now)
+            row.status, row.retry_at, row.reviewed_by = "approved", None, by
         return self.get(cid)
 
     def reject(self, cid: int, reason: str = "", now: datetime | None = None, *, by: str = "operator") -> Candidate:
@@ -283,6 +302,9 @@ class Store:
         """
         _check_text(text, "the edited bio")
         with self._transition(cid, "edit", now) as row:
+            if row.status_ids:  # the parts online were cut from the old text
+                raise IllegalTransition(f"candidate {cid} has {len(row.status_ids)} part(s) online; "
+                                        f"take them down first: `djbios unpost {cid}`")
             _replace_text(row, text, now)
             if verdict is not None:
                 _apply_verdict(row, verdict)
@@ -303,15 +325,18 @@ class Store:
         return self.get(cid)
 
     def next_approved(self, order: str = "oldest", rng: random.Random | None = None,
-                      now: datetime | None = None) -> Candidate | None:
-        """The next bio to post: approved ones, then failed ones whose retry time has come."""
+                      now: datetime | None = None, skip: Collection[int] = ()) -> Candidate | None:
+        """The next bio to post: approved ones, then failed ones whose retry time has come.
+
+        A failed bio without a retry time failed for good: it waits for the operator (`approve`).
+        `skip`: ids another process just claimed."""
         when = naive_utc(now)
         with self.read_session() as s:
             rows = list(s.scalars(
                 select(CandidateRow)
                 .where((CandidateRow.status == "approved")
-                       | ((CandidateRow.status == "failed")
-                          & ((CandidateRow.retry_at.is_(None)) | (CandidateRow.retry_at <= when))))
+                       | ((CandidateRow.status == "failed") & (CandidateRow.retry_at <= when)))
+                .where(CandidateRow.id.not_in(list(skip)))
                 .order_by(CandidateRow.reviewed_at, CandidateRow.id)
             ))
         if not rows:
@@ -320,38 +345,6 @@ class Store:
         pool = retry or rows  # a failed bio goes first: it was next in line when it failed
         pick = pool[0] if order == "oldest" or retry else (rng or random.Random()).choice(pool)
         return Candidate.from_row(pick)
-
-    def start_posting(self, cid: int, now: datetime | None = None, *, holder: str | None = None) -> Candidate:
-        """approved|failed -> posting, committed before the HTTP call (attempts += 1): the claim.
-
-        Only one process can win it (the row is locked while its state is checked); the loser gets
-        IllegalTransition. `holder` names the claiming process, so nobody else settles its row.
-        """
-        with self._transition(cid, "start_posting", now) as row:
-            row.status, row.attempts = "posting", row.attempts + 1
-            row.claimed_by, row.claimed_at = holder, naive_utc(now)
-        return self.get(cid)
-
-    def mark_posted(self, cid: int, *, status_id: str, url: str, now: datetime | None = None) -> Candidate:
-        """posting -> posted, with the status id and URL."""
-        with self._transition(cid, "mark_posted", now) as row:
-            row.status, row.status_id, row.posted_url = "posted", str(status_id), url
-            row.posted_at, row.last_error, row.retry_at = naive_utc(now), None, None
-        return self.get(cid)
-
-    def mark_failed(self, cid: int, *, error: str, retry_at: datetime | None = None,
-                    now: datetime | None = None) -> Candidate:
-        """posting -> failed; it is retried from `retry_at` on, with the same idempotency key."""
-        with self._transition(cid, "mark_failed", now) as row:
-            row.status, row.last_error = "failed", error
-            row.retry_at = naive_utc(retry_at) if retry_at else None
-        return self.get(cid)
-
-    def return_to_pending(self, cid: int, *, message: str, now: datetime | None = None) -> Candidate:
-        """posting -> pending: the instance refused the text (422); the operator edits it."""
-        with self._transition(cid, "return_to_pending", now) as row:
-            row.status, row.last_error, row.reason = "pending", message, f"refused by instance: {message}"
-        return self.get(cid)
 
 
 def _apply_verdict(row: CandidateRow, verdict: dict[str, Any]) -> None:
@@ -377,27 +370,3 @@ def _check_text(text: str, what: str) -> None:
         raise StoreError(f"{what} is empty")
     if len(text) > MAX_BIO_CHARS:
         raise StoreError(f"{what} has {len(text)} characters; the limit is {MAX_BIO_CHARS}")
-
-
-def _connect_args(url: str, busy_timeout_s: float) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        # isolation_level=None: pysqlite must not open transactions itself; we BEGIN explicitly.
-        return {"timeout": busy_timeout_s, "isolation_level": None, "check_same_thread": False}
-    return {}
-
-
-def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
-    """WAL lets readers run during a write; BEGIN IMMEDIATE makes writers queue on the busy timeout."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("djbios_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -12,6 +12,7 @@ import pytest
 from bot.config import Config, database_url, load_config
 from bot.posting.jobs import PostingState, backoff_s, post_next, reconcile, refill
 from bot.posting.publishers import html_to_text, make_publisher
+from bot.posting.reconcile import plan_parts
 from bot.store.store import Store
 from tests.fixtures_servers import OPERATOR_TOKEN
 
@@ -262,15 +263,19 @@ def test_backoff_stays_capped_after_very_many_attempts():
 
 
 def test_half_posted_thread_is_finished_not_marked_posted_or_resent(tmp_path, mastodon):
-    cfg, store = _setup(tmp_path, mastodon)
-    parts = ["DJ Half Thread spent the nineties in a lighthouse. (1/2)",
-             "Now plays only records found in lost luggage. (2/2)"]
-    c = store.add(" ".join(parts), source="test", scores={"length": {"thread": parts}}, now=T0)
+    # changed on purpose: part 1's id is recorded as it goes out (candidates.status_ids), not found by text
+    cfg, store = _setup(tmp_path, mastodon, filters={"too_long": "thread"})
+    text = " ".join(f"Sentence {i} says DJ Half Thread spent year {i} in a lighthouse with crates." for i in range(9))
+    c = store.add(text, source="test", now=T0)
     store.approve(c.id, now=T0)
-    store.start_posting(c.id, now=T0)
-    mastodon.client().status_post(parts[0], visibility="unlisted")  # part 1 out (its key since expired)
+    c = store.start_posting(c.id, now=T0)
+    pub = make_publisher(cfg)
+    parts = plan_parts(c, pub, cfg)
+    assert len(parts) == 2
+    pub.post(c, parts[:1], on_part=lambda i, sid, url: store.record_part(c.id, i, sid, url))  # part 1 out
     store.mark_failed(c.id, error="503 on part 2", retry_at=T0, now=T0)  # ... part 2 failed
-    out = post_next(T0 + timedelta(hours=9), store, make_publisher(cfg), cfg)
+    out = post_next(T0 + timedelta(hours=9), store, pub, cfg)
     statuses = sorted(mastodon.statuses(), key=lambda s: int(s["id"]))
     assert out.result == "posted" and [html_to_text(s["content"]) for s in statuses] == parts
     assert statuses[1]["in_reply_to_id"] == statuses[0]["id"] and out.status_id == str(statuses[0]["id"])
+    assert store.get(c.id).status_ids == [str(s["id"]) for s in statuses]

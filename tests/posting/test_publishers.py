@@ -55,13 +55,15 @@ def test_max_characters_is_read_once_and_cached(tmp_path, mastodon):
     assert pub.max_characters() == 500  # cached: no second request
 
 
-def test_find_recent_finds_the_text_and_skips_direct_messages(tmp_path, mastodon):
+def test_find_bio_finds_the_text_and_skips_direct_messages(tmp_path, mastodon):
     cfg, store = _setup(tmp_path, mastodon)
     pub = make_publisher(cfg)
+    c = _candidate(store)
     mastodon.client().status_post(BIO, visibility="direct")
-    assert pub.find_recent(BIO) is None
-    sid, _ = pub.post(_candidate(store))
-    assert pub.find_recent(BIO)[0] == sid
+    assert pub.find_bio(c, [BIO]) is None
+    sid, url = pub.post(c)
+    assert pub.find_bio(c, [BIO]) == ([sid], url)
+    assert pub.find_bio(c, [BIO], exclude={sid}) is None  # another bio's status is never taken
 
 
 @pytest.mark.parametrize("effect", [
@@ -142,7 +144,7 @@ def test_outbox_appends_once_per_key(tmp_path, mastodon):
     assert isinstance(pub, OutboxPublisher)
     c = _candidate(store)
     assert pub.post(c) == pub.post(c)
-    assert pub.find_recent(BIO)[0] == c.idempotency_key
+    assert pub.find_bio(c, [BIO]).ids == [c.idempotency_key]
     pub.alert("hello")
     lines = [json.loads(x) for x in cfg.mastodon.outbox_path.read_text().splitlines()]
     assert [x.get("text") for x in lines] == [BIO, None]
@@ -167,13 +169,14 @@ def test_a_thread_bio_posts_as_numbered_replies_once(tmp_path, mastodon):
     pub_first = None
     for _ in range(len(parts) + 2):  # first attempt fails at the first part; later ones complete
         try:
-            pub_first = pub.post(c)
+            pub_first = pub.post(c, parts)  # changed on purpose: the caller passes the parts
             break
         except RetryLater:
             continue
     assert pub_first is not None
-    assert pub.post(c) == pub_first  # a full retry re-sends every part as a no-op
+    assert pub.post(c, parts) == pub_first  # a full retry re-sends every part as a no-op
     statuses = sorted(mastodon.statuses(), key=lambda s: int(s["id"]))
     assert [html_to_text(s["content"]) for s in statuses] == parts
     assert all(s["in_reply_to_id"] == statuses[i]["id"] for i, s in enumerate(statuses[1:]))
-    assert pub.find_recent(parts[0]) == pub_first
+    found = pub.find_bio(c, parts)
+    assert found.ids == [str(s["id"]) for s in statuses] and found.ids[0] == pub_first[0]

@@ -88,7 +88,7 @@ def test_scheduler_jobs_coalesce_with_one_instance(tmp_path, mastodon):
     store = Store.open(database_url(cfg))
     sched = build_scheduler(Worker(cfg, store, make_publisher(cfg), _adder(store, [])))
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"refill", "post", "liveness"}
+    assert set(jobs) == {"refill", "post", "liveness", "lease"}  # lease: the heartbeat
     for j in jobs.values():
         assert (j.coalesce, j.max_instances, j.misfire_grace_time) == (True, 1, 120)
     assert jobs["post"].trigger.jitter == 30 and "9,15,21" in str(jobs["post"].trigger)

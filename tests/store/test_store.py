@@ -28,12 +28,15 @@ def at(state: str, store: Store) -> int:
         "posting": ["approve", "start_posting"],
         "posted": ["approve", "start_posting", "posted"],
         "failed": ["approve", "start_posting", "failed"],
+        "retracted": ["approve", "start_posting", "posted", "retract"],
     }[state]
     for step in path:
         if step == "posted":
             store.mark_posted(c.id, status_id="1", url="https://x/1")
         elif step == "failed":
             store.mark_failed(c.id, error="boom")
+        elif step == "retract":
+            store.retract(c.id, by="test")
         else:
             getattr(store, step)(c.id)
     assert store.get(c.id).status == state
@@ -49,9 +52,11 @@ ACTIONS = {
     "mark_posted": lambda s, i: s.mark_posted(i, status_id="9", url="https://x/9"),
     "mark_failed": lambda s, i: s.mark_failed(i, error="503"),
     "return_to_pending": lambda s, i: s.return_to_pending(i, message="too long"),
+    "retract": lambda s, i: s.retract(i, by="test", reason="why"),
 }
 LEGAL = {
     ("pending", "approve"): "approved",
+    ("failed", "approve"): "approved",  # the operator re-queues a bio that failed for good
     ("pending", "reject"): "rejected",
     ("approved", "reject"): "rejected",
     ("failed", "reject"): "rejected",
@@ -65,8 +70,14 @@ LEGAL = {
     ("posting", "mark_posted"): "posted",
     ("posting", "mark_failed"): "failed",
     ("posting", "return_to_pending"): "pending",
+    ("posted", "retract"): "retracted",
+    # unpost checks that something is online; the store lets any bio that may have parts out go
+    ("pending", "retract"): "retracted",
+    ("approved", "retract"): "retracted",
+    ("failed", "retract"): "retracted",
+    ("rejected", "retract"): "retracted",
 }
-STATES = ["pending", "rejected", "approved", "posting", "posted", "failed"]
+STATES = ["pending", "rejected", "approved", "posting", "posted", "failed", "retracted"]
 
 
 @pytest.mark.parametrize("state", STATES)
