@@ -35,6 +35,8 @@ from bot.text import MAX_BIO_CHARS
 
 log = logging.getLogger(__name__)
 
+_MIGRATE_LOCK_KEY = 0x646A62696F73  # "djbios": the PostgreSQL advisory lock held while migrating
+
 # Which states each transition may start from.
 _FROM = {
     "approve": ("pending",),
@@ -58,10 +60,14 @@ class Store:
     @classmethod
     def open(cls, url: str, busy_timeout_s: float = 30.0) -> Store:
         """Open (creating and migrating as needed) the database at `url`."""
+        url = _driver_url(url)
         path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args=_connect_args(url, busy_timeout_s))
+        # pre_ping: a long-lived worker survives a database restart (a dead pooled connection is
+        # replaced before use instead of failing the next post)
+        engine = create_engine(url, connect_args=_connect_args(url, busy_timeout_s),
+                               pool_pre_ping=not url.startswith("sqlite"))
         if engine.dialect.name == "sqlite":
             _sqlite_pragmas(engine, busy_timeout_s)
         store = cls(engine)
@@ -83,8 +89,10 @@ class Store:
         acfg = AlembicConfig()
         acfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.write_session() as session:
+            if self.engine.dialect.name == "postgresql":  # two first opens at once: one migrates, one waits
+                session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK_KEY})
             acfg.attributes["connection"] = session.connection()
-            command.upgrade(acfg, "head")
+            command.upgrade(acfg, "head")  # a no-op when the other process got there first
         log.info("database migrated to %s", HEAD_REVISION)
 
     def close(self) -> None:
@@ -334,10 +342,22 @@ def _check_text(text: str, what: str) -> None:
         raise StoreError(f"{what} has {len(text)} characters; the limit is {MAX_BIO_CHARS}")
 
 
+def _driver_url(url: str) -> str:
+    """postgresql:// and postgres:// (as hosts hand them out) mean psycopg 3, the driver djbios ships."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def _connect_args(url: str, busy_timeout_s: float) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # isolation_level=None: pysqlite must not open transactions itself; we BEGIN explicitly.
         return {"timeout": busy_timeout_s, "isolation_level": None, "check_same_thread": False}
+    if url.startswith("postgresql"):
+        # lock_timeout is PostgreSQL's busy timeout (ms): a writer waits this long for a row lock,
+        # then fails with an error instead of hanging; connect_timeout (s) bounds a dead server.
+        return {"connect_timeout": 10, "options": f"-c lock_timeout={int(busy_timeout_s * 1000)}"}
     return {}
 
 
