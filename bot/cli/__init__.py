@@ -42,6 +42,20 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# A module that only an extra installs -> that extra (pyproject.toml's optional-dependencies).
+EXTRA_OF: dict[str, str] = {"tensorflow": "model", "gpt_2_simple": "model", "tokenizers": "model",
+                            "matplotlib": "model", "psycopg": "postgres"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The one-line hint for a module an extra would install, or None for any other missing module."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF.get(top)
+    if extra is None:
+        return None
+    return f"this needs the {extra!r} extra ({top} is not installed): pip install 'djbios[{extra}]'"
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use.
 
@@ -87,5 +101,12 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ banner is noise here
-    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="djbios")
+    try:
+        return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="djbios")
+    except ModuleNotFoundError as exc:  # a base install running `generate`, say: one line, no traceback
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        click.echo(f"Error: {hint}", err=True)
+        raise SystemExit(1) from None
 
