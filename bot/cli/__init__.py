@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from bot.cli.common import App
+from bot.extras import missing_extra
 
 # name -> "module:attribute". Importing lazily keeps `djbios queue` instant: the training and
 # generation commands pull in TensorFlow, and even their click modules are not loaded until used.
@@ -40,20 +41,6 @@ COMMANDS: dict[str, str] = {
     "train": "bot.cli.model:train",
     "evaluate": "bot.cli.model:evaluate",
 }
-
-
-# A module that only an extra installs -> that extra (pyproject.toml's optional-dependencies).
-EXTRA_OF: dict[str, str] = {"tensorflow": "model", "gpt_2_simple": "model", "tokenizers": "model",
-                            "matplotlib": "model", "psycopg": "postgres"}
-
-
-def missing_extra(exc: ModuleNotFoundError) -> str | None:
-    """The one-line hint for a module an extra would install, or None for any other missing module."""
-    top = (exc.name or "").split(".")[0]
-    extra = EXTRA_OF.get(top)
-    if extra is None:
-        return None
-    return f"this needs the {extra!r} extra ({top} is not installed): pip install 'djbios[{extra}]'"
 
 
 class LazyGroup(click.Group):

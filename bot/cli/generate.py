@@ -45,8 +45,10 @@ def generate(app: App, n: int | None, prompt: str | None, pronouns: str | None, 
       djbios generate -n 4 --prompt "Stella Zekri" --pronouns she --seed 7
       djbios generate -n 500 --to-file samples/bios.txt
     """
+    from bot.extras import require
     from bot.generation.refill import generate_batch, generate_to_file, load_generator
 
+    require("model")  # before the checkpoint checks: a base install learns what to install first
     cfg = app.config
     n = n or cfg.generate.nsamples
     generator = load_generator(cfg, step)

@@ -267,9 +267,17 @@ def fit_to_instance(cfg: Config, publisher: Any) -> Config:
 
 def build_worker(cfg: Config, role: str = "all") -> Worker:
     """The real store and publisher, and refills in a child process, for one role."""
+    from bot.extras import MissingExtra, require
     from bot.posting.publishers import make_publisher
     from bot.store.store import Store
 
+    try:
+        if role != "post":
+            require("model")  # the refill child needs it; checked here without importing it
+    except MissingExtra as exc:
+        if role == "generate":
+            raise
+        log.warning("refills will fail: %s (or run with --role post)", exc)
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
     try:
         publisher: Any = make_publisher(cfg)
