@@ -94,8 +94,11 @@ def _run(server: PgServer, prog: str, *args: str, check: bool = True) -> subproc
     return done
 
 
-def start_server() -> PgServer:
-    """initdb + start on 127.0.0.1 and a free port, trust auth; raise PgUnavailable with the reason."""
+def start_server(*, durable: bool = False) -> PgServer:
+    """initdb + start on 127.0.0.1 and a free port, trust auth; raise PgUnavailable with the reason.
+
+    durable=False (tests) turns fsync off; benchmarks pass True to compare with SQLite's fsyncs fairly.
+    """
     bindir = find_bindir()
     as_user = None
     root = Path(tempfile.mkdtemp(prefix="djbios-pg-"))
@@ -111,8 +114,8 @@ def start_server() -> PgServer:
     _run(server, "initdb", "-D", str(server.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
          "--no-sync", "--no-instructions")
     # fsync off etc.: test data need not survive a crash of the machine, only of a client
-    opts = (f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+    fast = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    opts = f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 {fast}-c max_connections=200"
     _run(server, "pg_ctl", "-D", str(server.datadir), "-l", str(root / "log"), "-o", opts, "-w",
          "-t", str(START_TIMEOUT_S), "start")
     return server

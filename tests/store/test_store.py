@@ -298,3 +298,15 @@ def test_a_claim_is_won_by_exactly_one_process(store: Store, db_url: str) -> Non
     holders = {c.id: c.claimed_by for c in store.list("posting")}
     assert len(holders) == 40 and all(h and h.startswith("p") for h in holders.values())
     assert all(c.attempts == 1 for c in store.list("posting"))
+
+
+def test_busy_timeout_bounds_lock_waits_on_every_database(db_url: str) -> None:
+    """SQLite's busy timeout and PostgreSQL's lock_timeout both come from busy_timeout_s."""
+    s = Store.open(db_url.replace("postgresql+psycopg://", "postgresql://"), busy_timeout_s=2.5)
+    with s.engine.connect() as conn:
+        if s.engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 2500
+        else:  # a plain postgresql:// URL means psycopg 3, the driver djbios ships
+            assert s.engine.dialect.driver == "psycopg"
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "2500ms"
+    s.close()
