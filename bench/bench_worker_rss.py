@@ -72,13 +72,13 @@ def measure(config: Path, mode: str, refills: int) -> dict:
     for _ in range(refills):
         stop, t0 = threading.Event(), time.perf_counter()
 
-        def sample() -> None:
+        def sample(stop: threading.Event) -> None:
             while not stop.is_set():
                 out["peak_worker"] = max(out["peak_worker"], _rss_mb(proc.pid, False))
                 out["peak_tree"] = max(out["peak_tree"], _rss_mb(proc.pid, True))
                 time.sleep(0.05)
 
-        sampler = threading.Thread(target=sample)
+        sampler = threading.Thread(target=sample, args=(stop,))
         sampler.start()
         proc.stdin.write("refill\n")
         proc.stdin.flush()
