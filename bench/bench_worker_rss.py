@@ -68,7 +68,8 @@ def measure(config: Path, mode: str, refills: int) -> dict:
     assert proc.stdin is not None and proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(1.0)
-    out = {"mode": mode, "idle_start": _rss_mb(proc.pid, False), "peak_worker": 0.0, "peak_tree": 0.0}
+    out = {"mode": mode, "idle_start": _rss_mb(proc.pid, False), "peak_worker": 0.0, "peak_tree": 0.0,
+           "refill_s": []}
     for _ in range(refills):
         stop, t0 = threading.Event(), time.perf_counter()
 
@@ -85,8 +86,8 @@ def measure(config: Path, mode: str, refills: int) -> dict:
         done = proc.stdout.readline().split(maxsplit=3)
         stop.set()
         sampler.join()
-        out.update(refill_s=time.perf_counter() - t0, made=int(done[1]), tensorflow=done[2] == "True",
-                   errors=done[3].strip() if len(done) > 3 else "")
+        out["refill_s"].append(time.perf_counter() - t0)
+        out.update(made=int(done[1]), tensorflow=done[2] == "True", errors=done[3].strip() if len(done) > 3 else "")
         time.sleep(1.0)
         out["idle_after"] = _rss_mb(proc.pid, False)
     proc.stdin.close()
@@ -129,12 +130,12 @@ def main() -> None:
                 print(json.dumps(rows[-1]), file=sys.stderr)
     print(f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; MB = RSS in MiB; {args.refills} refills of 8\n")
     print("| model | refill | worker idle at start | worker peak in refill | worker + child peak | "
-          "worker idle after | TF in worker | refill s |")
+          "worker idle after | TF in worker | refill s (first, then each) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['model']} | {'in the worker (anchor)' if r['mode'] == 'inprocess' else 'child process'} | "
               f"{r['idle_start']:.0f} | {r['peak_worker']:.0f} | {r['peak_tree']:.0f} | {r['idle_after']:.0f} | "
-              f"{'yes' if r['tensorflow'] else 'no'} | {r['refill_s']:.1f} |")
+              f"{'yes' if r['tensorflow'] else 'no'} | {', '.join(f'{x:.1f}' for x in r['refill_s'])} |")
 
 
 if __name__ == "__main__":

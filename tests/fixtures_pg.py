@@ -111,7 +111,7 @@ def start_server(*, durable: bool = False) -> PgServer:
                                 "(Debian's postgresql package creates it)") from exc
         os.chown(root, pw.pw_uid, pw.pw_gid)
     server = PgServer(bindir, root / "data", _free_port(), as_user, itertools.count(1))
-    _run(server, "initdb", "-D", str(server.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+    _run(server, "initdb", "-D", str(server.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale",
          "--no-sync", "--no-instructions")
     # fsync off etc.: test data need not survive a crash of the machine, only of a client
     fast = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
