@@ -104,6 +104,7 @@ class GenerateConfig:
     prefix: str = _f(START)
     max_tokens: int = _f(0, min=0, max=1023)  # 0 = derived from the posting limit plus a margin
     seed: int = _f(-1)  # -1 = a fresh seed per batch (stored with each candidate)
+    timeout_s: float = _f(1800.0, min=1.0)  # a refill's child process is killed after this (s): a failed refill
 
 
 @dataclass(frozen=True)

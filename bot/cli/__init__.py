@@ -11,6 +11,7 @@ import click
 
 from bot.cli import quiet
 from bot.cli.common import App
+from bot.extras import missing_extra
 
 # name -> "module:attribute". Importing lazily keeps `djbios queue` instant: the training and
 # generation commands pull in TensorFlow, and even their click modules are not loaded until used.
@@ -99,5 +100,12 @@ def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     global _FROM_MAIN
     _FROM_MAIN = True
-    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="djbios")
+    try:
+        return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="djbios")
+    except ModuleNotFoundError as exc:  # a base install running `generate`, say: one line, no traceback
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        click.echo(f"Error: {hint}", err=True)
+        raise SystemExit(1) from None
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from bot.config import sqlite_file
 from bot.errors import IllegalTransition, NotFound, StoreError
 from bot.store.candidate import HEAD_REVISION, STATES, Candidate, naive_utc
-from bot.store.engine import connect_args, sqlite_pragmas
+from bot.store.engine import connect_args, driver_url, sqlite_pragmas
 from bot.store.posting import PostingTransitions
 from bot.store.tables import BatchRow, CandidateRow
 from bot.text import MAX_BIO_CHARS
@@ -44,6 +44,7 @@ _ORDER_BY = {
     "oldest": (CandidateRow.created_at, CandidateRow.id),
     "quality": (CandidateRow.quality.desc().nulls_last(), CandidateRow.created_at, CandidateRow.id),
 }
+_MIGRATE_LOCK_KEY = 0x646A62696F73  # "djbios": the PostgreSQL advisory lock held while migrating
 
 # Which states each transition may start from.
 _FROM = {
@@ -70,10 +71,14 @@ class Store(PostingTransitions):
     @classmethod
     def open(cls, url: str, busy_timeout_s: float = 30.0) -> Store:
         """Open (creating and migrating as needed) the database at `url`."""
+        url = driver_url(url)
         path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args=connect_args(url, busy_timeout_s))
+        # pre_ping: a long-lived worker survives a database restart (a dead pooled connection is
+        # replaced before use instead of failing the next post)
+        engine = create_engine(url, connect_args=connect_args(url, busy_timeout_s),
+                               pool_pre_ping=not url.startswith("sqlite"))
         if engine.dialect.name == "sqlite":
             sqlite_pragmas(engine, busy_timeout_s)
         store = cls(engine)
@@ -95,8 +100,10 @@ class Store(PostingTransitions):
         acfg = AlembicConfig()
         acfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.write_session() as session:
+            if self.engine.dialect.name == "postgresql":  # two first opens at once: one migrates, one waits
+                session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK_KEY})
             acfg.attributes["connection"] = session.connection()
-            command.upgrade(acfg, "head")
+            command.upgrade(acfg, "head")  # a no-op when the other process got there first
         log.info("database migrated to %s", HEAD_REVISION)
 
     def close(self) -> None:
