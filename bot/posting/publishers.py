@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.config import Config, MastodonConfig, read_token
 from bot.errors import AuthError, ConfigError, PublishError, Rejected, RetryLater
 from bot.posting.outbox import OutboxPublisher
+from bot.redact import scrub
 from bot.text import MASTODON_MAX_CHARS, squash_space
 
 if TYPE_CHECKING:
@@ -191,11 +192,11 @@ class MastodonPublisher:
         except me.MastodonRatelimitError as exc:
             raise RetryLater(f"rate limited while {doing}", self._reset_in()) from exc
         except me.MastodonNetworkError as exc:
-            raise RetryLater(f"network error while {doing}: {exc}", RETRY_NETWORK_S) from exc
+            raise RetryLater(scrub(f"network error while {doing}: {exc}"), RETRY_NETWORK_S) from exc
         except me.MastodonAPIError as exc:
             raise _api_error(exc, doing) from exc
         except me.MastodonError as exc:
-            raise RetryLater(f"Mastodon.py error while {doing}: {exc}", RETRY_NETWORK_S) from exc
+            raise RetryLater(scrub(f"Mastodon.py error while {doing}: {exc}"), RETRY_NETWORK_S) from exc
 
     def _reset_in(self) -> float:
         """Seconds until the rate limit resets (Mastodon.py parsed X-RateLimit-Reset)."""
@@ -206,12 +207,16 @@ class MastodonPublisher:
 
 
 def _api_error(exc: Exception, doing: str) -> PublishError:
-    """Map an HTTP error (args: message, status, reason, error text) to what the job should do."""
+    """Map an HTTP error (args: message, status, reason, error text) to what the job should do.
+
+    The server's text is scrubbed: a proxy or a hostile instance may echo the request, token and all.
+    """
     args = exc.args
     code = args[1] if len(args) > 1 and isinstance(args[1], int) else None
     detail = str(args[3]) if len(args) > 3 and args[3] else (args[2] if len(args) > 2 else str(exc))
+    detail = scrub(str(detail))
     if code is None:  # Mastodon.py could not parse the reply: malformed body, proxy error page
-        return RetryLater(f"malformed reply while {doing}: {str(exc)[:200]}", RETRY_NETWORK_S)
+        return RetryLater(f"malformed reply while {doing}: {scrub(str(exc))[:200]}", RETRY_NETWORK_S)
     if code in (401, 403):
         return AuthError(f"the instance refused the token ({code} {detail}) while {doing}; "
                          "run `djbios login` or fix [mastodon] token_file / $DJBIOS_ACCESS_TOKEN")

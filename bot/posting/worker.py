@@ -21,6 +21,7 @@ from bot.config import Config, database_url
 from bot.errors import ConfigError, PublishError
 from bot.posting.jobs import PostingState, PostOutcome, RefillOutcome, post_next, reconcile, refill
 from bot.posting.publishers import Publisher
+from bot.redact import scrub_logging
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -256,6 +257,7 @@ def build_worker(cfg: Config) -> Worker:
 
 def run(cfg: Config, *, once: bool = False) -> tuple[RefillOutcome, PostOutcome] | None:
     """`djbios run`: the worker, forever or each job once."""
+    scrub_logging()  # no log line or traceback of the worker shows the token (bot/redact.py)
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # the one line per job run is the worker's heartbeat
     worker = build_worker(cfg)
