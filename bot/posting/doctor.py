@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.config import Config, database_url
 from bot.errors import BotError, RetryLater
 from bot.generation.checkpoint import missing_files
+from bot.redact import scrub
 
 
 @dataclass
@@ -21,11 +22,16 @@ class Check:
 
 
 def _check(name: str, fn: Callable[[], str]) -> Check:
-    """Run one check; a BotError or OSError is a FAIL whose message says what to fix."""
+    """Run one check; a BotError or OSError is a FAIL whose (scrubbed, one-line) message says what to fix."""
     try:
-        return Check(name, True, fn())
+        return Check(name, True, one_line(fn()))
     except (BotError, OSError) as exc:
-        return Check(name, False, str(exc))
+        return Check(name, False, one_line(str(exc)))
+
+
+def one_line(text: str) -> str:
+    """Doctor's lines hold no token and no line break (a hostile server's text passes through here)."""
+    return " ".join(scrub(text).split())
 
 
 def doctor_checks(load_config: Callable[[], Config]) -> list[Check]:
@@ -43,11 +49,16 @@ def doctor_checks(load_config: Callable[[], Config]) -> list[Check]:
 
 
 def _database(cfg: Config) -> str:
-    """Open (and migrate) the database and count its candidates."""
+    """Open (and migrate) the database, prove it takes a write, and count its candidates.
+
+    Reading is not enough: a read-only file or folder opens and counts fine, then fails the
+    worker's first write.
+    """
     from bot.store.store import Store
 
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
     try:
+        store.check_writable()
         counts = store.count_by_status()
     finally:
         store.close()
