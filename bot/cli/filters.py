@@ -38,7 +38,9 @@ def filter_cmd(app: App, recheck: bool, text: str | None) -> None:
     store = app.store()
     pipe = build_pipeline(cfg, store.texts(("approved", "posting", "posted", "failed")))
     counts = recheck_pending(store, pipe, max_chars=max_chars)
-    kept, total = counts.pop("pending", 0), sum(counts.values())
+    kept, skipped = counts.pop("pending", 0), counts.pop("skipped", 0)
+    total = sum(counts.values())
     reasons = ", ".join(f"{r}: {n}" for r, n in counts.most_common())
     click.echo(f"rechecked {kept + total} pending: {kept} stay pending, {total} rejected"
-               + (f" ({reasons})" if reasons else ""))
+               + (f" ({reasons})" if reasons else "")
+               + (f"; skipped {skipped} changed by another process meanwhile" if skipped else ""))

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.config import Config, FiltersConfig
-from bot.errors import ConfigError
+from bot.errors import ConfigError, IllegalTransition, NotFound
 from bot.filters.blocklist import blocklist, blocklist_from_config
 from bot.filters.check import Check, Verdict
 from bot.filters.content import completeness, language, pronouns, repetition
@@ -74,18 +74,36 @@ _pronoun_check = pronouns  # Pipeline.check has a keyword argument of the same n
 
 
 def recheck_pending(store: Store, pipe: Pipeline, *, max_chars: int | None = None) -> Counter[str]:
-    """Re-run the filters on pending candidates, oldest first; count "pending" and each reason."""
+    """Re-run the filters on pending candidates, oldest first; count "pending", "skipped" and each reason.
+
+    Another process (a reviewer, the worker) may approve, reject or edit a row while this runs: a row
+    that is no longer pending when its verdict is written is skipped, and the recheck goes on.
+    """
     out: Counter[str] = Counter()
-    for c in store.list("pending"):
-        complete = c.scores.get("complete") is not False  # stored by the generator
-        v = pipe.check(c.text, complete=complete, pronouns=c.pronouns, max_chars=max_chars)
-        kept = {k: val for k, val in c.scores.items() if k not in ORDER}  # tokens, timings, ...
-        store.set_verdict(c.id, ok=v.ok, reason=v.reason, scores={**kept, **v.scores},
-                          text=v.text if v.ok else None)
+    for listed in store.list("pending"):
+        try:
+            v = _recheck_one(store, pipe, listed.id, max_chars)
+        except (IllegalTransition, NotFound) as exc:
+            log.info("recheck: skipped candidate %s, changed meanwhile (%s)", listed.id, exc)
+            out["skipped"] += 1
+            continue
         if v.ok:
             pipe.remember(v.text)
         out["pending" if v.ok else str(v.reason)] += 1
     return out
+
+
+def _recheck_one(store: Store, pipe: Pipeline, cid: int, max_chars: int | None) -> Verdict:
+    """Filter the candidate's current text and store the verdict; IllegalTransition if not pending now."""
+    c = store.get(cid)  # the current row, not the one listed before the loop began
+    if c.status != "pending":
+        raise IllegalTransition(f"candidate {cid} is {c.status} now")
+    complete = c.scores.get("complete") is not False  # stored by the generator
+    v = pipe.check(c.text, complete=complete, pronouns=c.pronouns, max_chars=max_chars)
+    kept = {k: val for k, val in c.scores.items() if k not in ORDER}  # tokens, timings, ...
+    store.set_verdict(c.id, ok=v.ok, reason=v.reason, scores={**kept, **v.scores},
+                      text=v.text if v.ok else None)
+    return v
 
 
 def build_pipeline(cfg: Config, existing: Iterable[str]) -> Pipeline:
