@@ -66,6 +66,11 @@ def scrub(text: str) -> str:
     return text
 
 
+def scrub_line(text: str) -> str:
+    """`text` scrubbed and on one line, as an error is shown to the operator (CLI, doctor)."""
+    return " ".join(scrub(text).split())
+
+
 def _scrub_record(record: logging.LogRecord) -> None:
     """Replace a record's message, traceback and stack with scrubbed text when they hold a secret."""
     try:

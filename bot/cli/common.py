@@ -10,7 +10,7 @@ import click
 
 from bot.config import Config, load_config
 from bot.errors import BotError
-from bot.redact import scrub
+from bot.redact import scrub_line
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -53,14 +53,9 @@ def pass_app(fn: F) -> F:
         try:
             return fn(app, *args, **kwargs)
         except BotError as exc:
-            raise click.ClickException(one_line(str(exc))) from exc
+            raise click.ClickException(scrub_line(str(exc))) from exc
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(one_line(f"{where}{exc.strerror or exc}")) from exc
+            raise click.ClickException(scrub_line(f"{where}{exc.strerror or exc}")) from exc
 
     return wrapper  # type: ignore[return-value]
-
-
-def one_line(message: str) -> str:
-    """An error message as the operator sees it: scrubbed of secrets, on one line."""
-    return " ".join(scrub(message).split("\n")).strip()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.config import Config, database_url
 from bot.errors import BotError, RetryLater
 from bot.generation.checkpoint import missing_files
-from bot.redact import scrub
+from bot.redact import scrub_line
 
 
 @dataclass
@@ -24,14 +24,9 @@ class Check:
 def _check(name: str, fn: Callable[[], str]) -> Check:
     """Run one check; a BotError or OSError is a FAIL whose (scrubbed, one-line) message says what to fix."""
     try:
-        return Check(name, True, one_line(fn()))
+        return Check(name, True, scrub_line(fn()))  # a hostile server's text passes through here
     except (BotError, OSError) as exc:
-        return Check(name, False, one_line(str(exc)))
-
-
-def one_line(text: str) -> str:
-    """Doctor's lines hold no token and no line break (a hostile server's text passes through here)."""
-    return " ".join(scrub(text).split())
+        return Check(name, False, scrub_line(str(exc)))
 
 
 def doctor_checks(load_config: Callable[[], Config]) -> list[Check]:
