@@ -17,21 +17,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.accesstoken import TOKEN_ENV as TOKEN_ENV  # re-exported: the token's settings live with the rest
+from bot.accesstoken import read_token as read_token
 from bot.errors import ConfigError
-from bot.private_files import read_private_file
 from bot.text import MASTODON_MAX_CHARS, START
 
 CONFIG_ENV = "DJBIOS_CONFIG"
-TOKEN_ENV = "DJBIOS_ACCESS_TOKEN"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 characters per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
 SQLITE_PREFIX = "sqlite:///"
 MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator",  # old name -> where it went (for the error)
               "mastodon.bot_note": "[profile] disclosure"}
+MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a job interval of a year at most (APScheduler holds it as a timedelta)
+INT_LIMIT = 2**63  # every int setting fits a signed 64-bit integer (SQLite, TensorFlow seeds)
 
 
 def _f(default: Any, **meta: Any) -> Any:
-    """A dataclass field with validation metadata (min, max, choices, path)."""
+    """A dataclass field with validation metadata (min, max, choices, path; item_min/item_max for lists)."""
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -71,7 +73,7 @@ class ModelConfig:
     base_model: str = _f("small")  # a folder of models_dir: 124M, 355M, tiny, small
     checkpoint_step: int = _f(0, min=0)  # 0 = the latest checkpoint of run_name
     download_base_url: str = _f("https://openaipublic.blob.core.windows.net/gpt-2")  # OpenAI's GPT-2 files
-    download_timeout_s: float = _f(10.0, min=0.1)  # per connect/read, so offline fails in seconds
+    download_timeout_s: float = _f(10.0, min=0.1, max=600)  # per connect/read, so offline fails in seconds
 
 
 @dataclass(frozen=True)
@@ -165,16 +167,16 @@ class MastodonConfig:
 class ScheduleConfig:
     """When the worker refills the queue and posts."""
 
-    refill_every_minutes: float = _f(60.0, min=0.01)
+    refill_every_minutes: float = _f(60.0, min=0.01, max=MAX_INTERVAL_MINUTES)
     min_queue: int = _f(5, min=0)  # refill when fewer bios are pending or approved
     post_cron: str = _f("")  # e.g. "0 9,15,21 * * *"; empty = post_every_minutes
-    post_every_minutes: float = _f(240.0, min=0.01)
-    jitter_seconds: int = _f(0, min=0)
-    quiet_hours: list[int] = _f([])  # local hours (0-23) with no posts
-    misfire_grace_s: int = _f(300, min=1)
+    post_every_minutes: float = _f(240.0, min=0.01, max=MAX_INTERVAL_MINUTES)
+    jitter_seconds: int = _f(0, min=0, max=86400)  # APScheduler adds it as a timedelta: a day at most
+    quiet_hours: list[int] = _f([], item_min=0, item_max=23)  # local hours (0-23) with no posts
+    misfire_grace_s: int = _f(300, min=1, max=7 * 86400)  # a missed post runs at most a week late
     order: str = _f("oldest", choices=("oldest", "random"))
     max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
-    retry_base_s: float = _f(60.0, min=0.1)  # first retry after a network/5xx failure; doubles, max 6 h
+    retry_base_s: float = _f(60.0, min=0.1, max=6 * 3600)  # first retry after a network/5xx failure; doubles, max 6 h
     lease_stale_s: float = _f(120.0, min=5.0)  # a worker's lease without a heartbeat this long may be taken
 
 
@@ -211,7 +213,7 @@ class SiteConfig:
     bio_selector: str = _f("div.bio")
     name_selector: str = _f("h1")
     next_page_selector: str = _f("")
-    delay_seconds: float = _f(5.0, min=0.0)
+    delay_seconds: float = _f(5.0, min=0.0, max=86400)
 
 
 @dataclass(frozen=True)
@@ -222,9 +224,10 @@ class ScrapeConfig:
     cache_path: Path = _f(Path("var/scrape-cache.sqlite"), path=True)
     max_page_bytes: int = _f(5_000_000, min=1024)
     max_redirects: int = _f(5, min=0)
-    timeout_s: float = _f(30.0, min=0.1)
+    timeout_s: float = _f(30.0, min=0.1, max=600)
     retries: int = _f(3, min=0)
-    backoff_s: float = _f(2.0, min=0.0)  # first retry wait (s); doubles per retry of a 5xx/429/connection error
+    # first retry wait (s); doubles per retry of a 5xx/429/connection error
+    backoff_s: float = _f(2.0, min=0.0, max=3600)
     # Wall-clock bound on one request, headers and body (s): timeout_s bounds each read, so a server
     # sending a byte every few seconds would otherwise hold the crawl forever.
     deadline_s: float = _f(120.0, min=1.0, max=3600.0)
@@ -275,14 +278,34 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
         if missing_ok and path is None and not os.environ.get(CONFIG_ENV):
             return _build(Config, {}, "", Path.cwd(), p)  # embedded defaults
         raise ConfigError(f"{p}: config file not found")
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a folder, not a config file; give the bot.toml inside it "
+                          f"(--config {p / 'bot.toml'})")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc.strerror}); check its permissions") from exc
     p = p.resolve()
     cfg = _build(Config, data, "", p.parent, p)
     _check_window(cfg, p)
+    _check_ranges(cfg, p)
     return dataclasses.replace(cfg, source=p)
+
+
+def _check_ranges(cfg: Config, file: Path) -> None:
+    """Settings that are each valid but cannot work together."""
+    for section in ("corpus", "filters"):
+        lo, hi = getattr(cfg, section).min_chars, getattr(cfg, section).max_chars
+        if lo > hi:
+            raise ConfigError(f"{file}: '{section}.min_chars' = {lo} is above '{section}.max_chars' = {hi}: "
+                              "no bio could pass; lower min_chars or raise max_chars")
+    if set(cfg.schedule.quiet_hours) >= set(range(24)):
+        raise ConfigError(f"{file}: 'schedule.quiet_hours' lists every hour of the day: nothing would ever "
+                          "be posted; remove some hours")
 
 
 def _check_window(cfg: Config, file: Path) -> None:
@@ -331,7 +354,10 @@ def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> An
         (item,) = typing.get_args(tp)
         if not isinstance(raw, list):
             raise ConfigError(f"{file}: '{key}' must be a list, got {raw!r}")
-        return [_value(item, v, {}, f"{key}[{i}]", root, file) for i, v in enumerate(raw)]
+        items = {k[len("item_"):]: v for k, v in meta.items() if k.startswith("item_")}
+        return [_value(item, v, items, f"{key}[{i}]", root, file) for i, v in enumerate(raw)]
+    if isinstance(raw, str) and "\x00" in raw:  # a NUL ends a path or a C string early
+        raise ConfigError(f"{file}: '{key}' holds a NUL character (\\u0000); remove it")
     if tp is Path:
         if not isinstance(raw, str):
             raise ConfigError(f"{file}: '{key}' must be a path string, got {raw!r}")
@@ -344,7 +370,7 @@ def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> An
     }[tp]
     if not ok:
         raise ConfigError(f"{file}: '{key}' must be {tp.__name__}, got {raw!r}")
-    value = tp(raw)
+    value = _number(tp, raw, key, file)
     if "min" in meta and value < meta["min"]:
         raise ConfigError(f"{file}: '{key}' must be >= {meta['min']}, got {raw!r}")
     if "max" in meta and value > meta["max"]:
@@ -352,6 +378,21 @@ def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> An
     if "choices" in meta and value not in meta["choices"]:
         choices = ", ".join(map(repr, meta["choices"]))
         raise ConfigError(f"{file}: '{key}' must be one of {choices}, got {raw!r}")
+    return value
+
+
+def _number(tp: type, raw: Any, key: str, file: Path) -> Any:
+    """`raw` as `tp`; NaN, infinity and ints beyond 64 bits are refused (no comparison catches NaN)."""
+    if tp is int and not -INT_LIMIT <= raw < INT_LIMIT:
+        raise ConfigError(f"{file}: '{key}' is out of range (a 64-bit integer), got {raw}")
+    if tp is not float:
+        return tp(raw)
+    try:
+        value = float(raw)
+    except OverflowError:  # a TOML integer too big for a float
+        value = math.inf
+    if not math.isfinite(value):
+        raise ConfigError(f"{file}: '{key}' must be a finite number, got {raw!r}")
     return value
 
 
@@ -386,18 +427,3 @@ def database_url(cfg: Config) -> str:
     if path is not None and not path.is_absolute():
         return SQLITE_PREFIX + str(cfg.root / path)
     return cfg.database.url
-
-
-def read_token(cfg: Config) -> str:
-    """The access token from $DJBIOS_ACCESS_TOKEN or a 0600 token_file; never logged."""
-    env = os.environ.get(TOKEN_ENV, "").strip()
-    if env:
-        return env
-    tf = cfg.mastodon.token_file
-    if tf is None:
-        raise ConfigError(f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)")
-    token = read_private_file(tf, "token_file", "run `djbios login`").strip()
-    if not token:
-        raise ConfigError(f"{tf}: token_file is empty")
-    return token
-

@@ -12,6 +12,7 @@ import click
 from bot.cli import quiet
 from bot.cli.common import App
 from bot.extras import missing_extra
+from bot.redact import scrub_logging
 
 # name -> "module:attribute". Importing lazily keeps `djbios queue` instant: the training and
 # generation commands pull in TensorFlow, and even their click modules are not loaded until used.
@@ -88,6 +89,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scrub_logging()  # no log line or traceback of this process shows the token (bot/redact.py)
     if _FROM_MAIN:  # the real command line, not a test's CliRunner: own the process's stderr
         quiet.install(verbose)
     ctx.obj = App(config_path, verbose=verbose)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import timedelta
 from typing import Any, BinaryIO
@@ -10,7 +11,7 @@ from typing import Any, BinaryIO
 import click
 
 from bot.cli.common import App, pass_app
-from bot.cli.reviewer import age, render, review_loop
+from bot.cli.reviewer import HIDDEN, age, render, review_loop, visible
 from bot.errors import BotError, InputError
 from bot.store.candidate import STATES, Candidate, utcnow
 
@@ -76,7 +77,7 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
         rows = app.store().list(status, limit=limit, order=order)
     if as_json:
         for c in rows:
-            click.echo(json.dumps(c.to_json(), ensure_ascii=False))
+            click.echo(json_text(c.to_json()))
         return
     if not rows:
         click.echo(f"no {status or ''} candidates".replace("  ", " "))
@@ -87,7 +88,8 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
         words = " ".join(c.text.split()[:9])
         tail = f"  [{c.reason}]" if c.reason else ""
         q = f"{c.quality:.2f}" if c.quality is not None else "-"
-        click.echo(f"{c.id:>5}  {c.status:<9} {q:>4} {age(c.created_at, now):>5} {len(c.text):>5}  {words}…{tail}")
+        line = f"{c.id:>5}  {c.status:<9} {q:>4} {age(c.created_at, now):>5} {len(c.text):>5}  {words}…{tail}"
+        click.echo(visible(line))
 
 
 @click.command()
@@ -104,11 +106,29 @@ def show(app: App, cid: int, as_json: bool) -> None:
     found = _fast_list(app, cid=cid)
     c = found[0] if found else app.store().get(cid)  # the store raises NotFound with the message
     if as_json:
-        click.echo(json.dumps(c.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json_text(c.to_json(), indent=2))
         return
     click.echo(render(c, _explainer()))
     for label, value in _provenance(c):
-        click.echo(f"{label}: {value}")
+        click.echo(visible(f"{label}: {value}"))
+
+
+def json_text(obj: Any, indent: int | None = None) -> str:
+    """Always valid JSON: NaN/infinity (older rows stored them) become null, and the characters a
+    terminal would act on (reviewer.HIDDEN; JSON escapes only C0 itself) are written as \\u escapes."""
+    text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False, indent=indent)
+    return HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float, however deep, replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _fast_list(app: App, **query: Any) -> list[Candidate] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from collections.abc import Callable
 from datetime import datetime
@@ -16,6 +17,17 @@ if TYPE_CHECKING:
     from bot.store.store import Store
 
 KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [q]uit"
+
+# Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts the
+# sequences that recolour, move the cursor or clear the screen; CR overwrites a line), DEL, the C1
+# controls (U+009B is a one-byte CSI in some terminals), and the bidirectional overrides and isolates
+# that reorder a line so the reviewer reads something other than what would be posted.
+HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with every character in HIDDEN shown as its escape (\\x1b, \\u202e), never sent raw."""
+    return HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 @dataclasses.dataclass
@@ -47,10 +59,10 @@ def render(c: Candidate, explain: Callable[[dict[str, Any]], list[str]] | None =
     lines = [f"#{c.id}  {c.status}  {len(c.text)} chars  source: {c.source}  age: {age(c.created_at)}"]
     if c.reason:
         lines.append(f"reason: {c.reason}")
-    lines += textwrap.wrap(c.text, 88, replace_whitespace=False, drop_whitespace=False) or [""]
+    lines += textwrap.wrap(visible(c.text), 88, replace_whitespace=False, drop_whitespace=False) or [""]
     if c.scores:
         lines += explain(c.scores) if explain else [f"scores: {_short_scores(c.scores)}"]
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # the text, reason and filter details may all quote the bio
 
 
 def _explain_scores() -> Callable[[dict[str, Any]], list[str]]:

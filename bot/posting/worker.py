@@ -32,6 +32,7 @@ from bot.posting.liveness import watch
 from bot.posting.pause import active_pause
 from bot.posting.profile import ensure_profile, with_post_suffix
 from bot.posting.publishers import Publisher
+from bot.redact import scrub_logging
 from bot.store.leases import ROLES as LEASE_ROLES
 from bot.store.leases import make_holder
 
@@ -361,6 +362,7 @@ def build_worker(cfg: Config, role: str = "all") -> Worker:
 def run(cfg: Config, *, once: bool = False, role: str = "all",
         ) -> tuple[RefillOutcome | None, PostOutcome | None] | None:
     """`djbios run`: the worker of a role, forever or each job once."""
+    scrub_logging()  # no log line or traceback of the worker shows the token (bot/redact.py)
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # the one line per job run is the worker's heartbeat
     worker = build_worker(cfg, role)
