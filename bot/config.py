@@ -177,6 +177,31 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class RepliesConfig:
+    """Bios on request: followers mention the bot with a name, the bot answers (bot/posting/replies.py)."""
+
+    enabled: bool = _f(False)  # off: mentions are not even read
+    mode: str = _f("manual", choices=("manual", "auto"))  # "auto": a passing answer is approved at once
+    poll_seconds: float = _f(60.0, min=5.0, max=86400.0)  # how often notifications are read (s)
+    candidates: int = _f(8, min=1, max=64)  # bios generated per answer; the best passing one is the reply
+    max_batches: int = _f(2, min=1, max=10)  # batches per request before it is given up
+    steer: bool = _f(True)  # start the bio "NAME is a DJ. She": 71% vs 31% pronoun-true (bench/RESULTS.md)
+    visibility: str = _f("unlisted", choices=("public", "unlisted", "private"))  # the widest a reply may be
+    max_depth: int = _f(2, min=0, max=100)  # a thread the bot is in: no answer to a mention deeper than this
+    per_account_per_day: int = _f(5, min=0, max=1000)  # answers per account in any 24 hours
+    per_hour: int = _f(20, min=0, max=10000)  # requests accepted in any hour, all accounts together
+    help_reply: bool = _f(False)  # answer a mention that is no request with a short how-to
+    decline_real_artists: bool = _f(False)  # a corpus artist: a polite no instead of queueing for the operator
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Who the bot talks to about itself."""
+
+    operator: str = _f("")  # e.g. "@me@example.social": alerts by DM, and DM commands are taken from it
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """One site profile for the scraper."""
 
@@ -223,6 +248,8 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     mastodon: MastodonConfig = field(default_factory=MastodonConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    replies: RepliesConfig = field(default_factory=RepliesConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
     source: Path | None = None  # the file this came from (None = built-in defaults)
 

@@ -78,6 +78,10 @@ def post_next(now: datetime, store: Store, publisher: Publisher, cfg: Config, *,
         return PostOutcome("idle")
     if dry_run:
         return PostOutcome("dry-run", candidate_id=nxt.id, text=nxt.text)
+    if nxt.request_id is not None:  # a follower's bio: a reply to the mention (bot/posting/reply_post.py)
+        from bot.posting.reply_post import post_reply
+
+        return PostOutcome(**post_reply(now, store, publisher, cfg, nxt, state))
     # The last try may have gone through (a timeout, say; or a thread whose first part went out
     # before a reply got a 422 and the operator re-approved it): look before posting again.
     if nxt.status == "failed" or nxt.attempts > 0:

@@ -65,6 +65,7 @@ class Worker:
         self.rng = rng or random.Random()
         self.state = PostingState()
         self.scheduler: Any = None
+        self.load_generator: Callable[[], Any] = lazy_generator(cfg)  # shared by refill and replies
         self._busy = 0  # jobs running now (shutdown abandons a batch still being generated)
 
     # -- start-up --------------------------------------------------------------------------------
@@ -129,6 +130,37 @@ class Worker:
         finally:
             self._busy -= 1
 
+    def replies_job(self) -> Any:
+        """Read mentions, answer operator DMs, post approved replies (bot/posting/mentions.py); one line."""
+        from bot.posting.mentions import PollOutcome, poll_cycle
+
+        try:
+            with self.lock:  # posts replies: the same lock as a post cycle
+                out = poll_cycle(self.clock(), self.store, self.publisher, self.cfg, self.state)
+        except Exception as exc:  # the worker keeps running; the next poll starts where this one stopped
+            log.exception("replies failed")
+            out = PollOutcome(errors=[repr(exc)])
+        log.info("replies: read=%d new=%d ignored=%d commands=%d errors=%d",
+                 out.read, out.new, out.ignored, out.commands, len(out.errors))
+        return out
+
+    def answer_job(self) -> Any:
+        """Generate the answers to new requests (bot/posting/replies.py); one log line."""
+        from bot.posting.replies import AnswerOutcome, answer_requests
+
+        self._busy += 1
+        try:
+            cfg = fit_to_instance(self.cfg, self.publisher)  # bios that fit the instance's limit
+            out = answer_requests(cfg, self.store, self.load_generator, self.clock())
+        except Exception as exc:
+            log.exception("answering requests failed")
+            out = AnswerOutcome(errors=[repr(exc)])
+        finally:
+            self._busy -= 1
+        log.info("answers: queued=%d approved=%d retry=%d failed=%d errors=%d",
+                 out.queued, out.approved, out.retry, out.failed, len(out.errors))
+        return out
+
     def _schedule_retry(self, when: datetime) -> None:
         """Retry a failed post at its retry time instead of waiting for the next post slot."""
         if self.scheduler is not None and self.scheduler.running:
@@ -140,6 +172,10 @@ class Worker:
     def run_once(self) -> tuple[RefillOutcome, PostOutcome]:
         """Each job once (cron-style use)."""
         self.startup()
+        if self.cfg.replies.enabled:
+            self.replies_job()
+            self.answer_job()
+            self.replies_job()  # post what was just approved
         return self.refill_job(), self.post_job()
 
     def run_forever(self) -> None:
@@ -186,11 +222,16 @@ def build_scheduler(worker: Worker) -> Any:
     s = worker.cfg.schedule
     # coalesce: after a pause run a missed job once, not once per missed slot (no burst of posts)
     once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": s.misfire_grace_s}
-    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(2)},  # a slow batch never delays a post
+    threads = 4 if worker.cfg.replies.enabled else 2  # one per job: a slow batch never delays a post
+    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(threads)},
                               job_defaults=once)
     sched.add_job(worker.refill_job, IntervalTrigger(minutes=s.refill_every_minutes), id="refill",
                   next_run_time=worker.clock(), **once)  # fill the queue right away
     sched.add_job(worker.post_job, post_trigger(worker.cfg), id="post", **once)
+    if worker.cfg.replies.enabled:  # bios on request: own pace, [replies] poll_seconds
+        every = IntervalTrigger(seconds=worker.cfg.replies.poll_seconds)
+        sched.add_job(worker.replies_job, every, id="replies", next_run_time=worker.clock(), **once)
+        sched.add_job(worker.answer_job, every, id="answer", **once)
     return sched
 
 
@@ -212,16 +253,30 @@ def post_trigger(cfg: Config) -> Any:
     return trigger
 
 
-def batch_maker(cfg: Config, store: Any, publisher: Any = None) -> Callable[..., Any]:
-    """generate_batch bound to this config and store; the model loads on first use."""
+def lazy_generator(cfg: Config) -> Callable[[], Any]:
+    """A loader of the configured model that loads it on first call only (loading takes seconds)."""
     generator: Any = None
 
-    def make_batch(*, n: int, now: datetime) -> Any:
+    def load() -> Any:
         nonlocal generator
-        from bot.generation.refill import generate_batch, load_generator
+        from bot.generation.refill import load_generator
 
         if generator is None:
-            generator = load_generator(cfg)  # once per worker: loading takes seconds
+            generator = load_generator(cfg)
+        return generator
+
+    return load
+
+
+def batch_maker(cfg: Config, store: Any, publisher: Any = None,
+                load: Callable[[], Any] | None = None) -> Callable[..., Any]:
+    """generate_batch bound to this config and store; the model loads on first use."""
+    load = load or lazy_generator(cfg)
+
+    def make_batch(*, n: int, now: datetime) -> Any:
+        from bot.generation.refill import generate_batch
+
+        generator = load()  # once per worker
         batch_cfg = fit_to_instance(cfg, publisher)
         return generate_batch(batch_cfg, store, generator, n=n, prompt=None, pronouns=None, seed=None,
                               now=now)
@@ -250,7 +305,7 @@ def build_worker(cfg: Config) -> Worker:
 
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
     worker = Worker(cfg, store, make_publisher(cfg), lambda **kw: None)
-    worker.make_batch = batch_maker(cfg, worker.store, worker.publisher)  # writes take the lock
+    worker.make_batch = batch_maker(cfg, worker.store, worker.publisher, worker.load_generator)  # writes locked
     return worker
 
 
