@@ -104,41 +104,67 @@ def answer_requests(cfg: Config, store: Store, load: Callable[[], Generator], no
 
 
 def answer_one(cfg: Config, store: Store, load: Callable[[], Generator], req: Request, now: datetime) -> str:
-    """Answer one new request: queued, approved, retry (stays new) or failed."""
+    """Answer one new request: queued, approved, retry (stays new) or failed.
+
+    The request's state is written last: a crash before it leaves the request new with its reply
+    candidate already stored, and the next cycle adopts that candidate instead of generating again.
+    """
+    adopted = [cid for cid, st, why in reply_candidates(store, req.id) if st in (*LIVE, "posted") and not why]
     if req.name is None:  # understood as no request, and [replies] help_reply is on
-        queue_canned(store, req, "help", now)
+        if not adopted:
+            queue_canned(store, req, "help", now)
+        set_request_state(store, req.id, "queued", req.reason, now=now)
         return "queued"
     pipe = reply_pipeline(cfg, store, req.acct)
     real = pipe.names.find(req.name) if pipe.names is not None else []
     if real and cfg.replies.decline_real_artists:
-        queue_canned(store, req, "decline", now, reason=f"declined: {req.name} is a corpus artist")
+        if not adopted:
+            queue_canned(store, req, "decline", now)
+        set_request_state(store, req.id, "queued", f"declined: {req.name} is a corpus artist", now=now)
         return "queued"
-    chosen = generate_answer(cfg, store, load(), pipe, req, now)
+    chosen: Candidate | None
+    if adopted:
+        chosen = store.get(adopted[0])
+    else:
+        chosen = generate_answer(cfg, store, load(), pipe, req, now)
     if chosen is None:
         return _no_answer(cfg, store, req, now)
+    state = "queued"
     if real:  # a real artist is never answered without the operator
-        set_request_state(store, req.id, "queued", f"names a corpus artist ({', '.join(real)}): "
-                          f"reply #{chosen.id} waits for the operator", now=now)
+        why = f"names a corpus artist ({', '.join(real)}): reply #{chosen.id} waits for the operator"
+    else:
+        why = f"reply #{chosen.id}"
+        if cfg.replies.mode == "auto" and chosen.status == "pending":
+            state = _auto_approve(store, reply_pipeline(cfg, store, req.acct, gate=True), chosen.id, now)
+    set_request_state(store, req.id, "queued", why, now=now)
+    return state
+
+
+def _auto_approve(store: Store, pipe: Pipeline, cid: int, now: datetime) -> str:
+    """[replies] mode = "auto": approve through the gate; "approved", or "queued" when the gate says no."""
+    from bot.filters.gate import GateRefused, approve
+
+    try:
+        approve(store, pipe, cid, by=AUTO_BY, now=now)
+        return "approved"
+    except (GateRefused, BotError) as exc:
+        log.info("reply #%s not auto-approved: %s", cid, exc)
         return "queued"
-    set_request_state(store, req.id, "queued", f"reply #{chosen.id}", now=now)
-    if cfg.replies.mode == "auto":
-        from bot.filters.gate import GateRefused, approve
-
-        try:
-            approve(store, pipe, chosen.id, by=AUTO_BY, now=now)
-            return "approved"
-        except (GateRefused, BotError) as exc:
-            log.info("reply #%s not auto-approved: %s", chosen.id, exc)
-    return "queued"
 
 
-def reply_pipeline(cfg: Config, store: Store, acct: str) -> Pipeline:
-    """The filters for a reply's bio: one post (no thread), short enough for "@acct " before it."""
+def reply_pipeline(cfg: Config, store: Store, acct: str, *, gate: bool = False) -> Pipeline:
+    """The filters for a reply's bio: one post (no thread), short enough for "@acct " before it.
+
+    gate=True: the pipeline approval judges with (bot/filters/gate.py), whose near-duplicate set holds
+    only settled texts, so a pending reply is not a duplicate of itself.
+    """
+    from bot.filters.gate import gate_pipeline
     from bot.filters.pipeline import build_pipeline
 
     limit = min(cfg.filters.max_chars, cfg.mastodon.max_characters or cfg.filters.max_chars)
+    room = max(1, limit - len(mention_prefix(acct)))
     rcfg = dataclasses.replace(cfg, filters=dataclasses.replace(cfg.filters, too_long="reject"))
-    return build_pipeline(rcfg, store.texts(), max_chars=max(1, limit - len(mention_prefix(acct))))
+    return gate_pipeline(rcfg, store, room) if gate else build_pipeline(rcfg, store.texts(), max_chars=room)
 
 
 def generate_answer(cfg: Config, store: Store, generator: Generator, pipe: Pipeline, req: Request,
@@ -203,13 +229,11 @@ def reply_note(req: Request) -> dict[str, Any]:
             "name": req.name, "pronouns": req.pronouns}
 
 
-def queue_canned(store: Store, req: Request, kind: str, now: datetime, reason: str | None = None) -> Candidate:
+def queue_canned(store: Store, req: Request, kind: str, now: datetime) -> Candidate:
     """A help or decline reply: the team's fixed text, approved at once (no model or follower text in it)."""
     (c,) = store.add_many([CANNED[kind]], source=f"{SOURCE}:{kind}", status="pending", request_id=req.id,
                           params={"reply_to": reply_note(req)}, now=now)
-    c = store.approve(c.id, now, by=SOURCE)
-    set_request_state(store, req.id, "queued", reason or req.reason or kind, now=now)
-    return c
+    return store.approve(c.id, now, by=SOURCE)
 
 
 def settle_requests(store: Store, now: datetime) -> int:

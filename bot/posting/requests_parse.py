@@ -48,7 +48,7 @@ _ASK = (r"(?:(?:could|can|would|will)\s+you(?:\s+please)?|i'?d\s+like|i\s+would\
 _NOUN = (r"(?:(?:a|an|the|another|some|one\s+more)\s+)?(?:(?:fake|new|short|little|dj)\s+)*"
          r"(?:bio|bios|biography|profile|one)")
 _LEAD_RX = re.compile(
-    rf"^(?:{_GREETING}\b[\s,!.:]*)*"  # hi, please
+    rf"^[\s,!.:;-]*(?:{_GREETING}\b[\s,!.:]*)*"  # hi, please
     rf"(?:{_ASK}\b\s*)*(?:{_NOUN}\b\s*)?(?:(?:for|of|about|on)\b)?[\s:,-]*",
     re.IGNORECASE)
 _COURTESY_RX = re.compile(r"[\s,;:!?]*\b(?:please|pls|plz|thanks|thank\s+you|thx|ty|cheers)\s*$", re.IGNORECASE)

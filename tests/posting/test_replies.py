@@ -25,14 +25,14 @@ def _setup(tmp_path, mastodon, **sections):
     return cfg, store, pub
 
 
-def _reply_of(c, mastodon, status_id):
+def _reply_of(mastodon, status_id):
     """The bot's statuses that reply to status_id."""
     return [s for s in mastodon.statuses() if str(s["in_reply_to_id"]) == str(status_id)]
 
 
 def test_a_request_becomes_a_reviewed_reply_to_the_mention_only(tmp_path, mastodon):
     cfg, store, pub = _setup(tmp_path, mastodon)
-    old = follower(mastodon, "early")
+    follower(mastodon, "early")  # mentioned in the request: must not be in the reply
     fan = follower(mastodon, "nadia_fan")
     gen = FakeGenerator()
     mention = fan.ask("@djbios bio for Nadia Ferro (she/her) please @early")
@@ -54,17 +54,17 @@ def test_a_request_becomes_a_reviewed_reply_to_the_mention_only(tmp_path, mastod
     assert get_request(store, req.id).state == "queued"
 
     assert poll_cycle(NOW, store, pub, cfg).errors == []  # nothing approved: nothing posted
-    assert _reply_of(None, mastodon, mention["id"]) == []
+    assert _reply_of(mastodon, mention["id"]) == []
     approve(store, default_pipeline(cfg, store), pending.id)  # what `djbios review` does
     assert poll_cycle(NOW, store, pub, cfg).errors == []
-    (reply,) = _reply_of(None, mastodon, mention["id"])
+    (reply,) = _reply_of(mastodon, mention["id"])
     assert [m["acct"] for m in reply["mentions"]] == ["nadia_fan"]  # only the requester, never @early
     assert reply["visibility"] == "unlisted"
     assert html_to_text(reply["content"]) == "@nadia_fan " + pending.text
     assert get_request(store, req.id).state == "answered"
     assert store.get(pending.id).status == "posted"
     poll_cycle(NOW, store, pub, cfg)
-    assert len(_reply_of(None, mastodon, mention["id"])) == 1
+    assert len(_reply_of(mastodon, mention["id"])) == 1
 
 
 def test_pronoun_steering_can_be_turned_off(tmp_path, mastodon):
@@ -86,8 +86,8 @@ def test_the_reply_is_never_wider_than_the_mention(tmp_path, mastodon):
     assert out.approved == 2  # auto mode: approved through the gate
     assert all(c.reviewed_by == "auto-reply" for c in store.list("approved"))
     post_replies(NOW, store, pub, cfg)
-    assert _reply_of(None, mastodon, private["id"])[0]["visibility"] == "private"
-    assert _reply_of(None, mastodon, public["id"])[0]["visibility"] == "public"
+    assert _reply_of(mastodon, private["id"])[0]["visibility"] == "private"
+    assert _reply_of(mastodon, public["id"])[0]["visibility"] == "public"
 
 
 def test_post_next_dispatches_a_reply_and_a_crash_mid_post_never_doubles_it(tmp_path, mastodon):
@@ -105,7 +105,7 @@ def test_post_next_dispatches_a_reply_and_a_crash_mid_post_never_doubles_it(tmp_
     reconcile(store, pub, NOW)  # the bios' reconciliation cannot tell: retry with the same key
     out = post_next(NOW + timedelta(minutes=1), store, pub, cfg)
     assert (out.result, out.candidate_id) == ("posted", c.id)
-    assert len(_reply_of(None, mastodon, mention["id"])) == 1  # found under the mention, not posted again
+    assert len(_reply_of(mastodon, mention["id"])) == 1  # found under the mention, not posted again
     assert get_request(store, req.id).state == "answered"
 
 
@@ -206,13 +206,13 @@ def test_no_answer_in_a_thread_deeper_than_max_depth(tmp_path, mastodon):
     poll_cycle(NOW, store, pub, cfg)
     answer_requests(cfg, store, lambda: FakeGenerator(), NOW)
     poll_cycle(NOW, store, pub, cfg)
-    (reply,) = _reply_of(None, mastodon, first["id"])
+    (reply,) = _reply_of(mastodon, first["id"])
     again = fan.ask("@djbios now one for Lena Quarry", in_reply_to_id=reply["id"])  # depth 2: answered
     poll_mentions(NOW, store, pub, cfg)
     assert list_requests(store)[-1].state == "new", list_requests(store)[-1]
     answer_requests(cfg, store, lambda: FakeGenerator(FakeGenerator().bodies[1:]), NOW)
     poll_cycle(NOW, store, pub, cfg)
-    (reply2,) = _reply_of(None, mastodon, again["id"])
+    (reply2,) = _reply_of(mastodon, again["id"])
     fan.ask("@djbios and Cy Marlow", in_reply_to_id=reply2["id"])  # depth 4, the bot in it: no
     poll_mentions(NOW, store, pub, cfg)
     last = list_requests(store)[-1]
@@ -246,7 +246,7 @@ def test_a_corpus_artist_is_declined_politely_when_asked_to(tmp_path, mastodon):
     answer_requests(cfg, store, lambda: gen, NOW)
     assert gen.prefixes == []  # no bio was generated
     poll_cycle(NOW, store, pub, cfg)
-    (reply,) = _reply_of(None, mastodon, mention["id"])
+    (reply,) = _reply_of(mastodon, mention["id"])
     assert html_to_text(reply["content"]) == "@fan " + CANNED["decline"]
 
 
@@ -256,7 +256,7 @@ def test_help_reply_only_when_switched_on(tmp_path, mastodon):
     poll_mentions(NOW, store, pub, cfg)
     answer_requests(cfg, store, lambda: FakeGenerator(), NOW)
     poll_cycle(NOW, store, pub, cfg)
-    (reply,) = _reply_of(None, mastodon, mention["id"])
+    (reply,) = _reply_of(mastodon, mention["id"])
     assert html_to_text(reply["content"]) == "@fan " + CANNED["help"]
     assert list_requests(store)[0].state == "answered"
 
@@ -298,3 +298,19 @@ def test_no_candidate_passing_retries_then_fails(tmp_path, mastodon):
     assert answer_requests(cfg, store, lambda: bad, NOW).failed == 1
     (req,) = list_requests(store)
     assert req.state == "failed" and "pronouns 16" in req.reason
+
+
+def test_a_crash_after_the_bios_were_stored_adopts_them_instead_of_generating_again(tmp_path, mastodon):
+    from bot.posting.replies import generate_answer, reply_pipeline
+
+    cfg, store, pub = _setup(tmp_path, mastodon, replies={"mode": "auto"})
+    follower(mastodon, "fan").ask("@djbios bio for Nadia Ferro")
+    poll_mentions(NOW, store, pub, cfg)
+    (req,) = list_requests(store)
+    gen = FakeGenerator()
+    chosen = generate_answer(cfg, store, gen, reply_pipeline(cfg, store, req.acct), req, NOW)  # then: kill -9
+    assert get_request(store, req.id).state == "new"
+    out = answer_requests(cfg, store, lambda: gen, NOW)
+    assert (out.queued, out.approved, len(gen.prefixes)) == (1, 1, 1)  # no second batch
+    assert store.get(chosen.id).status == "approved"
+    assert get_request(store, req.id).state == "queued"
