@@ -78,13 +78,13 @@ def follower(mastodon: Any, username: str, display_name: str | None = None, **pr
     return Follower(id=str(body["id"]), acct=body["username"], client=client)
 
 
-def reply_config(tmp_path: Path, mastodon: Any, **sections: dict[str, Any]) -> Config:
+def reply_config(tmp_path: Path, server: Any, /, **sections: dict[str, Any]) -> Config:
     """A bot.toml posting to the mock with replies on (manual), the operator @operator, seeded sampling."""
     base: dict[str, dict[str, Any]] = {"replies": {"enabled": True, "poll_seconds": 5.0},
                                        "alerts": {"operator": "@operator"}, "generate": {"seed": 7}}
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
-    return load_config(mastodon.write_config(tmp_path, base))
+    return load_config(server.write_config(tmp_path, base))
 
 
 def open_store(cfg: Config) -> Store:
