@@ -185,7 +185,7 @@ class RepliesConfig:
     poll_seconds: float = _f(60.0, min=5.0, max=86400.0)  # how often notifications are read (s)
     candidates: int = _f(8, min=1, max=64)  # bios generated per answer; the best passing one is the reply
     max_batches: int = _f(2, min=1, max=10)  # batches per request before it is given up
-    steer: bool = _f(True)  # start the bio "NAME is a DJ. She": 71% vs 31% pronoun-true (bench/RESULTS.md)
+    steer: bool = _f(True)  # open the bio "NAME is a DJ. She": 72% vs 28% pronoun-true (bench/RESULTS.md)
     visibility: str = _f("unlisted", choices=("public", "unlisted", "private"))  # the widest a reply may be
     max_depth: int = _f(2, min=0, max=100)  # a thread the bot is in: no answer to a mention deeper than this
     per_account_per_day: int = _f(5, min=0, max=1000)  # answers per account in any 24 hours
@@ -198,7 +198,7 @@ class RepliesConfig:
 class AlertsConfig:
     """Who the bot talks to about itself."""
 
-    operator: str = _f("")  # e.g. "@me@example.social": alerts by DM, and DM commands are taken from it
+    operator: str = _f("")  # e.g. "@me@example.social": DM commands come from it; empty = [mastodon] operator_account
 
 
 @dataclass(frozen=True)

@@ -314,3 +314,13 @@ def test_a_crash_after_the_bios_were_stored_adopts_them_instead_of_generating_ag
     assert (out.queued, out.approved, len(gen.prefixes)) == (1, 1, 1)  # no second batch
     assert store.get(chosen.id).status == "approved"
     assert get_request(store, req.id).state == "queued"
+
+
+def test_the_same_notification_never_makes_two_rows(store):
+    from bot.store.requests import add_request
+
+    row = {"notification_id": "77", "status_id": "5", "account_id": "9", "acct": "fan", "visibility": "public",
+           "text": "@djbios bio for Nadia Ferro", "state": "new", "name": "Nadia Ferro", "now": NOW}
+    assert add_request(store, **row) is not None
+    assert add_request(store, **{**row, "state": "ignored"}) is None
+    assert [(r.notification_id, r.state) for r in list_requests(store)] == [("77", "new")]
