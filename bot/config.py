@@ -11,14 +11,13 @@ import dataclasses
 import math
 import os
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.accesstoken import TOKEN_ENV as TOKEN_ENV  # re-exported: the token's settings live with the rest
 from bot.accesstoken import read_token as read_token
+from bot.config_parse import build
 from bot.errors import ConfigError
 from bot.text import MASTODON_MAX_CHARS, START
 
@@ -26,10 +25,7 @@ CONFIG_ENV = "DJBIOS_CONFIG"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 characters per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
 SQLITE_PREFIX = "sqlite:///"
-MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator",  # old name -> where it went (for the error)
-              "mastodon.bot_note": "[profile] disclosure"}
 MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a job interval of a year at most (APScheduler holds it as a timedelta)
-INT_LIMIT = 2**63  # every int setting fits a signed 64-bit integer (SQLite, TensorFlow seeds)
 
 
 def _f(default: Any, **meta: Any) -> Any:
@@ -186,7 +182,7 @@ class AlertsConfig:
 
     urls: list[str] = _f([])  # apprise URLs; ${NAME} is taken from the environment (secrets stay out)
     urls_file: Path | None = _f(None, path=True)  # more apprise URLs, one a line, in a 0600 file
-    operator: str = _f("")  # e.g. "@me@example.social": alerts also arrive as Mastodon direct messages
+    operator: str = _f("")  # e.g. "@me@example.social": alerts arrive as Mastodon DMs; its DMs are commands
     file: Path = _f(Path("var/alerts.log"), path=True)  # every alert is appended here (and logged)
     repeat_hours: float = _f(24.0, min=0.0)  # an open condition alerts again after this long
     silent_hours: float = _f(24.0, min=0.0)  # alert when nothing was posted for this long; 0 = never
@@ -200,6 +196,24 @@ class ProfileConfig:
     disclosure: str = _f("Fake DJ bios written by a GPT-2 model. AI-generated; not real people.")
     operator: str = _f("")  # who runs the bot, e.g. "@you@your.instance": the "Operator" profile field
     post_suffix: str = _f("")  # appended to every post, e.g. "#AIgenerated"; counted by the length filter
+
+
+@dataclass(frozen=True)
+class RepliesConfig:
+    """Bios on request: followers mention the bot with a name, the bot answers (bot/posting/replies.py)."""
+
+    enabled: bool = _f(False)  # off: mentions are not even read
+    mode: str = _f("manual", choices=("manual", "auto"))  # "auto": a passing answer is approved at once
+    poll_seconds: float = _f(60.0, min=5.0, max=86400.0)  # how often notifications are read (s)
+    candidates: int = _f(8, min=1, max=64)  # bios generated per answer; the best passing one is the reply
+    max_batches: int = _f(2, min=1, max=10)  # batches per request before it is given up
+    steer: bool = _f(True)  # open the bio "NAME is a DJ. She": 72% vs 28% pronoun-true (bench/RESULTS.md)
+    visibility: str = _f("unlisted", choices=("public", "unlisted", "private"))  # the widest a reply may be
+    max_depth: int = _f(2, min=0, max=100)  # a thread the bot is in: no answer to a mention deeper than this
+    per_account_per_day: int = _f(5, min=0, max=1000)  # answers per account in any 24 hours
+    per_hour: int = _f(20, min=0, max=10000)  # requests accepted in any hour, all accounts together
+    help_reply: bool = _f(False)  # answer a mention that is no request with a short how-to
+    decline_real_artists: bool = _f(False)  # a corpus artist: a polite no instead of queueing for the operator
 
 
 @dataclass(frozen=True)
@@ -252,6 +266,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
+    replies: RepliesConfig = field(default_factory=RepliesConfig)
     scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
     source: Path | None = None  # the file this came from (None = built-in defaults)
 
@@ -276,7 +291,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
     p = config_path(path)
     if not p.exists():
         if missing_ok and path is None and not os.environ.get(CONFIG_ENV):
-            return _build(Config, {}, "", Path.cwd(), p)  # embedded defaults
+            return build(Config, {}, "", Path.cwd(), p)  # embedded defaults
         raise ConfigError(f"{p}: config file not found")
     if p.is_dir():
         raise ConfigError(f"{p}: is a folder, not a config file; give the bot.toml inside it "
@@ -290,7 +305,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read the config file ({exc.strerror}); check its permissions") from exc
     p = p.resolve()
-    cfg = _build(Config, data, "", p.parent, p)
+    cfg = build(Config, data, "", p.parent, p)
     _check_window(cfg, p)
     _check_ranges(cfg, p)
     return dataclasses.replace(cfg, source=p)
@@ -316,90 +331,6 @@ def _check_window(cfg: Config, file: Path) -> None:
         raise ConfigError(f"{file}: 'train.window' = {cfg.train.window} is shorter than a generated bio "
                           f"({cap} tokens, [generate] max_tokens or the posting limit, plus the prompt): "
                           f"raise it to at least {need} or lower the cap")
-
-
-def _build(cls: type, data: Any, prefix: str, root: Path, file: Path) -> Any:
-    """Turn a TOML table into dataclass `cls`, checking keys, types and bounds."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file}: [{prefix.rstrip('.')}] must be a table")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    hints = typing.get_type_hints(cls)
-    for key in data:
-        if prefix + key in MOVED_KEYS:
-            raise ConfigError(f"{file}: '{prefix}{key}' moved to {MOVED_KEYS[prefix + key]}; rename it there")
-        if key not in fields:
-            raise ConfigError(f"{file}: unknown key '{prefix}{key}'")
-    values = {}
-    for name, f in fields.items():
-        if name in data:
-            values[name] = _value(hints[name], data[name], f.metadata, prefix + name, root, file)
-        elif f.metadata.get("path") and f.default not in (None, dataclasses.MISSING):
-            values[name] = _resolve(Path(f.default), root)
-        elif dataclasses.is_dataclass(hints[name]):
-            values[name] = _build(hints[name], {}, f"{prefix}{name}.", root, file)
-    return cls(**values)
-
-
-def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> Any:
-    """Check one value against its type hint and metadata."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):  # only `X | None`
-        inner = [a for a in typing.get_args(tp) if a is not type(None)][0]
-        if raw == "" and inner is Path:
-            return None  # an empty path means "not set"
-        return _value(inner, raw, meta, key, root, file)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _build(tp, raw, key + ".", root, file)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        if not isinstance(raw, list):
-            raise ConfigError(f"{file}: '{key}' must be a list, got {raw!r}")
-        items = {k[len("item_"):]: v for k, v in meta.items() if k.startswith("item_")}
-        return [_value(item, v, items, f"{key}[{i}]", root, file) for i, v in enumerate(raw)]
-    if isinstance(raw, str) and "\x00" in raw:  # a NUL ends a path or a C string early
-        raise ConfigError(f"{file}: '{key}' holds a NUL character (\\u0000); remove it")
-    if tp is Path:
-        if not isinstance(raw, str):
-            raise ConfigError(f"{file}: '{key}' must be a path string, got {raw!r}")
-        return _resolve(Path(raw), root)
-    ok = {
-        bool: isinstance(raw, bool),
-        int: isinstance(raw, int) and not isinstance(raw, bool),
-        float: isinstance(raw, (int, float)) and not isinstance(raw, bool),
-        str: isinstance(raw, str),
-    }[tp]
-    if not ok:
-        raise ConfigError(f"{file}: '{key}' must be {tp.__name__}, got {raw!r}")
-    value = _number(tp, raw, key, file)
-    if "min" in meta and value < meta["min"]:
-        raise ConfigError(f"{file}: '{key}' must be >= {meta['min']}, got {raw!r}")
-    if "max" in meta and value > meta["max"]:
-        raise ConfigError(f"{file}: '{key}' must be <= {meta['max']}, got {raw!r}")
-    if "choices" in meta and value not in meta["choices"]:
-        choices = ", ".join(map(repr, meta["choices"]))
-        raise ConfigError(f"{file}: '{key}' must be one of {choices}, got {raw!r}")
-    return value
-
-
-def _number(tp: type, raw: Any, key: str, file: Path) -> Any:
-    """`raw` as `tp`; NaN, infinity and ints beyond 64 bits are refused (no comparison catches NaN)."""
-    if tp is int and not -INT_LIMIT <= raw < INT_LIMIT:
-        raise ConfigError(f"{file}: '{key}' is out of range (a 64-bit integer), got {raw}")
-    if tp is not float:
-        return tp(raw)
-    try:
-        value = float(raw)
-    except OverflowError:  # a TOML integer too big for a float
-        value = math.inf
-    if not math.isfinite(value):
-        raise ConfigError(f"{file}: '{key}' must be a finite number, got {raw!r}")
-    return value
-
-
-def _resolve(p: Path, root: Path) -> Path:
-    """Relative paths are relative to the config file's folder."""
-    p = p.expanduser()
-    return p if p.is_absolute() else root / p
 
 
 def default_max_tokens(max_chars: int) -> int:

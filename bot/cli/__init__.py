@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "edit": "bot.cli.queue:edit",
     "review": "bot.cli.queue:review",
     "stats": "bot.cli.queue:stats",
+    # follower requests for bios (bot/cli/requests.py)
+    "requests": "bot.cli.requests:requests_cmd",
     # filters (bot/cli/filters.py)
     "filter": "bot.cli.filters:filter_cmd",
     # generation (bot/cli/generate.py)

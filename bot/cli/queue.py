@@ -272,6 +272,9 @@ def stats(app: App) -> None:
     rate = f"{100 * passed / reviewed:.0f}%" if reviewed else "n/a"
     click.echo(f"approval rate: {rate} of {reviewed} reviewed")
     click.echo(f"posts per day: {_per_day(store.posted_times())}")
+    from bot.store.requests import count_by_state  # follower requests (bot/posting/replies.py)
+
+    click.echo("requests: " + (", ".join(f"{st} {n}" for st, n in count_by_state(store).items() if n) or "none"))
 
 
 def _per_day(times: list[Any]) -> str:

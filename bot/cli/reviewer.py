@@ -59,6 +59,10 @@ def render(c: Candidate, explain: Callable[[dict[str, Any]], list[str]] | None =
     lines = [f"#{c.id}  {c.status}  {len(c.text)} chars  source: {c.source}  age: {age(c.created_at)}"]
     if c.reason:
         lines.append(f"reason: {c.reason}")
+    if c.request_id is not None:  # a reply: the reviewer sees what was asked (bot/posting/replies.py)
+        asked = (c.params or {}).get("reply_to") or {}
+        lines.append(f"REPLY to @{asked.get('acct', '?')} (request #{c.request_id}, {asked.get('visibility', '?')},"
+                     f" pronouns {c.pronouns or 'any'}): {visible(str(asked.get('text', ''))[:200])!r}")
     lines += textwrap.wrap(visible(c.text), 88, replace_whitespace=False, drop_whitespace=False) or [""]
     if c.scores:
         lines += explain(c.scores) if explain else [f"scores: {_short_scores(c.scores)}"]

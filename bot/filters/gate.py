@@ -135,7 +135,7 @@ def auto_approve(store: Store, pipe: Pipeline, max_per_day: int, now: datetime |
     for c in store.list("pending", order="quality"):
         if n >= room:
             break
-        if c.last_error is not None:  # the instance refused it (422): the operator decides
+        if c.last_error is not None or c.request_id is not None:  # refused (422) or a reply: not ours to approve
             continue
         if c.filter_fingerprint != pipe.fingerprint or c.reason is not None:
             v = judge(pipe, c)

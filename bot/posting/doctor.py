@@ -94,7 +94,7 @@ def _vocabulary(cfg: Config) -> str:
 
 def _schedule(cfg: Config) -> str:
     """[schedule] post_cron parses; when the next post is due."""
-    from bot.posting.worker import next_post_at, post_trigger
+    from bot.posting.schedule import next_post_at, post_trigger
 
     post_trigger(cfg)  # ConfigError naming the key when post_cron is not a crontab line
     nxt = next_post_at(cfg, datetime.now(UTC))
@@ -144,7 +144,7 @@ def _liveness(cfg: Config) -> list[Check]:
     """The pause and the conditions the worker alerts on, as WARN lines (they need the operator, not a fix)."""
     from bot.posting.liveness import store_conditions
     from bot.posting.pause import active_pause
-    from bot.posting.worker import next_post_at
+    from bot.posting.schedule import next_post_at
     from bot.store.store import Store
 
     now = datetime.now(UTC)

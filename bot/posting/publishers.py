@@ -57,6 +57,13 @@ class Publisher(Protocol):
         ...
 
 
+def base_publisher(publisher: Any) -> Any:
+    """The publisher under its wrappers (alerts, post suffix): each wrapper keeps its own in `.inner`."""
+    while hasattr(publisher, "inner"):
+        publisher = publisher.inner
+    return publisher
+
+
 def make_publisher(cfg: Config) -> MastodonPublisher | OutboxPublisher:
     """The publisher bot.toml asks for."""
     if cfg.mastodon.publisher == "outbox":

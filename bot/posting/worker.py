@@ -32,6 +32,7 @@ from bot.posting.liveness import watch
 from bot.posting.pause import active_pause
 from bot.posting.profile import ensure_profile, with_post_suffix
 from bot.posting.publishers import Publisher
+from bot.posting.schedule import build_scheduler
 from bot.redact import scrub_logging
 from bot.store.leases import ROLES as LEASE_ROLES
 from bot.store.leases import make_holder
@@ -111,16 +112,13 @@ class Worker:
 
     # -- the jobs --------------------------------------------------------------------------------
     def refill_job(self) -> RefillOutcome:
-        """Top the queue up, then answer follower requests (the generate role's cycle); one log line."""
-        from bot.generation.child import answer_requests
-
+        """Top the queue up (the generate role's cycle); one log line."""
         self._busy += 1
         needed = False
         try:
             needed = queue_size(self.store) < self.cfg.schedule.min_queue  # did this run have work to do
             now = self.clock()
             out = refill(now, self.store, self.cfg, self.make_batch)
-            answer_requests(self.cfg, self.store, now, self.make_batch)
         except Exception as exc:  # the worker keeps running; the next run tries again
             log.exception("refill failed")
             out = RefillOutcome(errors=[repr(exc)])
@@ -179,6 +177,39 @@ class Worker:
         finally:
             self._busy -= 1
 
+    def replies_job(self) -> Any:
+        """Read mentions, answer operator DMs, post approved replies (bot/posting/mentions.py); one line."""
+        from bot.posting.mentions import PollOutcome, poll_cycle
+
+        try:
+            with self.lock:  # posts replies: the same lock as a post cycle
+                out = poll_cycle(self.clock(), self.store, self.publisher, self.cfg, self.state)
+        except Exception as exc:  # the worker keeps running; the next poll starts where this one stopped
+            log.exception("replies failed")
+            out = PollOutcome(errors=[repr(exc)])
+        log.info("replies: read=%d new=%d ignored=%d commands=%d errors=%d",
+                 out.read, out.new, out.ignored, out.commands, len(out.errors))
+        return out
+
+    def answer_job(self) -> Any:
+        """Answer new follower requests in a child process with the model (bot/generation/child.py)."""
+        from bot.generation.child import answer_in_child
+        from bot.posting.replies import AnswerOutcome
+
+        self._busy += 1
+        try:
+            limit = fit_to_instance(self.cfg, self.publisher).filters.max_chars  # bios that fit the instance
+            out = answer_in_child(self.cfg, self.store, self.clock(), on_start=self.track_child,
+                                  max_chars=limit if limit < self.cfg.filters.max_chars else None)
+        except Exception as exc:
+            log.exception("answering requests failed")
+            out = AnswerOutcome(errors=[repr(exc)])
+        finally:
+            self._busy -= 1
+        log.info("answers: queued=%d approved=%d retry=%d failed=%d errors=%d",
+                 out.queued, out.approved, out.retry, out.failed, len(out.errors))
+        return out
+
     def _schedule_retry(self, when: datetime) -> None:
         """Retry a failed post at its retry time instead of waiting for the next post slot."""
         if self.scheduler is not None and self.scheduler.running:
@@ -201,8 +232,16 @@ class Worker:
         self.leases.take()
         try:
             self.startup()
-            filled = self.refill_job() if self.role != "post" else None
-            return filled, (self.post_job() if self.role != "generate" else None)
+            posts, generates = self.role != "generate", self.role != "post"
+            if self.cfg.replies.enabled:
+                if posts:
+                    self.replies_job()  # read mentions into requests
+                if generates:
+                    self.answer_job()
+                if posts:
+                    self.replies_job()  # post what was just approved
+            filled = self.refill_job() if generates else None
+            return filled, (self.post_job() if posts else None)
         finally:
             self.leases.release()
 
@@ -245,41 +284,6 @@ class Worker:
         self.lock.release()
 
 
-def build_scheduler(worker: Worker) -> Any:
-    """A BlockingScheduler with the role's jobs (refill, post) from [schedule]."""
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    s = worker.cfg.schedule
-    # coalesce: after a pause run a missed job once, not once per missed slot (no burst of posts)
-    once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": s.misfire_grace_s}
-    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(2),  # a slow batch never delays a post
-                                         "lease": ThreadPoolExecutor(1)},  # nor the heartbeat
-                              job_defaults=once)
-    if worker.role != "post":
-        sched.add_job(worker.refill_job, IntervalTrigger(minutes=s.refill_every_minutes), id="refill",
-                      next_run_time=worker.clock(), **once)  # fill the queue right away
-    if worker.role != "generate":
-        sched.add_job(worker.post_job, post_trigger(worker.cfg), id="post", **once)
-        # its own job, at the refill's pace (the queue check looks one refill ahead), so a stuck refill
-        # cannot silence it
-        sched.add_job(worker.liveness_job, IntervalTrigger(minutes=s.refill_every_minutes), id="liveness",
-                      **once)
-    sched.add_job(worker.lease_job, IntervalTrigger(seconds=worker.leases.renew_every_s), id="lease",
-                  executor="lease", **once)
-    return sched
-
-
-def next_post_at(cfg: Config, now: datetime) -> datetime | None:
-    """When the schedule posts next after `now` (an interval counts from the worker's start: at most this)."""
-    trigger = post_trigger(cfg)
-    if not cfg.schedule.post_cron:
-        return now + timedelta(minutes=cfg.schedule.post_every_minutes)
-    fire: datetime | None = trigger.get_next_fire_time(None, now)
-    return fire
-
-
 def wire_publisher(publisher: Any, store: Store, cfg: Config,
                    clock: Callable[[], datetime] = utcnow) -> tuple[Alerter, Any]:
     """The Alerter, and the publisher with [profile] post_suffix and keyed alerts through it."""
@@ -287,24 +291,6 @@ def wire_publisher(publisher: Any, store: Store, cfg: Config,
     if publisher is None:  # a generate-only box without a token posts nothing
         return alerter, None
     return alerter, AlertingPublisher(with_post_suffix(publisher, cfg), alerter)
-
-
-def post_trigger(cfg: Config) -> Any:
-    """A CronTrigger for [schedule] post_cron, else every post_every_minutes; both with jitter."""
-    from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    s = cfg.schedule
-    jitter = s.jitter_seconds or None
-    if not s.post_cron:
-        return IntervalTrigger(minutes=s.post_every_minutes, jitter=jitter)
-    try:
-        trigger = CronTrigger.from_crontab(s.post_cron)
-    except ValueError as exc:
-        raise ConfigError(f"{cfg.source}: 'schedule.post_cron' is not a crontab line "
-                          f"(minute hour day month weekday): {exc}") from exc
-    trigger.jitter = jitter
-    return trigger
 
 
 def child_batch_maker(worker: Worker) -> Callable[..., Any]:

@@ -18,7 +18,6 @@ import builtins
 import contextlib
 import logging
 import random
-import re
 import uuid as uuidlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -37,7 +36,7 @@ from bot.store.dberrors import database_errors, describe_url
 from bot.store.engine import connect_args, driver_url, sqlite_pragmas
 from bot.store.posting import PostingTransitions
 from bot.store.tables import BatchRow, CandidateRow
-from bot.text import MAX_BIO_CHARS
+from bot.text import bio_problem
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ _ORDER_BY = {
     "quality": (CandidateRow.quality.desc().nulls_last(), CandidateRow.created_at, CandidateRow.id),
 }
 _MIGRATE_LOCK_KEY = 0x646A62696F73  # "djbios": the PostgreSQL advisory lock held while migrating
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # Which states each transition may start from.
 _FROM = {
@@ -391,11 +389,7 @@ def _check_state(status: str) -> None:
 
 
 def _check_text(text: str, what: str) -> None:
-    if not text or not text.strip():
-        raise StoreError(f"{what} is empty")
-    if len(text) > MAX_BIO_CHARS:
-        raise StoreError(f"{what} has {len(text)} characters; the limit is {MAX_BIO_CHARS}")
-    bad = _SURROGATE.search(text)
-    if bad:  # not text: a lone half of a UTF-16 pair cannot be stored as UTF-8
-        raise StoreError(f"{what} holds a lone surrogate (\\u{ord(bad[0]):04x} at character {bad.start()}), "
-                         "which is not text; fix the input")
+    """StoreError unless `text` can be stored as a bio (bot/text.py bio_problem)."""
+    problem = bio_problem(text)
+    if problem:
+        raise StoreError(f"{what} {problem}")

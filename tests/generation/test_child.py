@@ -14,7 +14,8 @@ from bot.errors import ConfigError, GenerationError
 from bot.generation.child import generate_in_child, parse_summary, summary_line
 from bot.generation.refill import BatchSummary
 from bot.posting.publishers import make_publisher
-from bot.posting.worker import Worker, build_scheduler
+from bot.posting.schedule import build_scheduler
+from bot.posting.worker import Worker
 from bot.store.store import Store
 
 # The worker in its own interpreter (the test process has TensorFlow loaded by other tests):

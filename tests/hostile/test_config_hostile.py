@@ -87,7 +87,7 @@ def test_the_longest_allowed_periods_build_a_working_schedule(tmp_path: Path) ->
     """Every schedule maximum at once still makes triggers that compute their next run."""
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from bot.posting.worker import post_trigger
+    from bot.posting.schedule import post_trigger
 
     meta = {f.name: f.metadata for f in dataclasses.fields(ScheduleConfig)}
     keys = ("refill_every_minutes", "post_every_minutes", "jitter_seconds", "misfire_grace_s", "retry_base_s")
