@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Config
 from bot.errors import PublishError
 from bot.posting.operator import operator_id
-from bot.posting.publishers import MastodonPublisher, html_to_text
+from bot.posting.publishers import MastodonPublisher, base_publisher, html_to_text
 from bot.posting.requests_parse import parse_request, plain_text
 from bot.store.requests import add_request, count_requests
 from bot.store.state import get_state, set_state
@@ -193,15 +193,17 @@ def poll_cycle(now: datetime, store: Store, publisher: Any, cfg: Config, state: 
     Replies wait while the bot is paused (state key "pause"); the operator's answers never do, or
     `resume` could not be acknowledged.
     """
-    from bot.posting.operator import pause_state, run_commands
+    from bot.posting.operator import run_commands
+    from bot.posting.pause import active_pause
     from bot.posting.reply_post import post_replies
 
-    if not isinstance(publisher, MastodonPublisher):
+    client = base_publisher(publisher)  # under the alerting/suffix wrappers: reading needs the client
+    if not isinstance(client, MastodonPublisher):
         return PollOutcome(errors=['replies need [mastodon] publisher = "mastodon"'])
-    out = poll_mentions(now, store, publisher, cfg)
+    out = poll_mentions(now, store, client, cfg)
     try:
-        run_commands(now, store, publisher, cfg)
-        if pause_state(store, now) is None:
+        run_commands(now, store, client, cfg)
+        if active_pause(store, now) is None:
             results = post_replies(now, store, publisher, cfg, state)
             out.errors += [str(r.get("error")) for r in results if r.get("result") not in ("posted", "gone")]
     except PublishError as exc:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.config import Config
 from bot.errors import BotError, PublishError
 from bot.filters.hazards import defuse
+from bot.posting.pause import pause, resume
 from bot.posting.requests_parse import without_mentions
-from bot.store.candidate import naive_utc
 from bot.store.requests import list_requests, set_request_state
 from bot.store.state import get_state, set_state
 from bot.text import MASTODON_MAX_CHARS
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAUSE_KEY = "pause"  # {"until": iso | None, "reason", "by"}; shared with the alerts (bot/store/state.py)
 OPERATOR_KEY = "operator"  # {"acct", "id"}: the configured operator, resolved once
 HELP = "commands: approve ID, reject ID [reason], pause [6h | 30m | 2d], resume, queue"
 UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}  # seconds per unit of `pause` (bare number: hours)
@@ -103,15 +102,6 @@ def parse_command(text: str) -> Command | None:
     return Command(verb)
 
 
-def pause_state(store: Store, now: datetime) -> dict[str, Any] | None:
-    """The pause in force now, or None."""
-    p = get_state(store, PAUSE_KEY)
-    if not p:
-        return None
-    until = p.get("until")
-    return p if until is None or naive_utc(datetime.fromisoformat(until)) > naive_utc(now) else None
-
-
 def execute(now: datetime, store: Store, cfg: Config, cmd: Command | None, by: str) -> str:
     """Carry out one command; the answer to send back."""
     if cmd is None or cmd.verb == "help":
@@ -127,13 +117,12 @@ def execute(now: datetime, store: Store, cfg: Config, cmd: Command | None, by: s
             return f"#{c.id} rejected"
     except BotError as exc:
         return f"#{cmd.cid}: {exc}"
-    if cmd.verb == "pause":
-        until = naive_utc(now) + timedelta(seconds=cmd.seconds) if cmd.seconds else None
-        set_state(store, PAUSE_KEY, {"until": until.isoformat() + "+00:00" if until else None,
-                                     "reason": "paused by direct message", "by": by}, now)
-        return f"paused until {until:%Y-%m-%d %H:%M} UTC" if until else "paused until `resume`"
+    if cmd.verb == "pause":  # the same pause as `djbios pause` (bot/posting/pause.py)
+        p = pause(store, now, hours=cmd.seconds / 3600 if cmd.seconds else None,
+                  reason="paused by direct message", by=by)
+        return f"paused until {p.until:%Y-%m-%d %H:%M} UTC" if p.until else "paused until `resume`"
     if cmd.verb == "resume":
-        set_state(store, PAUSE_KEY, None, now)
+        resume(store, now)
         return "resumed"
     return _queue_summary(store)
 

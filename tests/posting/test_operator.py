@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from bot.posting.mentions import poll_cycle, poll_mentions
-from bot.posting.operator import Command, parse_command, pause_state
+from bot.posting.operator import Command, parse_command
+from bot.posting.pause import active_pause
 from bot.posting.publishers import html_to_text
 from bot.store.requests import list_requests
 from bot.store.state import get_state
@@ -55,8 +56,8 @@ def test_each_command_works_and_is_answered_by_dm(tmp_path, mastodon):
         op.status_post(f"@djbios {text}", visibility="direct")
         poll_cycle(NOW, store, pub, cfg)
         if text == "pause 6h":
-            assert pause_state(store, NOW)["by"] == "dm:operator"
-            assert pause_state(store, NOW + timedelta(hours=7)) is None
+            assert active_pause(store, NOW).by == "dm:operator"
+            assert active_pause(store, NOW + timedelta(hours=7)) is None
     assert store.get(a.id).status == "approved" and store.get(a.id).reviewed_by == "dm:operator"
     assert store.get(b.id).status == "rejected" and store.get(b.id).reason == "too long"
     assert get_state(store, "pause") is None  # resumed
