@@ -4,6 +4,7 @@ r"""The candidate store: every state transition of the candidate, each in one tr
 pending --approve--> approved --start_posting--> posting --mark_posted--> posted --retract--> retracted
    |  \--reject--> rejected                        |  \--mark_failed--> failed --start_posting--> ...
    \<----------------- return_to_pending (422) ----/            failed --approve--> approved (re-queued)
+approved --unapprove--> pending, rejected --unreject--> pending: review's undo of its own decision
 ```
 `posting` is a claim: `claimed_by` names the process holding it, and the posting-side transitions
 given a `holder` refuse a row someone else has claimed since (compare-and-set on the claim).
@@ -49,6 +50,8 @@ _ORDER_BY = {
 _FROM = {
     "approve": ("pending", "failed"),  # failed: the operator re-queues a bio that failed for good
     "reject": ("pending", "approved", "failed"),
+    "unapprove": ("approved",),  # review's undo: only while nothing has happened to it since
+    "unreject": ("rejected",),
     "edit": ("pending", "approved", "failed", "rejected"),
     "set_verdict": ("pending",),
     "start_posting": ("approved", "failed"),
@@ -291,6 +294,21 @@ class Store(PostingTransitions):
         with self._transition(cid, "reject", now, by=by) as row:
             row.status, row.reviewed_at, row.reviewed_by = "rejected", naive_utc(now), by
             row.reason = reason or "rejected by operator"
+        return self.get(cid)
+
+    def undo_review(self, cid: int, decision: str, *, reason: str | None = None, by: str = "operator",
+                    now: datetime | None = None) -> Candidate:
+        """Take back `by`'s decision (`decision`: approved or rejected) on a bio that has not moved since.
+
+        approved -> pending ("unapprove"), rejected -> pending ("unreject", `reason`: the one it had before).
+        """
+        action = {"approved": "unapprove", "rejected": "unreject"}[decision]
+        with self._transition(cid, action, now, by=by) as row:
+            if row.reviewed_by != by:
+                raise IllegalTransition(f"candidate {cid} was {decision} by {row.reviewed_by}, not {by}")
+            row.status, row.reviewed_at, row.reviewed_by = "pending", None, None
+            if decision == "rejected":
+                row.reason = reason
         return self.get(cid)
 
     def edit(self, cid: int, text: str, now: datetime | None = None, *,
