@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import click
 
 from bot.cli.common import App, pass_app
-from bot.cli.reviewer import age, render, review_loop
+from bot.cli.reviewer import age, nothing_to_review, piped_terminal, render, review_loop, tty_terminal, wrap
 from bot.errors import BotError, InputError
 from bot.store.candidate import STATES, Candidate, utcnow
 
@@ -108,7 +109,7 @@ def show(app: App, cid: int, as_json: bool) -> None:
         return
     click.echo(render(c, _explainer()))
     for label, value in _provenance(c):
-        click.echo(f"{label}: {value}")
+        click.echo("\n".join(wrap(f"{label}: {value}", indent="    ")))
 
 
 def _fast_list(app: App, **query: Any) -> list[Candidate] | None:
@@ -209,35 +210,30 @@ def edit(app: App, cid: int) -> None:
 @click.command()
 @pass_app
 def review(app: App) -> None:
-    """Review pending candidates one by one, oldest first.
+    """Review pending candidates one by one, best first.
 
-    Keys: a approve, r reject (then an optional reason), e edit in $EDITOR, s skip, q quit.
-    Reads keys from stdin, so it also works with piped input.
+    Keys: a approve, r reject (then a reason, as a line), e edit in $EDITOR, s skip, u undo the last
+    approve or reject, q quit. On a terminal each is one key press; piped input gives one line per key.
 
     \b
     Example:
       djbios review
-      printf 'a\\nr\\nnot funny\\n' | djbios review
+      printf 'a\\nr\\nnot funny\\ns\\nq\\n' | djbios review
     """
-    interactive = sys.stdin.isatty()
-
-    def ask(prompt: str) -> str | None:
-        if interactive:
-            return click.prompt(prompt, default="", show_default=False, prompt_suffix="")
-        line = sys.stdin.readline()
-        return line.rstrip("\n") if line else None
-
+    store = app.store()
+    if not store.list("pending", limit=1):  # say so before loading the filters (seconds)
+        click.echo(nothing_to_review(store))
+        return
     from bot.filters.gate import default_pipeline
 
-    store = app.store()
-    review_loop(store, ask, click.echo, lambda t: click.edit(t), _explainer(),
-                pipe=default_pipeline(app.config, store))
+    term = tty_terminal() if sys.stdin.isatty() else piped_terminal(sys.stdin)
+    review_loop(store, term, pipe=default_pipeline(app.config, store))
 
 
 @click.command()
 @pass_app
 def stats(app: App) -> None:
-    """Counts by status, the approval rate and posts per day.
+    """Counts by status, who approved and rejected what, and how often bios went out.
 
     \b
     Example:
@@ -245,20 +241,57 @@ def stats(app: App) -> None:
     """
     store = app.store()
     counts = store.count_by_status()
-    for st in STATES:
-        click.echo(f"{st:<9} {counts[st]:>6}")
-    passed = counts["approved"] + counts["posting"] + counts["posted"] + counts["failed"]
-    reviewed = passed + sum(1 for c in store.list("rejected") if c.reviewed_at)
-    rate = f"{100 * passed / reviewed:.0f}%" if reviewed else "n/a"
-    click.echo(f"approval rate: {rate} of {reviewed} reviewed")
-    click.echo(f"posts per day: {_per_day(store.posted_times())}")
+    parts = [f"{n} {st}" for st, n in counts.items() if n]
+    click.echo(f"candidates: {sum(counts.values())}{' (' + ', '.join(parts) + ')' if parts else ''}")
+    for line in reviewer_lines(store.list()):
+        click.echo(line)
+    click.echo(f"posted: {posts_line(store.posted_times(), utcnow())}")
 
 
-def _per_day(times: list[Any]) -> str:
-    """Posts per day over the last 7 days, and over all time."""
+APPROVED = ("approved", "posting", "posted", "failed", "retracted")  # states a bio reaches once approved
+
+
+def reviewer_lines(cands: list[Candidate]) -> list[str]:
+    """Who decided: auto-approval, the operator, each DM reviewer; and what the filters rejected unseen."""
+    by: dict[str, Counter[str]] = {}
+    unseen = 0
+    for c in cands:
+        if c.reviewed_by and c.status != "pending":
+            by.setdefault(c.reviewed_by, Counter())["approved" if c.status in APPROVED else "rejected"] += 1
+        elif c.status == "rejected":
+            unseen += 1
+    lines = []
+    for who in sorted(by, key=lambda w: (w != "auto", w != "operator", w)):
+        n = by[who]
+        if who == "auto" and not n["rejected"]:
+            lines.append(f"auto-approved: {n['approved']}")
+            continue
+        rate = 100 * n["approved"] / (n["approved"] + n["rejected"])
+        lines.append(f"reviewed by {who}: {n['approved']} approved, {n['rejected']} rejected "
+                     f"(approval rate {rate:.0f}%)")
+    lines.append(f"rejected by the filters before any review: {unseen}")
+    return lines
+
+
+def posts_line(times: list[datetime], now: datetime) -> str:
+    """How many posts over their real span: "2 posts in 3 minutes", "14 posts in 6.0 days, 2.2 a day"."""
     if not times:
         return "none yet"
-    now = utcnow()
-    week = sum(1 for t in times if t >= now - timedelta(days=7)) / 7
-    days = max(1.0, (now - min(times)).total_seconds() / 86400)
-    return f"{week:.1f} (last 7 days), {len(times) / days:.1f} (all time)"
+    first, last = min(times), max(times)
+    ago = f"the last {age(last, now)} ago"
+    if len(times) == 1:
+        return f"1 post, {ago}"
+    span = (last - first).total_seconds()
+    if span < 86400:
+        return f"{len(times)} posts in {_duration(span)}; {ago}"
+    # n posts span n - 1 gaps: a post a day for a week is 1.0 a day, not 7/6
+    return f"{len(times)} posts in {span / 86400:.1f} days, {(len(times) - 1) / (span / 86400):.1f} a day; {ago}"
+
+
+def _duration(seconds: float) -> str:
+    """'40 seconds', '3 minutes', '5.5 hours' (under a day)."""
+    if seconds < 90:
+        return f"{seconds:.0f} seconds"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
