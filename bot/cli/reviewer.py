@@ -216,7 +216,8 @@ class _Session:
             if cand.status != "pending":
                 todo.popleft()
                 continue
-            self.term.say(f"\n[{total - len(todo) + 1}/{total}] " + render(cand, self.explain))
+            screen = f"[{total - len(todo) + 1}/{total}] " + render(cand, self.explain)
+            self.term.say("\n" + "\n".join(wrap(screen, indent="    ")))  # the counter may push line 1 over
             try:
                 outcome = self._decide(cand)
             except BotError as exc:  # e.g. another process approved it meanwhile: skip it, keep reviewing

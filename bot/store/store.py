@@ -4,7 +4,6 @@ r"""The candidate store: every state transition of the candidate, each in one tr
 pending --approve--> approved --start_posting--> posting --mark_posted--> posted --retract--> retracted
    |  \--reject--> rejected                        |  \--mark_failed--> failed --start_posting--> ...
    \<----------------- return_to_pending (422) ----/            failed --approve--> approved (re-queued)
-approved --unapprove--> pending, rejected --unreject--> pending: review's undo of its own decision
 ```
 `posting` is a claim: `claimed_by` names the process holding it, and the posting-side transitions
 given a `holder` refuse a row someone else has claimed since (compare-and-set on the claim).
@@ -35,6 +34,7 @@ from bot.errors import IllegalTransition, NotFound, StoreError
 from bot.store.candidate import HEAD_REVISION, STATES, Candidate, naive_utc
 from bot.store.engine import connect_args, sqlite_pragmas
 from bot.store.posting import PostingTransitions
+from bot.store.review import ReviewTransitions
 from bot.store.tables import BatchRow, CandidateRow
 from bot.text import MAX_BIO_CHARS
 
@@ -63,8 +63,8 @@ _FROM = {
 }
 
 
-class Store(PostingTransitions):
-    """All reads and writes of candidates and batches (the posting side's in bot/store/posting.py)."""
+class Store(PostingTransitions, ReviewTransitions):
+    """All reads and writes of candidates and batches (posting's transitions: posting.py; review's undo: review.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -294,21 +294,6 @@ class Store(PostingTransitions):
         with self._transition(cid, "reject", now, by=by) as row:
             row.status, row.reviewed_at, row.reviewed_by = "rejected", naive_utc(now), by
             row.reason = reason or "rejected by operator"
-        return self.get(cid)
-
-    def undo_review(self, cid: int, decision: str, *, reason: str | None = None, by: str = "operator",
-                    now: datetime | None = None) -> Candidate:
-        """Take back `by`'s decision (`decision`: approved or rejected) on a bio that has not moved since.
-
-        approved -> pending ("unapprove"), rejected -> pending ("unreject", `reason`: the one it had before).
-        """
-        action = {"approved": "unapprove", "rejected": "unreject"}[decision]
-        with self._transition(cid, action, now, by=by) as row:
-            if row.reviewed_by != by:
-                raise IllegalTransition(f"candidate {cid} was {decision} by {row.reviewed_by}, not {by}")
-            row.status, row.reviewed_at, row.reviewed_by = "pending", None, None
-            if decision == "rejected":
-                row.reason = reason
         return self.get(cid)
 
     def edit(self, cid: int, text: str, now: datetime | None = None, *,

@@ -167,3 +167,10 @@ def test_columns_variable_sets_the_width(config_file: Path) -> None:
     add(config_file, LONG_BIO)
     out = CliRunner().invoke(cli, ["--config", str(config_file), "show", "1"], env={"COLUMNS": "60"}).output
     assert max(map(len, out.splitlines())) <= 60
+
+
+def test_wrap_adds_no_spaces_and_keeps_blank_lines() -> None:
+    from bot.cli.reviewer import wrap
+
+    assert wrap("one two three   \n\n  four five", 9) == ["one two", "three", "", "  four", "  five"]
+    assert wrap("✗ copy: a long detail line", 12, indent="    ") == ["✗ copy: a", "    long", "    detail", "    line"]
