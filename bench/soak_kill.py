@@ -1,13 +1,16 @@
 """kill -9 soak: post processes killed at random points; count duplicate and lost bios via the API.
 
-Each trial forks a fresh `djbios post` loop (from a pre-imported zygote process, so a trial costs
-milliseconds, not a 0.6 s interpreter start) and SIGKILLs it after a random delay. Afterwards the
-queue is drained and every approved bio must be online exactly once.
+Each trial forks fresh `djbios post` loops (from a pre-imported zygote process, so a trial costs
+milliseconds, not a 0.6 s interpreter start) and SIGKILLs each after its own random delay; with
+--workers N, N loops race for the same queue (the claim must hold across processes). Afterwards the
+queue is drained and every approved bio must be online exactly once. --database postgresql runs
+against a PostgreSQL server started for the run (tests/fixtures_pg.py), sqlite against a file.
 
 Anchor: the naive loop most bots use (post, then mark posted; no `posting` row, no
 Idempotency-Key, no reconciliation). Ours: `djbios post` (bot.posting.jobs.post_next + reconcile).
 
     .venv/bin/python bench/soak_kill.py --trials 200
+    .venv/bin/python bench/soak_kill.py --trials 200 --database postgresql --workers 3
 """
 
 from __future__ import annotations
@@ -87,12 +90,13 @@ class SoakResult:
     seconds: float
 
 
-def write_config(folder: Path, base_url: str, token: str) -> Path:
-    """bot.toml for the soak: the mock instance, a 0600 token file, a SQLite file in folder."""
+def write_config(folder: Path, base_url: str, token: str, db_url: str | None = None) -> Path:
+    """bot.toml for the soak: the mock instance, a 0600 token file, the database (a SQLite file in folder)."""
     (folder / "token").write_text(token)
     os.chmod(folder / "token", 0o600)
     path = folder / "bot.toml"
-    path.write_text(f'[database]\nurl = "sqlite:///djbios.db"\n[mastodon]\napi_base_url = "{base_url}"\n'
+    path.write_text(f'[database]\nurl = "{db_url or "sqlite:///djbios.db"}"\n'
+                    f'[mastodon]\napi_base_url = "{base_url}"\n'
                     f'token_file = "token"\nrequest_timeout_s = 5.0\nset_bot_flag = false\n')
     return path
 
@@ -107,14 +111,15 @@ def soak_texts(n: int, tag: str) -> list[str]:
 
 
 def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", seed: int = 0,
-             max_delay_s: float = 0.5, bios: int | None = None, latency_ms: int = 20) -> SoakResult:
-    """`trials` kill -9s of a post loop, then a clean drain; count duplicates and losses via the API."""
+             max_delay_s: float = 0.5, bios: int | None = None, latency_ms: int = 20,
+             db_url: str | None = None, workers: int = 1) -> SoakResult:
+    """`trials` rounds of `workers` post loops each killed -9, then a clean drain; count via the API."""
     from bot.config import database_url, load_config
     from bot.posting.publishers import html_to_text
     from bot.store.store import Store
 
     rng = random.Random(seed)
-    cfg_path = write_config(folder, mock.base_url, mock.token)  # type: ignore[attr-defined]
+    cfg_path = write_config(folder, mock.base_url, mock.token, db_url)  # type: ignore[attr-defined]
     store = Store.open(database_url(load_config(cfg_path)))
     texts = soak_texts(bios or trials, f"{mode}{seed}")
     for t in texts:
@@ -128,12 +133,15 @@ def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", see
     t0, mid, online_before, seen = time.perf_counter(), 0, 0, set()
     try:
         for _ in range(trials):
-            zygote.stdin.write("go\n")
+            zygote.stdin.write("go\n" * workers)
             zygote.stdin.flush()
-            pid = int(zygote.stdout.readline())
-            time.sleep(rng.uniform(0.0, max_delay_s))
-            os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid)
+            pids = [int(zygote.stdout.readline()) for _ in range(workers)]
+            start = time.perf_counter()
+            for at, pid in sorted((rng.uniform(0.0, max_delay_s), pid) for pid in pids):
+                time.sleep(max(0.0, start + at - time.perf_counter()))
+                os.kill(pid, signal.SIGKILL)
+            for pid in pids:
+                _wait_gone(pid)
             # rows this kill left in `posting` (an attempt not seen before)
             stuck = [c for c in store.list("posting") if (c.id, c.attempts) not in seen]
             seen.update((c.id, c.attempts) for c in stuck)
@@ -147,7 +155,9 @@ def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", see
     mock.clear_faults()  # type: ignore[attr-defined]
     _drain(cfg_path, mode, store)
     seconds = time.perf_counter() - t0
-    return _tally(mock, store, texts, mode, trials, mid, online_before, seconds)
+    result = _tally(mock, store, texts, mode, trials, mid, online_before, seconds)
+    store.close()  # type: ignore[attr-defined]
+    return result
 
 
 def _wait_gone(pid: int, timeout_s: float = 5.0) -> None:
@@ -201,30 +211,39 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-delay", type=float, default=0.5, help="kill within this many seconds")
+    ap.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--workers", type=int, default=1, help="post loops racing in each trial")
+    ap.add_argument("--bios", type=int, default=None, help="approved bios (default: one per trial)")
+    ap.add_argument("--modes", default="naive,ours", help="which loops: naive (the anchor), ours")
     args = ap.parse_args()
     from mastodon_mock.config import SeedAccount, SeedConfig
     from mastodon_mock.testing import MockServer
 
+    from tests.fixtures_pg import start_server
     from tests.fixtures_servers import BOT_TOKEN, MastodonMock
 
     seed = SeedConfig(accounts=[SeedAccount(username="djbios", display_name="djbios", access_token=BOT_TOKEN)])
     rows = []
-    with MockServer(seed=seed) as server:
-        mock = MastodonMock(server)
-        for mode in ("naive", "ours"):
-            mock.reset()
-            with tempfile.TemporaryDirectory() as tmp:
-                rows.append(run_soak(mock, Path(tmp), trials=args.trials, mode=mode, seed=args.seed,
-                                     max_delay_s=args.max_delay))
+    pg = start_server() if args.database == "postgresql" else None
+    try:
+        with MockServer(seed=seed) as server:
+            mock = MastodonMock(server)
+            for mode in args.modes.split(","):
+                mock.reset()
+                with tempfile.TemporaryDirectory() as tmp:
+                    rows.append(run_soak(mock, Path(tmp), trials=args.trials, mode=mode, seed=args.seed,
+                                         max_delay_s=args.max_delay, bios=args.bios, workers=args.workers,
+                                         db_url=pg.create_database() if pg else None))
+    finally:
+        if pg is not None:
+            pg.stop()
+    print(f"database {args.database}, {args.workers} post loop(s) per trial, load {os.getloadavg()[0]:.2f}\n")
     print("| publisher | trials | bios | posted once | duplicates | lost | kills mid-cycle | "
           "of which already online | seconds |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r.mode} | {r.trials} | {r.bios} | {r.posted_once} | {r.duplicates} | {r.lost} | "
               f"{r.mid_cycle_kills} | {r.already_online} | {r.seconds:.1f} |")
-    naive, ours = rows
-    print(f"\nduplicates: anchor {naive.duplicates} vs ours {ours.duplicates}; "
-          f"lost: anchor {naive.lost} vs ours {ours.lost}")
 
 
 if __name__ == "__main__":

@@ -11,27 +11,25 @@ import dataclasses
 import math
 import os
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.accesstoken import TOKEN_ENV as TOKEN_ENV  # re-exported: the token's settings live with the rest
+from bot.accesstoken import read_token as read_token
+from bot.config_parse import build
 from bot.errors import ConfigError
-from bot.private_files import read_private_file
 from bot.text import MASTODON_MAX_CHARS, START
 
 CONFIG_ENV = "DJBIOS_CONFIG"
-TOKEN_ENV = "DJBIOS_ACCESS_TOKEN"
 CHARS_PER_TOKEN = 3.0  # conservative: GPT-2 BPE averages ~4 characters per English token
 MARGIN_TOKENS = 16  # room for the end delimiter, which is several BPE tokens in a fine-tuned model
 SQLITE_PREFIX = "sqlite:///"
-MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator",  # old name -> where it went (for the error)
-              "mastodon.bot_note": "[profile] disclosure"}
+MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a job interval of a year at most (APScheduler holds it as a timedelta)
 
 
 def _f(default: Any, **meta: Any) -> Any:
-    """A dataclass field with validation metadata (min, max, choices, path)."""
+    """A dataclass field with validation metadata (min, max, choices, path; item_min/item_max for lists)."""
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -71,7 +69,7 @@ class ModelConfig:
     base_model: str = _f("small")  # a folder of models_dir: 124M, 355M, tiny, small
     checkpoint_step: int = _f(0, min=0)  # 0 = the latest checkpoint of run_name
     download_base_url: str = _f("https://openaipublic.blob.core.windows.net/gpt-2")  # OpenAI's GPT-2 files
-    download_timeout_s: float = _f(10.0, min=0.1)  # per connect/read, so offline fails in seconds
+    download_timeout_s: float = _f(10.0, min=0.1, max=600)  # per connect/read, so offline fails in seconds
 
 
 @dataclass(frozen=True)
@@ -104,6 +102,7 @@ class GenerateConfig:
     prefix: str = _f(START)
     max_tokens: int = _f(0, min=0, max=1023)  # 0 = derived from the posting limit plus a margin
     seed: int = _f(-1)  # -1 = a fresh seed per batch (stored with each candidate)
+    timeout_s: float = _f(1800.0, min=1.0)  # a refill's child process is killed after this (s): a failed refill
 
 
 @dataclass(frozen=True)
@@ -164,16 +163,16 @@ class MastodonConfig:
 class ScheduleConfig:
     """When the worker refills the queue and posts."""
 
-    refill_every_minutes: float = _f(60.0, min=0.01)
+    refill_every_minutes: float = _f(60.0, min=0.01, max=MAX_INTERVAL_MINUTES)
     min_queue: int = _f(5, min=0)  # refill when fewer bios are pending or approved
     post_cron: str = _f("")  # e.g. "0 9,15,21 * * *"; empty = post_every_minutes
-    post_every_minutes: float = _f(240.0, min=0.01)
-    jitter_seconds: int = _f(0, min=0)
-    quiet_hours: list[int] = _f([])  # local hours (0-23) with no posts
-    misfire_grace_s: int = _f(300, min=1)
+    post_every_minutes: float = _f(240.0, min=0.01, max=MAX_INTERVAL_MINUTES)
+    jitter_seconds: int = _f(0, min=0, max=86400)  # APScheduler adds it as a timedelta: a day at most
+    quiet_hours: list[int] = _f([], item_min=0, item_max=23)  # local hours (0-23) with no posts
+    misfire_grace_s: int = _f(300, min=1, max=7 * 86400)  # a missed post runs at most a week late
     order: str = _f("oldest", choices=("oldest", "random"))
     max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
-    retry_base_s: float = _f(60.0, min=0.1)  # first retry after a network/5xx failure; doubles, max 6 h
+    retry_base_s: float = _f(60.0, min=0.1, max=6 * 3600)  # first retry after a network/5xx failure; doubles, max 6 h
     lease_stale_s: float = _f(120.0, min=5.0)  # a worker's lease without a heartbeat this long may be taken
 
 
@@ -183,7 +182,7 @@ class AlertsConfig:
 
     urls: list[str] = _f([])  # apprise URLs; ${NAME} is taken from the environment (secrets stay out)
     urls_file: Path | None = _f(None, path=True)  # more apprise URLs, one a line, in a 0600 file
-    operator: str = _f("")  # e.g. "@me@example.social": alerts also arrive as Mastodon direct messages
+    operator: str = _f("")  # e.g. "@me@example.social": alerts arrive as Mastodon DMs; its DMs are commands
     file: Path = _f(Path("var/alerts.log"), path=True)  # every alert is appended here (and logged)
     repeat_hours: float = _f(24.0, min=0.0)  # an open condition alerts again after this long
     silent_hours: float = _f(24.0, min=0.0)  # alert when nothing was posted for this long; 0 = never
@@ -200,6 +199,24 @@ class ProfileConfig:
 
 
 @dataclass(frozen=True)
+class RepliesConfig:
+    """Bios on request: followers mention the bot with a name, the bot answers (bot/posting/replies.py)."""
+
+    enabled: bool = _f(False)  # off: mentions are not even read
+    mode: str = _f("manual", choices=("manual", "auto"))  # "auto": a passing answer is approved at once
+    poll_seconds: float = _f(60.0, min=5.0, max=86400.0)  # how often notifications are read (s)
+    candidates: int = _f(8, min=1, max=64)  # bios generated per answer; the best passing one is the reply
+    max_batches: int = _f(2, min=1, max=10)  # batches per request before it is given up
+    steer: bool = _f(True)  # open the bio "NAME is a DJ. She": 72% vs 28% pronoun-true (bench/RESULTS.md)
+    visibility: str = _f("unlisted", choices=("public", "unlisted", "private"))  # the widest a reply may be
+    max_depth: int = _f(2, min=0, max=100)  # a thread the bot is in: no answer to a mention deeper than this
+    per_account_per_day: int = _f(5, min=0, max=1000)  # answers per account in any 24 hours
+    per_hour: int = _f(20, min=0, max=10000)  # requests accepted in any hour, all accounts together
+    help_reply: bool = _f(False)  # answer a mention that is no request with a short how-to
+    decline_real_artists: bool = _f(False)  # a corpus artist: a polite no instead of queueing for the operator
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """One site profile for the scraper."""
 
@@ -210,7 +227,7 @@ class SiteConfig:
     bio_selector: str = _f("div.bio")
     name_selector: str = _f("h1")
     next_page_selector: str = _f("")
-    delay_seconds: float = _f(5.0, min=0.0)
+    delay_seconds: float = _f(5.0, min=0.0, max=86400)
 
 
 @dataclass(frozen=True)
@@ -221,9 +238,10 @@ class ScrapeConfig:
     cache_path: Path = _f(Path("var/scrape-cache.sqlite"), path=True)
     max_page_bytes: int = _f(5_000_000, min=1024)
     max_redirects: int = _f(5, min=0)
-    timeout_s: float = _f(30.0, min=0.1)
+    timeout_s: float = _f(30.0, min=0.1, max=600)
     retries: int = _f(3, min=0)
-    backoff_s: float = _f(2.0, min=0.0)  # first retry wait (s); doubles per retry of a 5xx/429/connection error
+    # first retry wait (s); doubles per retry of a 5xx/429/connection error
+    backoff_s: float = _f(2.0, min=0.0, max=3600)
     # Wall-clock bound on one request, headers and body (s): timeout_s bounds each read, so a server
     # sending a byte every few seconds would otherwise hold the crawl forever.
     deadline_s: float = _f(120.0, min=1.0, max=3600.0)
@@ -248,6 +266,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
+    replies: RepliesConfig = field(default_factory=RepliesConfig)
     scrape: ScrapeConfig = field(default_factory=ScrapeConfig)
     source: Path | None = None  # the file this came from (None = built-in defaults)
 
@@ -272,16 +291,36 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
     p = config_path(path)
     if not p.exists():
         if missing_ok and path is None and not os.environ.get(CONFIG_ENV):
-            return _build(Config, {}, "", Path.cwd(), p)  # embedded defaults
+            return build(Config, {}, "", Path.cwd(), p)  # embedded defaults
         raise ConfigError(f"{p}: config file not found")
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a folder, not a config file; give the bot.toml inside it "
+                          f"(--config {p / 'bot.toml'})")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc.strerror}); check its permissions") from exc
     p = p.resolve()
-    cfg = _build(Config, data, "", p.parent, p)
+    cfg = build(Config, data, "", p.parent, p)
     _check_window(cfg, p)
+    _check_ranges(cfg, p)
     return dataclasses.replace(cfg, source=p)
+
+
+def _check_ranges(cfg: Config, file: Path) -> None:
+    """Settings that are each valid but cannot work together."""
+    for section in ("corpus", "filters"):
+        lo, hi = getattr(cfg, section).min_chars, getattr(cfg, section).max_chars
+        if lo > hi:
+            raise ConfigError(f"{file}: '{section}.min_chars' = {lo} is above '{section}.max_chars' = {hi}: "
+                              "no bio could pass; lower min_chars or raise max_chars")
+    if set(cfg.schedule.quiet_hours) >= set(range(24)):
+        raise ConfigError(f"{file}: 'schedule.quiet_hours' lists every hour of the day: nothing would ever "
+                          "be posted; remove some hours")
 
 
 def _check_window(cfg: Config, file: Path) -> None:
@@ -292,72 +331,6 @@ def _check_window(cfg: Config, file: Path) -> None:
         raise ConfigError(f"{file}: 'train.window' = {cfg.train.window} is shorter than a generated bio "
                           f"({cap} tokens, [generate] max_tokens or the posting limit, plus the prompt): "
                           f"raise it to at least {need} or lower the cap")
-
-
-def _build(cls: type, data: Any, prefix: str, root: Path, file: Path) -> Any:
-    """Turn a TOML table into dataclass `cls`, checking keys, types and bounds."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file}: [{prefix.rstrip('.')}] must be a table")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    hints = typing.get_type_hints(cls)
-    for key in data:
-        if prefix + key in MOVED_KEYS:
-            raise ConfigError(f"{file}: '{prefix}{key}' moved to {MOVED_KEYS[prefix + key]}; rename it there")
-        if key not in fields:
-            raise ConfigError(f"{file}: unknown key '{prefix}{key}'")
-    values = {}
-    for name, f in fields.items():
-        if name in data:
-            values[name] = _value(hints[name], data[name], f.metadata, prefix + name, root, file)
-        elif f.metadata.get("path") and f.default not in (None, dataclasses.MISSING):
-            values[name] = _resolve(Path(f.default), root)
-        elif dataclasses.is_dataclass(hints[name]):
-            values[name] = _build(hints[name], {}, f"{prefix}{name}.", root, file)
-    return cls(**values)
-
-
-def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> Any:
-    """Check one value against its type hint and metadata."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):  # only `X | None`
-        inner = [a for a in typing.get_args(tp) if a is not type(None)][0]
-        if raw == "" and inner is Path:
-            return None  # an empty path means "not set"
-        return _value(inner, raw, meta, key, root, file)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _build(tp, raw, key + ".", root, file)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        if not isinstance(raw, list):
-            raise ConfigError(f"{file}: '{key}' must be a list, got {raw!r}")
-        return [_value(item, v, {}, f"{key}[{i}]", root, file) for i, v in enumerate(raw)]
-    if tp is Path:
-        if not isinstance(raw, str):
-            raise ConfigError(f"{file}: '{key}' must be a path string, got {raw!r}")
-        return _resolve(Path(raw), root)
-    ok = {
-        bool: isinstance(raw, bool),
-        int: isinstance(raw, int) and not isinstance(raw, bool),
-        float: isinstance(raw, (int, float)) and not isinstance(raw, bool),
-        str: isinstance(raw, str),
-    }[tp]
-    if not ok:
-        raise ConfigError(f"{file}: '{key}' must be {tp.__name__}, got {raw!r}")
-    value = tp(raw)
-    if "min" in meta and value < meta["min"]:
-        raise ConfigError(f"{file}: '{key}' must be >= {meta['min']}, got {raw!r}")
-    if "max" in meta and value > meta["max"]:
-        raise ConfigError(f"{file}: '{key}' must be <= {meta['max']}, got {raw!r}")
-    if "choices" in meta and value not in meta["choices"]:
-        choices = ", ".join(map(repr, meta["choices"]))
-        raise ConfigError(f"{file}: '{key}' must be one of {choices}, got {raw!r}")
-    return value
-
-
-def _resolve(p: Path, root: Path) -> Path:
-    """Relative paths are relative to the config file's folder."""
-    p = p.expanduser()
-    return p if p.is_absolute() else root / p
 
 
 def default_max_tokens(max_chars: int) -> int:
@@ -385,18 +358,3 @@ def database_url(cfg: Config) -> str:
     if path is not None and not path.is_absolute():
         return SQLITE_PREFIX + str(cfg.root / path)
     return cfg.database.url
-
-
-def read_token(cfg: Config) -> str:
-    """The access token from $DJBIOS_ACCESS_TOKEN or a 0600 token_file; never logged."""
-    env = os.environ.get(TOKEN_ENV, "").strip()
-    if env:
-        return env
-    tf = cfg.mastodon.token_file
-    if tf is None:
-        raise ConfigError(f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)")
-    token = read_private_file(tf, "token_file", "run `djbios login`").strip()
-    if not token:
-        raise ConfigError(f"{tf}: token_file is empty")
-    return token
-

@@ -26,6 +26,22 @@ MAX_BIO_CHARS = 20_000  # nothing longer is a bio: a runaway sample or the wrong
 MASTODON_MAX_CHARS = 500  # Mastodon's default status limit, used when an instance does not say
 URL_CHARS = 23  # Mastodon counts every URL as 23 characters, whatever its length
 
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")  # half a UTF-16 pair: not text, cannot be stored as UTF-8
+
+
+def bio_problem(text: str) -> str | None:
+    """Why `text` cannot be stored as a bio (empty, over MAX_BIO_CHARS, a lone surrogate), or None."""
+    if not text or not text.strip():
+        return "is empty"
+    if len(text) > MAX_BIO_CHARS:
+        return f"has {len(text)} characters; the limit is {MAX_BIO_CHARS}"
+    bad = LONE_SURROGATE.search(text)
+    if bad:
+        return (f"holds a lone surrogate \\u{ord(bad[0]):04x} (character {bad.start() + 1}): half of an "
+                "escaped emoji, which is not text; fix that escape")
+    return None
+
+
 # -- words ---------------------------------------------------------------------------------------
 WORD = re.compile(r"[^\W_]+")  # letters and digits; punctuation, "_" and whitespace separate words
 _NONWORD = re.compile(r"[\W_]+")

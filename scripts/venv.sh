@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install djbios with the given extras, once. Sourced by demo.sh and test.sh.
+# Extras: model (TensorFlow, gpt-2-simple), postgres (psycopg), test (both, plus the test tools);
+# demo.sh and test.sh use `test`. A posting-only box needs no extra: `pip install .`.
 # Re-installs only when pyproject.toml changed since the last install (a stamp file records it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -22,7 +22,7 @@ def test_repo_bot_toml_loads_and_matches_defaults() -> None:
     """The shipped bot.toml is valid and states exactly the dataclass defaults."""
     import dataclasses
 
-    from bot.config import _build
+    from bot.config_parse import build as _build
 
     path = (Path(__file__).parent.parent / "bot.toml").resolve()
     shipped = dataclasses.replace(load_config(path), source=None)

@@ -11,6 +11,8 @@ import click
 
 from bot.cli import quiet
 from bot.cli.common import App
+from bot.extras import missing_extra
+from bot.redact import scrub_logging
 
 # name -> "module:attribute". Importing lazily keeps `djbios queue` instant: the training and
 # generation commands pull in TensorFlow, and even their click modules are not loaded until used.
@@ -24,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "edit": "bot.cli.queue:edit",
     "review": "bot.cli.queue:review",
     "stats": "bot.cli.queue:stats",
+    # follower requests for bios (bot/cli/requests.py)
+    "requests": "bot.cli.requests:requests_cmd",
     # filters (bot/cli/filters.py)
     "filter": "bot.cli.filters:filter_cmd",
     # generation (bot/cli/generate.py)
@@ -87,6 +91,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scrub_logging()  # no log line or traceback of this process shows the token (bot/redact.py)
     if _FROM_MAIN:  # the real command line, not a test's CliRunner: own the process's stderr
         quiet.install(verbose)
     ctx.obj = App(config_path, verbose=verbose)
@@ -99,5 +104,12 @@ def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     global _FROM_MAIN
     _FROM_MAIN = True
-    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="djbios")
+    try:
+        return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="djbios")
+    except ModuleNotFoundError as exc:  # a base install running `generate`, say: one line, no traceback
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        click.echo(f"Error: {hint}", err=True)
+        raise SystemExit(1) from None
 

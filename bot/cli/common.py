@@ -10,6 +10,7 @@ import click
 
 from bot.config import Config, load_config
 from bot.errors import BotError
+from bot.redact import scrub_line
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -41,7 +42,11 @@ class App:
 
 
 def pass_app(fn: F) -> F:
-    """Inject the App as the first argument and turn BotError into a one-line ClickException."""
+    """Inject the App as the first argument; a BotError or OSError becomes one scrubbed line.
+
+    OSError: the disk is full, a file or folder is not writable... the operator needs its file
+    and reason, not a traceback. Every message is scrubbed of the token (bot/redact.py).
+    """
 
     @click.pass_obj
     @functools.wraps(fn)
@@ -49,6 +54,9 @@ def pass_app(fn: F) -> F:
         try:
             return fn(app, *args, **kwargs)
         except BotError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(scrub_line(str(exc))) from exc
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(scrub_line(f"{where}{exc.strerror or exc}")) from exc
 
     return wrapper  # type: ignore[return-value]

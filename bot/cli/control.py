@@ -123,7 +123,7 @@ def _last_post(store: Store, now: datetime) -> str:
 def _next_post(cfg: Config, now: datetime) -> str:
     """When the schedule posts next."""
     from bot.errors import ConfigError
-    from bot.posting.worker import next_post_at
+    from bot.posting.schedule import next_post_at
 
     try:
         nxt = next_post_at(cfg, now)

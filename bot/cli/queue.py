@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections import Counter
-from datetime import datetime
 from typing import Any, BinaryIO
 
 import click
 
 from bot.cli.common import App, pass_app
-from bot.cli.reviewer import age, nothing_to_review, piped_terminal, render, review_loop, tty_terminal, wrap
+from bot.cli.reviewer import HIDDEN, age, nothing_to_review, render, review_loop, visible
+from bot.cli.tally import posts_line, reviewer_lines
+from bot.cli.terminal import piped_terminal, tty_terminal, wrap
 from bot.errors import BotError, InputError
 from bot.store.candidate import STATES, Candidate, utcnow
 
@@ -77,7 +78,7 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
         rows = app.store().list(status, limit=limit, order=order)
     if as_json:
         for c in rows:
-            click.echo(json.dumps(c.to_json(), ensure_ascii=False))
+            click.echo(json_text(c.to_json()))
         return
     if not rows:
         click.echo(f"no {status or ''} candidates".replace("  ", " "))
@@ -88,7 +89,8 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
         words = " ".join(c.text.split()[:9])
         tail = f"  [{c.reason}]" if c.reason else ""
         q = f"{c.quality:.2f}" if c.quality is not None else "-"
-        click.echo(f"{c.id:>5}  {c.status:<9} {q:>4} {age(c.created_at, now):>5} {len(c.text):>5}  {words}…{tail}")
+        line = f"{c.id:>5}  {c.status:<9} {q:>4} {age(c.created_at, now):>5} {len(c.text):>5}  {words}…{tail}"
+        click.echo(visible(line))
 
 
 @click.command()
@@ -105,11 +107,29 @@ def show(app: App, cid: int, as_json: bool) -> None:
     found = _fast_list(app, cid=cid)
     c = found[0] if found else app.store().get(cid)  # the store raises NotFound with the message
     if as_json:
-        click.echo(json.dumps(c.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json_text(c.to_json(), indent=2))
         return
     click.echo(render(c, _explainer()))
     for label, value in _provenance(c):
-        click.echo("\n".join(wrap(f"{label}: {value}", indent="    ")))
+        click.echo("\n".join(wrap(visible(f"{label}: {value}"), indent="    ")))
+
+
+def json_text(obj: Any, indent: int | None = None) -> str:
+    """Always valid JSON: NaN/infinity (older rows stored them) become null, and the characters a
+    terminal would act on (reviewer.HIDDEN; JSON escapes only C0 itself) are written as \\u escapes."""
+    text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False, indent=indent)
+    return HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float, however deep, replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _fast_list(app: App, **query: Any) -> list[Candidate] | None:
@@ -246,52 +266,7 @@ def stats(app: App) -> None:
     for line in reviewer_lines(store.list()):
         click.echo(line)
     click.echo(f"posted: {posts_line(store.posted_times(), utcnow())}")
+    from bot.store.requests import count_by_state  # follower requests (bot/posting/replies.py)
 
+    click.echo("requests: " + (", ".join(f"{st} {n}" for st, n in count_by_state(store).items() if n) or "none"))
 
-APPROVED = ("approved", "posting", "posted", "failed", "retracted")  # states a bio reaches once approved
-
-
-def reviewer_lines(cands: list[Candidate]) -> list[str]:
-    """Who decided: auto-approval, the operator, each DM reviewer; and what the filters rejected unseen."""
-    by: dict[str, Counter[str]] = {}
-    unseen = 0
-    for c in cands:
-        if c.reviewed_by and c.status != "pending":
-            by.setdefault(c.reviewed_by, Counter())["approved" if c.status in APPROVED else "rejected"] += 1
-        elif c.status == "rejected":
-            unseen += 1
-    lines = []
-    for who in sorted(by, key=lambda w: (w != "auto", w != "operator", w)):
-        n = by[who]
-        if who == "auto" and not n["rejected"]:
-            lines.append(f"auto-approved: {n['approved']}")
-            continue
-        rate = 100 * n["approved"] / (n["approved"] + n["rejected"])
-        lines.append(f"reviewed by {who}: {n['approved']} approved, {n['rejected']} rejected "
-                     f"(approval rate {rate:.0f}%)")
-    lines.append(f"rejected by the filters before any review: {unseen}")
-    return lines
-
-
-def posts_line(times: list[datetime], now: datetime) -> str:
-    """How many posts over their real span: "2 posts in 3 minutes", "14 posts in 6.0 days, 2.2 a day"."""
-    if not times:
-        return "none yet"
-    first, last = min(times), max(times)
-    ago = f"the last {age(last, now)} ago"
-    if len(times) == 1:
-        return f"1 post, {ago}"
-    span = (last - first).total_seconds()
-    if span < 86400:
-        return f"{len(times)} posts in {_duration(span)}; {ago}"
-    # n posts span n - 1 gaps: a post a day for a week is 1.0 a day, not 7/6
-    return f"{len(times)} posts in {span / 86400:.1f} days, {(len(times) - 1) / (span / 86400):.1f} a day; {ago}"
-
-
-def _duration(seconds: float) -> str:
-    """'40 seconds', '3 minutes', '5.5 hours' (under a day)."""
-    if seconds < 90:
-        return f"{seconds:.0f} seconds"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} minutes"
-    return f"{seconds / 3600:.1f} hours"

@@ -1,22 +1,19 @@
 """The interactive review loop; terminal I/O is passed in, so a terminal, piped input and tests drive it.
 
-On a terminal a decision is one key (click.getchar) and only a rejection's reason is read as a line;
-piped input gives one line per key. `u` takes back this session's last approval or rejection.
+On a terminal a decision is one key press and only a rejection's reason is read as a line; piped input
+gives one line per key (bot/cli/terminal.py). `u` takes back this session's last approval or rejection.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import sys
-import textwrap
+import re
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-import click
-
+from bot.cli.terminal import Terminal, wrap
 from bot.errors import BotError
 from bot.store.candidate import Candidate, utcnow
 
@@ -28,7 +25,17 @@ KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [u]ndo  [q]uit"
 # The filters whose evidence a reviewer weighs even when they pass: is it English, does it name a real
 # artist, is it copied? The other passing filters fold into one line.
 EVIDENCE = ("fluency", "names", "copy")
-MIN_WIDTH = 20  # columns: narrower terminals still get words, not letters, per line
+
+# Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts the
+# sequences that recolour, move the cursor or clear the screen; CR overwrites a line), DEL, the C1
+# controls (U+009B is a one-byte CSI in some terminals), and the bidirectional overrides and isolates
+# that reorder a line so the reviewer reads something other than what would be posted.
+HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with every character in HIDDEN shown as its escape (\\x1b, \\u202e), never sent raw."""
+    return HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 @dataclasses.dataclass
@@ -48,86 +55,6 @@ class ReviewSummary:
                 f"skipped {self.skipped}{undone}")
 
 
-@dataclasses.dataclass
-class Terminal:
-    """How the loop talks to the reviewer."""
-
-    key: Callable[[str], str | None]  # one key (lower case) after a prompt; "" = none; None = end of input
-    line: Callable[[str], str | None]  # a line (a rejection's reason); None = end of input
-    say: Callable[[str], None]
-    edit: Callable[[str], str | None]  # the text in $EDITOR; None = unchanged
-
-
-def tty_terminal() -> Terminal:
-    """Single keys from the terminal, the reason as a line, $EDITOR for edits."""
-    return Terminal(key=_tty_key, line=_tty_line, say=click.echo, edit=lambda t: click.edit(t))
-
-
-def piped_terminal(stream: TextIO | None = None) -> Terminal:
-    """Keys and reasons from piped lines: the first letter of a line is its key."""
-    src = stream or sys.stdin
-
-    def read(_prompt: str) -> str | None:
-        got = src.readline()
-        return got.rstrip("\n") if got else None
-
-    def key(prompt: str) -> str | None:
-        got = read(prompt)
-        return None if got is None else got.strip().lower()[:1]
-
-    return Terminal(key=key, line=read, say=click.echo, edit=lambda t: click.edit(t))
-
-
-def _tty_key(prompt: str) -> str | None:
-    """One key press, echoed; Enter alone waits for a key; Ctrl-C and Ctrl-D end the session."""
-    click.echo(prompt, nl=False)
-    while True:
-        try:
-            ch = click.getchar()
-        except (KeyboardInterrupt, EOFError):
-            click.echo()
-            return None
-        if ch not in ("\r", "\n"):
-            click.echo(ch if ch.isprintable() else repr(ch))
-            return ch.lower()
-
-
-def _tty_line(prompt: str) -> str | None:
-    """A line typed after a prompt (the terminal's own line editing); Ctrl-C or Ctrl-D gives None.
-
-    Not click.prompt: input() writes its prompt to stderr, which bot/cli/quiet.py passes on a line at
-    a time, so the prompt would only appear after Enter.
-    """
-    click.echo(prompt, nl=False)
-    try:
-        got = sys.stdin.readline()
-    except KeyboardInterrupt:
-        got = ""
-    if not got:
-        click.echo()
-        return None
-    return got.rstrip("\n")
-
-
-def term_width() -> int:
-    """The columns to wrap to: $COLUMNS, else the terminal's width, else 80."""
-    return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
-
-
-def wrap(text: str, width: int | None = None, indent: str = "") -> list[str]:
-    """`text` wrapped at spaces to `width` (default: the terminal's), each of its lines on its own.
-
-    Blank lines stay; no line starts or ends with a stray space; continuation lines get `indent`.
-    """
-    w = width or term_width()
-    out: list[str] = []
-    for para in text.split("\n"):
-        lead = para[: len(para) - len(para.lstrip(" "))]  # a line's own indent (explain's sub-lines)
-        out += textwrap.wrap(para.strip(), w, initial_indent=lead, subsequent_indent=lead + indent,
-                             break_on_hyphens=False) or [""]
-    return out
-
-
 def age(created: datetime, now: datetime | None = None) -> str:
     """A short human age like '5m', '3h', '2d'."""
     seconds = max(0, int(((now or utcnow()) - created).total_seconds()))
@@ -142,10 +69,15 @@ def render(c: Candidate, explain: Callable[[dict[str, Any]], list[str]] | None =
     lines = [f"#{c.id}  {c.status}  {len(c.text)} chars  source: {c.source}  age: {age(c.created_at)}"]
     if c.reason:
         lines.append(f"reason: {c.reason}")
-    lines += wrap(c.text)
+    if c.request_id is not None:  # a reply: the reviewer sees what was asked (bot/posting/replies.py)
+        asked = (c.params or {}).get("reply_to") or {}
+        lines.append(f"REPLY to @{asked.get('acct', '?')} (request #{c.request_id}, {asked.get('visibility', '?')},"
+                     f" pronouns {c.pronouns or 'any'}): {visible(str(asked.get('text', ''))[:200])!r}")
+    lines += wrap(visible(c.text))
     if c.scores:
         lines += explain(c.scores) if explain else [f"scores: {_short_scores(c.scores)}"]
-    return "\n".join(wrap("\n".join(lines), indent="    "))  # the header and verdicts fit the terminal too
+    # the text, reason and filter details may all quote the bio; the header and verdicts fit the terminal too
+    return "\n".join(wrap(visible("\n".join(lines)), indent="    "))
 
 
 def compact_scores(scores: dict[str, Any]) -> list[str]:

@@ -44,27 +44,42 @@ def post(app: App, dry_run: bool) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, help="Run each job once and exit (for cron).")
+@click.option("--role", type=click.Choice(["all", "post", "generate"]), default="all", show_default=True,
+              help="post: post, replies, alerts (no model needed); generate: keep the queue filled "
+                   "(the GPU box); all: both in one process. Roles share one database.")
 @pass_app
-def run(app: App, once: bool) -> None:
+def run(app: App, once: bool, role: str) -> None:
     """Run the worker: refill the queue and post on the [schedule] until SIGTERM or Ctrl-C.
+
+    A refill runs the model in a child process that exits when its batch is stored, so the worker
+    stays small. Split across machines with --role (see docs/OPERATING.md, "More than one box").
 
     \b
     Example:
       djbios run
-      djbios run --once      # from cron: refill, post, exit
+      djbios run --once                 # from cron: refill, post, exit
+      djbios run --role post            # the small always-on box
+      djbios run --role generate        # the GPU box, same [database] url
     """
     from bot.posting.worker import run as run_worker
 
-    result = run_worker(app.config, once=once)
-    if result is not None:
-        filled, posted = result
-        click.echo(f"refill: made {filled.made}, queued {filled.queued}, approved {filled.approved}; "
-                   f"post: {posted.result}{' ' + posted.url if posted.url else ''}"
-                   f"{f' ({posted.error}; `djbios resume` ends it)' if posted.result == 'paused' else ''}")
-        if posted.result in _FAILED or posted.result == "stopped" or filled.errors:
-            # cron mails the operator on a non-zero exit; a failed post or refill must reach them
-            errors = [*filled.errors, *([posted.error] if posted.error else [])]
-            raise click.ClickException(f"run --once failed: {'; '.join(errors) or posted.result}")
+    result = run_worker(app.config, once=once, role=role)
+    if result is None:
+        return
+    filled, posted = result
+    parts = []
+    if filled is not None:
+        parts.append(f"refill: made {filled.made}, queued {filled.queued}, approved {filled.approved}")
+    if posted is not None:
+        paused = f" ({posted.error}; `djbios resume` ends it)" if posted.result == "paused" else ""
+        parts.append(f"post: {posted.result}{' ' + posted.url if posted.url else ''}{paused}")
+    click.echo("; ".join(parts))
+    failed_post = posted is not None and (posted.result in _FAILED or posted.result == "stopped")
+    # a pause is no failure: its reason is printed above, and cron stays quiet
+    errors = [*(filled.errors if filled else []), *([posted.error] if posted and failed_post and posted.error else [])]
+    if failed_post or errors:
+        # cron mails the operator on a non-zero exit; a failed post or refill must reach them
+        raise click.ClickException(f"run --once failed: {'; '.join(errors) or (posted.result if posted else '')}")
 
 
 @click.command()

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from bot.errors import BotError, IllegalTransition
+from bot.errors import BotError, IllegalTransition, NotFound
 from bot.filters.pipeline import ORDER, Pipeline, build_pipeline
 from bot.store.candidate import Candidate, naive_utc
 
@@ -101,13 +101,21 @@ def approve(store: Store, pipe: Pipeline, cid: int, *, force: bool = False, by: 
 
 
 def recheck_pending(store: Store, pipe: Pipeline, now: datetime | None = None) -> Counter[str]:
-    """`filter --recheck`: re-judge pending bios, best first; failing ones become rejected."""
+    """`filter --recheck`: re-judge pending bios, best first; failing ones become rejected.
+
+    Another process (a reviewer, the worker) may approve, reject or edit a row meanwhile: each row is
+    read again just before it is judged, and one that is no longer pending is skipped.
+    """
     out: Counter[str] = Counter()
-    for c in store.list("pending", order="quality"):
-        v = judge(pipe, c)
+    for listed in store.list("pending", order="quality"):
         try:
+            c = store.get(listed.id)  # the current row, not the one listed before the loop began
+            if c.status != "pending":
+                raise IllegalTransition(f"candidate {c.id} is {c.status} now")
+            v = judge(pipe, c)
             store.set_verdict(c.id, verdict=record(v, c.scores), text=v.text if v.ok else None, now=now)
-        except IllegalTransition:  # another process approved or rejected it meanwhile: not ours now
+        except (IllegalTransition, NotFound) as exc:  # not ours to judge any more
+            log.info("recheck: skipped candidate %s, changed meanwhile (%s)", listed.id, exc)
             out["changed meanwhile"] += 1
             continue
         if v.ok:
@@ -127,7 +135,7 @@ def auto_approve(store: Store, pipe: Pipeline, max_per_day: int, now: datetime |
     for c in store.list("pending", order="quality"):
         if n >= room:
             break
-        if c.last_error is not None:  # the instance refused it (422): the operator decides
+        if c.last_error is not None or c.request_id is not None:  # refused (422) or a reply: not ours to approve
             continue
         if c.filter_fingerprint != pipe.fingerprint or c.reason is not None:
             v = judge(pipe, c)

@@ -17,6 +17,7 @@ from bot.errors import ModelError
 
 MAKE_HINT = "run `djbios train`, or `djbios model init` / `djbios model download`"
 RUN_FILES = ("checkpoint", "hparams.json", "encoder.json", "vocab.bpe")  # beside the weights
+HPARAM_KEYS = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer")  # gpt-2-simple's model sizes
 _STEP = re.compile(r"^model-(\d+)$")
 
 
@@ -62,7 +63,11 @@ def _latest_from_state(run_dir: Path) -> tuple[Path, int] | None:
     state = run_dir / "checkpoint"
     if not state.is_file():
         return None
-    m = re.search(r'^model_checkpoint_path:\s*"(.*)"', state.read_text(encoding="utf-8"), re.M)
+    try:
+        text = state.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # damaged: the newest model-<step> on disk will do
+        return None
+    m = re.search(r'^model_checkpoint_path:\s*"(.*)"', text, re.M)
     if not m:
         return None
     prefix = run_dir / Path(m.group(1)).name
@@ -78,15 +83,30 @@ def missing_files(run_dir: Path) -> list[str]:
 
 
 def read_hparams(model_dir: Path) -> Any:
-    """gpt-2-simple's HParams from model_dir/hparams.json; ModelError if unreadable."""
+    """gpt-2-simple's HParams from model_dir/hparams.json; ModelError if unreadable or ill-typed.
+
+    gpt-2-simple copies whatever the file says (a string, a float, nothing at all) and TensorFlow
+    fails much later, deep in graph construction; so every size is checked here.
+    """
     from gpt_2_simple.src import model
 
     path = Path(model_dir) / "hparams.json"
     try:
-        hparams = model.default_hparams()
-        hparams.override_from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
         raise ModelError(f"{path}: unreadable hparams ({exc}); {MAKE_HINT}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: must hold a JSON object of model sizes; {MAKE_HINT}")
+    hparams = model.default_hparams()
+    hparams.override_from_dict(data)
+    for key in HPARAM_KEYS:
+        value = getattr(hparams, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            shown = repr(data[key]) if key in data else "missing"
+            raise ModelError(f"{path}: '{key}' must be a positive integer, got {shown}; {MAKE_HINT}")
+    if hparams.n_embd % hparams.n_head:
+        raise ModelError(f"{path}: 'n_embd' ({hparams.n_embd}) must be a multiple of 'n_head' "
+                         f"({hparams.n_head}); {MAKE_HINT}")
     return hparams
 
 
@@ -98,11 +118,27 @@ def load_encoder(model_dir: Path) -> Any:
     if not (model_dir / "encoder.json").is_file():
         raise ModelError(f"{model_dir}: no encoder.json; {MAKE_HINT}")
     try:
-        return encoder.get_encoder(str(model_dir))
-    except (OSError, ValueError, KeyError) as exc:
+        enc = encoder.get_encoder(str(model_dir))
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:  # Attribute/Type: not a dict
         raise ModelError(f"{model_dir}: unreadable encoder.json or vocab.bpe ({exc}); {MAKE_HINT}") from exc
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in enc.decoder):
+        raise ModelError(f"{model_dir}/encoder.json: every token id must be an integer; {MAKE_HINT}")
+    return enc
 
 
 def load_vocab(run_dir: Path) -> tuple[Any, Any]:
-    """(Encoder, HParams) of a run folder."""
-    return load_encoder(run_dir), read_hparams(run_dir)
+    """(Encoder, HParams) of a run folder; ModelError unless the encoder names every id the model has.
+
+    An id the model can sample but the encoder cannot decode fails in the middle of a batch; an id
+    the encoder makes but the model has no row for fails on the prompt. Either way the files come
+    from different models, which is said at load.
+    """
+    enc, hparams = load_encoder(run_dir), read_hparams(run_dir)
+    ids = set(enc.decoder)
+    if ids != set(range(hparams.n_vocab)):
+        missing = hparams.n_vocab - len(ids & set(range(hparams.n_vocab)))
+        extra = len(ids) - (hparams.n_vocab - missing)
+        raise ModelError(f"{run_dir}: encoder.json has {len(ids)} token ids but hparams.json says n_vocab = "
+                         f"{hparams.n_vocab} ({missing} ids missing, {extra} beyond it): the files come from "
+                         f"different models; copy the matching encoder.json and vocab.bpe, or {MAKE_HINT}")
+    return enc, hparams

@@ -48,9 +48,27 @@ def build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
         sess.run(io.pop("init"))
     except (tf.errors.OpError, ValueError) as exc:
         sess.close()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{prefix}: corrupt or incompatible checkpoint ({first}); {MAKE_HINT}") from exc
+        raise ModelError(restore_error(prefix, exc)) from exc
     return graph, sess, io
+
+
+# Lines of TensorFlow's error text that say where, not what: the cause is the first line after them.
+_WHERE_LINES = ("Graph execution error", "Detected at node", "File ", "Node:", "[[", "Original stack trace",
+                "Restoring from checkpoint failed", "Caused by op")
+_DAMAGED = ("DataLossError", "OutOfRangeError")  # a truncated or garbled file
+
+
+def restore_error(prefix: Path, exc: BaseException) -> str:
+    """One line for a checkpoint that would not restore, with TensorFlow's actual cause in it."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    cause = next((line for line in lines if not line.startswith(_WHERE_LINES)), "")
+    kind = type(exc).__name__
+    detail = f"{kind}: {cause}" if cause else kind
+    if kind in _DAMAGED:
+        return (f"{prefix}: the checkpoint files are truncated or damaged ({detail}); copy them again, "
+                f"pick another step with [model] checkpoint_step, or {MAKE_HINT}")
+    return (f"{prefix}: corrupt or incompatible checkpoint ({detail}); check that hparams.json belongs "
+            f"to these weights, or {MAKE_HINT}")
 
 
 def _embed(tf: Any, hp: Any) -> tuple[Any, Any]:

@@ -76,37 +76,52 @@ def run_generator(generator: Generator, params: dict[str, Any], n: int, seed: in
 def generate_batch(cfg: Config, store: Store, generator: Generator, *, n: int, prompt: str | None = None,
                    pronouns: str | None = None, seed: int | None = None,
                    now: datetime | None = None) -> BatchSummary:
-    """Generate n candidates, filter them, and store each as pending or rejected with provenance."""
-    from bot.filters.gate import record  # the filters load on first use: this module stays cheap
+    """Generate n candidates, filter them, and store each as pending or rejected with provenance.
+
+    The batch row is written once the samples and the filters are ready (a model or filter that
+    fails leaves no row behind), and it is finished even when storing a candidate fails midway.
+    """
     prov = generator.provenance
     params = sampling_params(cfg, prompt)
     batch_seed = resolve_seed(cfg, seed)
-    batch_id = store.create_batch("generate", checkpoint=prov["checkpoint"], step=prov["step"],
-                                  params=params, seed=batch_seed, prompt=prompt, now=now)
     samples, seconds = run_generator(generator, params, n, batch_seed)
     pipe = _pipeline(cfg, store)
+    batch_id = store.create_batch("generate", checkpoint=prov["checkpoint"], step=prov["step"],
+                                  params=params, seed=batch_seed, prompt=prompt, now=now)
     summary = BatchSummary(batch_id=batch_id, made=len(samples), queued=0, seconds=seconds, seed=batch_seed)
+    try:
+        fields = {"source": "generate", "batch_id": batch_id, "checkpoint": prov["checkpoint"],
+                  "step": prov["step"], "params": params, "prompt": prompt}
+        _store_samples(store, pipe, samples, summary, fields, pronouns, now)
+    finally:
+        store.finish_batch(batch_id, seconds=seconds, made=summary.made, queued=summary.queued, now=now)
+    log.info("batch %s: made %s, queued %s, rejected %s", batch_id, summary.made, summary.queued, summary.rejected)
+    return summary
+
+
+def _store_samples(store: Store, pipe: Pipeline, samples: list[Sample], summary: BatchSummary,
+                   fields: dict[str, Any], pronouns: str | None, now: datetime | None) -> None:
+    """Filter each sample and store it; `summary` counts what was stored so far, even on failure."""
+    from bot.filters.gate import record  # the filters load on first use: this module stays cheap
+
     rejected: Counter[str] = Counter()
     for s in samples:
-        v = pipe.check(s.text, complete=s.complete, pronouns=pronouns, prompt=prompt)
+        v = pipe.check(s.text, complete=s.complete, pronouns=pronouns, prompt=fields["prompt"])
         text = v.text if v.ok else s.text  # a passing text is stored defused: exactly what would be posted
         if not text.strip():
             rejected["empty"] += 1  # the store keeps no empty text; counted, not stored
-            continue
-        if v.ok:
-            pipe.remember(v.text)
-        generation = {"tokens": s.tokens, "complete": s.complete, "generation_seconds": round(seconds, 3)}
-        c = store.add(text, status="pending" if v.ok else "rejected", source="generate", batch_id=batch_id,
-                      checkpoint=prov["checkpoint"], step=prov["step"], seed=s.seed, params=params,
-                      prompt=prompt, pronouns=pronouns, now=now, verdict=record(v, generation))
-        if v.ok:
-            summary.queued_ids.append(c.id)
         else:
-            rejected[v.reason or "rejected"] += 1
-    summary.queued, summary.rejected = len(summary.queued_ids), dict(rejected)
-    store.finish_batch(batch_id, seconds=seconds, made=summary.made, queued=summary.queued, now=now)
-    log.info("batch %s: made %s, queued %s, rejected %s", batch_id, summary.made, summary.queued, summary.rejected)
-    return summary
+            if v.ok:
+                pipe.remember(v.text)
+            generation = {"tokens": s.tokens, "complete": s.complete,
+                          "generation_seconds": round(summary.seconds, 3)}
+            c = store.add(text, status="pending" if v.ok else "rejected", seed=s.seed, pronouns=pronouns,
+                          now=now, verdict=record(v, generation), **fields)
+            if v.ok:
+                summary.queued_ids.append(c.id)
+            else:
+                rejected[v.reason or "rejected"] += 1
+        summary.queued, summary.rejected = len(summary.queued_ids), dict(rejected)
 
 
 def _pipeline(cfg: Config, store: Store) -> Pipeline:

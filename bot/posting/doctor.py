@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from bot.config import Config, database_url
 from bot.errors import BotError, RetryLater
 from bot.generation.checkpoint import load_vocab, missing_files
+from bot.redact import scrub_line
 
 
 @dataclass
@@ -29,11 +30,11 @@ class Check:
 
 
 def _check(name: str, fn: Callable[[], str]) -> Check:
-    """Run one check; a BotError or OSError is a FAIL whose message says what to fix."""
+    """Run one check; a BotError or OSError is a FAIL whose (scrubbed, one-line) message says what to fix."""
     try:
-        return Check(name, True, fn())
+        return Check(name, True, scrub_line(fn()))  # a hostile server's text passes through here
     except (BotError, OSError) as exc:
-        return Check(name, False, str(exc))
+        return Check(name, False, scrub_line(str(exc)))
 
 
 def doctor_checks(load_config: Callable[[], Config]) -> list[Check]:
@@ -59,11 +60,16 @@ def doctor_checks(load_config: Callable[[], Config]) -> list[Check]:
 
 
 def _database(cfg: Config) -> str:
-    """Open (and migrate) the database and count its candidates."""
+    """Open (and migrate) the database, prove it takes a write, and count its candidates.
+
+    Reading is not enough: a read-only file or folder opens and counts fine, then fails the
+    worker's first write.
+    """
     from bot.store.store import Store
 
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
     try:
+        store.check_writable()
         counts = store.count_by_status()
     finally:
         store.close()
@@ -88,7 +94,7 @@ def _vocabulary(cfg: Config) -> str:
 
 def _schedule(cfg: Config) -> str:
     """[schedule] post_cron parses; when the next post is due."""
-    from bot.posting.worker import next_post_at, post_trigger
+    from bot.posting.schedule import next_post_at, post_trigger
 
     post_trigger(cfg)  # ConfigError naming the key when post_cron is not a crontab line
     nxt = next_post_at(cfg, datetime.now(UTC))
@@ -138,7 +144,7 @@ def _liveness(cfg: Config) -> list[Check]:
     """The pause and the conditions the worker alerts on, as WARN lines (they need the operator, not a fix)."""
     from bot.posting.liveness import store_conditions
     from bot.posting.pause import active_pause
-    from bot.posting.worker import next_post_at
+    from bot.posting.schedule import next_post_at
     from bot.store.store import Store
 
     now = datetime.now(UTC)

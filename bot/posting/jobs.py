@@ -68,6 +68,14 @@ def post_next(now: datetime, store: Store, publisher: Publisher, cfg: Config, *,
             return PostOutcome("idle")
         if dry_run:
             return PostOutcome("dry-run", candidate_id=nxt.id, text=nxt.text)
+        if nxt.request_id is not None:  # a follower's bio: a reply to the mention (bot/posting/reply_post.py)
+            from bot.posting.reply_post import post_reply
+
+            try:
+                return PostOutcome(**post_reply(now, store, publisher, cfg, nxt, state, holder=holder))
+            except IllegalTransition:  # another process claimed it first
+                skip.add(nxt.id)
+                continue
         try:
             c = store.start_posting(nxt.id, now=now, holder=holder)  # committed before the HTTP call
         except IllegalTransition:  # another process won the claim: not a failure, try the next bio

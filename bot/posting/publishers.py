@@ -16,6 +16,7 @@ from bot.config import Config, MastodonConfig, read_token
 from bot.errors import AuthError, ConfigError, PermanentError, PublishError, Rejected, RetryLater
 from bot.posting.outbox import OnPart, OutboxPublisher
 from bot.posting.parts import Online, find_chain, html_to_text, part_key
+from bot.redact import scrub
 from bot.text import MASTODON_MAX_CHARS
 
 if TYPE_CHECKING:
@@ -54,6 +55,13 @@ class Publisher(Protocol):
     def alert(self, message: str) -> None:
         """Tell the operator something went wrong (never a public post); never raises."""
         ...
+
+
+def base_publisher(publisher: Any) -> Any:
+    """The publisher under its wrappers (alerts, post suffix): each wrapper keeps its own in `.inner`."""
+    while hasattr(publisher, "inner"):
+        publisher = publisher.inner
+    return publisher
 
 
 def make_publisher(cfg: Config) -> MastodonPublisher | OutboxPublisher:
@@ -213,11 +221,11 @@ class MastodonPublisher:
         except me.MastodonRatelimitError as exc:
             raise RetryLater(f"rate limited while {doing}", self._reset_in()) from exc
         except me.MastodonNetworkError as exc:
-            raise RetryLater(f"network error while {doing}: {exc}", RETRY_NETWORK_S) from exc
+            raise RetryLater(scrub(f"network error while {doing}: {exc}"), RETRY_NETWORK_S) from exc
         except me.MastodonAPIError as exc:
             raise _api_error(exc, doing, self._reset_in()) from exc
         except me.MastodonError as exc:
-            raise RetryLater(f"Mastodon.py error while {doing}: {exc}", RETRY_NETWORK_S) from exc
+            raise RetryLater(scrub(f"Mastodon.py error while {doing}: {exc}"), RETRY_NETWORK_S) from exc
 
     def _reset_in(self) -> float:
         """Seconds until the rate limit resets (Mastodon.py parsed X-RateLimit-Reset)."""
@@ -234,11 +242,15 @@ def _http_code(exc: Exception) -> int | None:
 
 
 def _api_error(exc: Exception, doing: str, reset_in: float = RETRY_RATELIMIT_S) -> PublishError:
-    """Map an HTTP error to what the job should do; every status code has a final answer."""
+    """Map an HTTP error to what the job should do; every status code has a final answer.
+
+    The server's text is scrubbed: a proxy or a hostile instance may echo the request, token and all.
+    """
     args, code = exc.args, _http_code(exc)
     detail = str(args[3]) if len(args) > 3 and args[3] else (args[2] if len(args) > 2 else str(exc))
+    detail = scrub(str(detail))
     if code is None:  # Mastodon.py could not parse the reply: malformed body, proxy error page
-        return RetryLater(f"malformed reply while {doing}: {str(exc)[:200]}", RETRY_NETWORK_S)
+        return RetryLater(f"malformed reply while {doing}: {scrub(str(exc))[:200]}", RETRY_NETWORK_S)
     if code in (401, 403):
         return AuthError(f"the instance refused the token ({code} {detail}) while {doing}; "
                          "run `djbios login` or fix [mastodon] token_file / $DJBIOS_ACCESS_TOKEN")

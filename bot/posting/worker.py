@@ -1,9 +1,13 @@
 """The long-running worker: APScheduler 3 wiring, signals and logging; the real world is assembled here.
 
 Two jobs: refill (interval) and post (cron or every N minutes, jitter, quiet hours), both with
-coalesce=True, max_instances=1 and a misfire grace time. A post cycle and every store write of a
-batch hold one lock, so SIGTERM waits for them and the process never stops mid-transaction. A third,
+coalesce=True, max_instances=1 and a misfire grace time. A post cycle and every store write
+hold one lock, so SIGTERM waits for them and the process never stops mid-transaction. A third,
 short job renews the worker's leases (one worker per role per database, bot/store/leases.py).
+
+Roles (ROLES): "post" runs the post job (no model), "generate" the refill job (the GPU box), "all"
+both; processes of different roles share one database. A refill runs the model in a child process
+(bot/generation/child.py), so this process never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import os
 import random
 import signal
+import subprocess
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,7 +32,10 @@ from bot.posting.liveness import watch
 from bot.posting.pause import active_pause
 from bot.posting.profile import ensure_profile, with_post_suffix
 from bot.posting.publishers import Publisher
-from bot.store.leases import ROLES, make_holder
+from bot.posting.schedule import build_scheduler
+from bot.redact import scrub_logging
+from bot.store.leases import ROLES as LEASE_ROLES
+from bot.store.leases import make_holder
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -36,6 +44,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_S = 45.0  # longest wait for an in-flight post (request timeout is ~30 s)
 LEASE_LOST = "another process took over this worker's lease (it stalled past [schedule] lease_stale_s)"
+ROLES = ("all", "post", "generate")  # `djbios run --role`; "all" is one process doing both
 
 
 def utcnow() -> datetime:
@@ -65,8 +74,11 @@ class Worker:
     """The jobs with their dependencies bound; `run_once` or `run_forever`."""
 
     def __init__(self, cfg: Config, store: Store, publisher: Publisher, make_batch: Callable[..., Any], *,
-                 rng: random.Random | None = None, clock: Callable[[], datetime] = utcnow) -> None:
-        self.cfg, self.publisher, self.clock = cfg, publisher, clock
+                 rng: random.Random | None = None, clock: Callable[[], datetime] = utcnow,
+                 role: str = "all") -> None:
+        if role not in ROLES:
+            raise ConfigError(f"unknown worker role {role!r}; one of {', '.join(ROLES)}")
+        self.cfg, self.publisher, self.clock, self.role = cfg, publisher, clock, role
         self.lock = threading.RLock()  # held by a post cycle and by each store call of a batch
         self.store = cast("Store", _Locked(store, self.lock))  # the same interface, every call locked
         self.alerter, self.publisher = wire_publisher(publisher, self.store, cfg, clock)
@@ -75,15 +87,23 @@ class Worker:
         self.state = PostingState()
         self.scheduler: Any = None
         self._busy = 0  # jobs running now (shutdown abandons a batch still being generated)
+        self.child: subprocess.Popen[str] | None = None  # the refill's model process, while it runs
         self.holder = make_holder()  # names this process in leases and claims
         # the raw store: a heartbeat must not wait for a post cycle holding the lock
-        self.leases = LeaseKeeper(store, self.holder, ROLES, cfg.schedule.lease_stale_s, clock)
+        held = LEASE_ROLES if role == "all" else (role,)
+        self.leases = LeaseKeeper(store, self.holder, held, cfg.schedule.lease_stale_s, clock)
 
     # -- start-up --------------------------------------------------------------------------------
     def startup(self) -> None:
         """Reconcile rows a crash left in `posting`, then make sure the profile says it is a bot (once)."""
+        if self.role == "generate":  # posts nothing, so settles no posts
+            return
         self._reconcile()
         ensure_profile(self.publisher, self.cfg)
+
+    def track_child(self, proc: subprocess.Popen[str]) -> None:
+        """Remember the refill's child process, so shutdown can stop it."""
+        self.child = proc
 
     def _reconcile(self) -> None:
         with self.lock:
@@ -92,19 +112,21 @@ class Worker:
 
     # -- the jobs --------------------------------------------------------------------------------
     def refill_job(self) -> RefillOutcome:
-        """Top the queue up; one log line."""
+        """Top the queue up (the generate role's cycle); one log line."""
         self._busy += 1
         needed = False
         try:
             needed = queue_size(self.store) < self.cfg.schedule.min_queue  # did this run have work to do
-            out = refill(self.clock(), self.store, self.cfg, self.make_batch)
+            now = self.clock()
+            out = refill(now, self.store, self.cfg, self.make_batch)
         except Exception as exc:  # the worker keeps running; the next run tries again
             log.exception("refill failed")
             out = RefillOutcome(errors=[repr(exc)])
         finally:
             self._busy -= 1
-        log.info("refill: made=%d queued=%d approved=%d posted=0 errors=%d",
-                 out.made, out.queued, out.approved, len(out.errors))
+        log.info("refill: made=%d queued=%d approved=%d posted=0 errors=%d%s",
+                 out.made, out.queued, out.approved, len(out.errors),
+                 f" error={out.errors[-1]}" if out.errors else "")
         self.liveness_job(refill=(out, needed))
         return out
 
@@ -155,6 +177,39 @@ class Worker:
         finally:
             self._busy -= 1
 
+    def replies_job(self) -> Any:
+        """Read mentions, answer operator DMs, post approved replies (bot/posting/mentions.py); one line."""
+        from bot.posting.mentions import PollOutcome, poll_cycle
+
+        try:
+            with self.lock:  # posts replies: the same lock as a post cycle
+                out = poll_cycle(self.clock(), self.store, self.publisher, self.cfg, self.state)
+        except Exception as exc:  # the worker keeps running; the next poll starts where this one stopped
+            log.exception("replies failed")
+            out = PollOutcome(errors=[repr(exc)])
+        log.info("replies: read=%d new=%d ignored=%d commands=%d errors=%d",
+                 out.read, out.new, out.ignored, out.commands, len(out.errors))
+        return out
+
+    def answer_job(self) -> Any:
+        """Answer new follower requests in a child process with the model (bot/generation/child.py)."""
+        from bot.generation.child import answer_in_child
+        from bot.posting.replies import AnswerOutcome
+
+        self._busy += 1
+        try:
+            limit = fit_to_instance(self.cfg, self.publisher).filters.max_chars  # bios that fit the instance
+            out = answer_in_child(self.cfg, self.store, self.clock(), on_start=self.track_child,
+                                  max_chars=limit if limit < self.cfg.filters.max_chars else None)
+        except Exception as exc:
+            log.exception("answering requests failed")
+            out = AnswerOutcome(errors=[repr(exc)])
+        finally:
+            self._busy -= 1
+        log.info("answers: queued=%d approved=%d retry=%d failed=%d errors=%d",
+                 out.queued, out.approved, out.retry, out.failed, len(out.errors))
+        return out
+
     def _schedule_retry(self, when: datetime) -> None:
         """Retry a failed post at its retry time instead of waiting for the next post slot."""
         if self.scheduler is not None and self.scheduler.running:
@@ -172,12 +227,21 @@ class Worker:
         return False
 
     # -- running ---------------------------------------------------------------------------------
-    def run_once(self) -> tuple[RefillOutcome, PostOutcome]:
-        """Each job once (cron-style use), holding the leases meanwhile."""
+    def run_once(self) -> tuple[RefillOutcome | None, PostOutcome | None]:
+        """Each job of the role once (cron-style use), holding its leases; None for a job it does not run."""
         self.leases.take()
         try:
             self.startup()
-            return self.refill_job(), self.post_job()
+            posts, generates = self.role != "generate", self.role != "post"
+            if self.cfg.replies.enabled:
+                if posts:
+                    self.replies_job()  # read mentions into requests
+                if generates:
+                    self.answer_job()
+                if posts:
+                    self.replies_job()  # post what was just approved
+            filled = self.refill_job() if generates else None
+            return filled, (self.post_job() if posts else None)
         finally:
             self.leases.release()
 
@@ -210,7 +274,9 @@ class Worker:
             log.error("a post did not finish in %s s; stopping anyway (reconciled at the next start)",
                       SHUTDOWN_WAIT_S)
         self.leases.release()
-        if self._busy:  # a batch still sampling: nothing of it is half-written, so leave it
+        if self._busy:  # a batch still sampling: its rows are whole transactions, so stop it there
+            if self.child is not None and self.child.poll() is None:
+                self.child.kill()
             log.info("worker stopped (abandoned a batch being generated)")
             logging.shutdown()
             os._exit(0)  # its thread would otherwise be joined at exit and block on our lock
@@ -218,76 +284,24 @@ class Worker:
         self.lock.release()
 
 
-def build_scheduler(worker: Worker) -> Any:
-    """A BlockingScheduler with the refill and post jobs from [schedule]."""
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    s = worker.cfg.schedule
-    # coalesce: after a pause run a missed job once, not once per missed slot (no burst of posts)
-    once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": s.misfire_grace_s}
-    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(2),  # a slow batch never delays a post
-                                         "lease": ThreadPoolExecutor(1)},  # nor the heartbeat
-                              job_defaults=once)
-    sched.add_job(worker.refill_job, IntervalTrigger(minutes=s.refill_every_minutes), id="refill",
-                  next_run_time=worker.clock(), **once)  # fill the queue right away
-    sched.add_job(worker.post_job, post_trigger(worker.cfg), id="post", **once)
-    # its own job, at the refill's pace (the queue check looks one refill ahead), so a stuck refill
-    # cannot silence it
-    sched.add_job(worker.liveness_job, IntervalTrigger(minutes=s.refill_every_minutes), id="liveness", **once)
-    sched.add_job(worker.lease_job, IntervalTrigger(seconds=worker.leases.renew_every_s), id="lease",
-                  executor="lease", **once)
-    return sched
-
-
-def next_post_at(cfg: Config, now: datetime) -> datetime | None:
-    """When the schedule posts next after `now` (an interval counts from the worker's start: at most this)."""
-    trigger = post_trigger(cfg)
-    if not cfg.schedule.post_cron:
-        return now + timedelta(minutes=cfg.schedule.post_every_minutes)
-    fire: datetime | None = trigger.get_next_fire_time(None, now)
-    return fire
-
-
 def wire_publisher(publisher: Any, store: Store, cfg: Config,
                    clock: Callable[[], datetime] = utcnow) -> tuple[Alerter, Any]:
     """The Alerter, and the publisher with [profile] post_suffix and keyed alerts through it."""
     alerter = Alerter(store, cfg, dm=getattr(publisher, "direct_message", None), clock=clock)
+    if publisher is None:  # a generate-only box without a token posts nothing
+        return alerter, None
     return alerter, AlertingPublisher(with_post_suffix(publisher, cfg), alerter)
 
 
-def post_trigger(cfg: Config) -> Any:
-    """A CronTrigger for [schedule] post_cron, else every post_every_minutes; both with jitter."""
-    from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
+def child_batch_maker(worker: Worker) -> Callable[..., Any]:
+    """make_batch for refill(): one batch in a child process (bot/generation/child.py), fitted to the instance."""
 
-    s = cfg.schedule
-    jitter = s.jitter_seconds or None
-    if not s.post_cron:
-        return IntervalTrigger(minutes=s.post_every_minutes, jitter=jitter)
-    try:
-        trigger = CronTrigger.from_crontab(s.post_cron)
-    except ValueError as exc:
-        raise ConfigError(f"{cfg.source}: 'schedule.post_cron' is not a crontab line "
-                          f"(minute hour day month weekday): {exc}") from exc
-    trigger.jitter = jitter
-    return trigger
+    def make_batch(*, n: int, now: datetime, **request: Any) -> Any:
+        from bot.generation.child import generate_in_child
 
-
-def batch_maker(cfg: Config, store: Any, publisher: Any = None) -> Callable[..., Any]:
-    """generate_batch bound to this config and store; the model loads on first use."""
-    generator: Any = None
-
-    def make_batch(*, n: int, now: datetime) -> Any:
-        nonlocal generator
-        from bot.generation.refill import generate_batch, load_generator
-
-        if generator is None:
-            generator = load_generator(cfg)  # once per worker: loading takes seconds
-        batch_cfg = fit_to_instance(cfg, publisher)
-        return generate_batch(batch_cfg, store, generator, n=n, prompt=None, pronouns=None, seed=None,
-                              now=now)
+        limit = fit_to_instance(worker.cfg, worker.publisher).filters.max_chars
+        return generate_in_child(worker.cfg, n=n, now=now, on_start=worker.track_child,
+                                 max_chars=limit if limit < worker.cfg.filters.max_chars else None, **request)
 
     return make_batch
 
@@ -306,22 +320,38 @@ def fit_to_instance(cfg: Config, publisher: Any) -> Config:
     return dataclasses.replace(cfg, filters=dataclasses.replace(cfg.filters, max_chars=limit))
 
 
-def build_worker(cfg: Config) -> Worker:
-    """The real store, publisher and lazily loaded generator."""
+def build_worker(cfg: Config, role: str = "all") -> Worker:
+    """The real store and publisher, and refills in a child process, for one role."""
+    from bot.extras import MissingExtra, require
     from bot.posting.publishers import make_publisher
     from bot.store.store import Store
 
+    try:
+        if role != "post":
+            require("model")  # the refill child needs it; checked here without importing it
+    except MissingExtra as exc:
+        if role == "generate":
+            raise
+        log.warning("refills will fail: %s (or run with --role post)", exc)
     store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
-    worker = Worker(cfg, store, make_publisher(cfg), lambda **kw: None)
-    worker.make_batch = batch_maker(cfg, worker.store, worker.publisher)  # writes take the lock
+    try:
+        publisher: Any = make_publisher(cfg)
+    except ConfigError:
+        if role != "generate":
+            raise
+        publisher = None  # a generate box without the token: bot.toml's max_chars is the limit
+    worker = Worker(cfg, store, publisher, lambda **kw: None, role=role)
+    worker.make_batch = child_batch_maker(worker)
     return worker
 
 
-def run(cfg: Config, *, once: bool = False) -> tuple[RefillOutcome, PostOutcome] | None:
-    """`djbios run`: the worker, forever or each job once."""
+def run(cfg: Config, *, once: bool = False, role: str = "all",
+        ) -> tuple[RefillOutcome | None, PostOutcome | None] | None:
+    """`djbios run`: the worker of a role, forever or each job once."""
+    scrub_logging()  # no log line or traceback of the worker shows the token (bot/redact.py)
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # the one line per job run is the worker's heartbeat
-    worker = build_worker(cfg)
+    worker = build_worker(cfg, role)
     if once:
         return worker.run_once()
     worker.run_forever()

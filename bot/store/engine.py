@@ -1,4 +1,5 @@
-"""SQLite connection settings for the store's engine: WAL, a busy timeout, and BEGIN IMMEDIATE for writes."""
+"""Connection settings of the store's engine: the driver, a busy/lock timeout, and for SQLite WAL and
+BEGIN IMMEDIATE for writes."""
 
 from __future__ import annotations
 
@@ -7,11 +8,23 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 
+def driver_url(url: str) -> str:
+    """postgresql:// and postgres:// (as hosts hand them out) mean psycopg 3, the driver djbios ships."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def connect_args(url: str, busy_timeout_s: float) -> dict[str, Any]:
-    """DBAPI arguments for create_engine: SQLite waits `busy_timeout_s` seconds for a lock."""
+    """DBAPI arguments for create_engine: how long a writer waits for a lock (`busy_timeout_s`)."""
     if url.startswith("sqlite"):
         # isolation_level=None: pysqlite must not open transactions itself; we BEGIN explicitly.
         return {"timeout": busy_timeout_s, "isolation_level": None, "check_same_thread": False}
+    if url.startswith("postgresql"):
+        # lock_timeout is PostgreSQL's busy timeout (ms): a writer waits this long for a row lock,
+        # then fails with an error instead of hanging; connect_timeout (s) bounds a dead server.
+        return {"connect_timeout": 10, "options": f"-c lock_timeout={int(busy_timeout_s * 1000)}"}
     return {}
 
 

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
+from urllib.parse import quote
 
 from bot.config import sqlite_file
 from bot.store.candidate import HEAD_REVISION, Candidate
@@ -31,7 +32,8 @@ def list_candidates(url: str, status: str | Iterable[str] | None = None, limit: 
     path = sqlite_file(url)
     if path is None or not path.exists():
         return None
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    # quoted: "?", "#" and "%" in the file name are part of it, not URI syntax (bot/store/store.py)
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
     try:
         if conn.execute("SELECT version_num FROM alembic_version").fetchone() != (HEAD_REVISION,):
             return None
@@ -48,8 +50,8 @@ def list_candidates(url: str, status: str | Iterable[str] | None = None, limit: 
             sql += " LIMIT ?"
             args.append(limit)
         return [_candidate(row) for row in conn.execute(sql, args)]
-    except sqlite3.OperationalError:
-        return None  # e.g. no tables yet: let the store create them
+    except sqlite3.DatabaseError:
+        return None  # no tables yet, or a damaged file: the store creates them, or says what is wrong
     finally:
         conn.close()
 

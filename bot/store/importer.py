@@ -6,7 +6,7 @@ import json
 import re
 
 from bot.errors import InputError
-from bot.text import END, MAX_BIO_CHARS, START
+from bot.text import END, START, bio_problem
 
 _BLOCK = re.compile(re.escape(START) + r"(.*?)" + re.escape(END), re.S)
 
@@ -34,8 +34,9 @@ def parse_bios(text: str, name: str) -> list[str]:
         raise InputError(f"{name}: no bios found (expected {START}…{END} blocks, JSONL with a "
                          "'text' field, or paragraphs separated by blank lines)")
     for i, bio in enumerate(bios, 1):
-        if len(bio) > MAX_BIO_CHARS:
-            raise InputError(f"{name}: bio {i} has {len(bio)} characters; the limit is {MAX_BIO_CHARS}")
+        problem = bio_problem(bio)  # a lone surrogate comes only from a JSON escape without its pair
+        if problem:
+            raise InputError(f"{name}: bio {i} {problem}; nothing added")
     return bios
 
 

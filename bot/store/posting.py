@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import StoreError
+from bot.redact import scrub
 from bot.store.candidate import Candidate, naive_utc
 from bot.store.tables import CandidateRow
 
@@ -71,13 +72,14 @@ class PostingTransitions:
                     holder: str | None = None, now: datetime | None = None) -> Candidate:
         """posting -> failed; retried from `retry_at` on with the same key; no retry_at: for good."""
         with self._transition(cid, "mark_failed", now, holder=holder) as row:
-            row.status, row.last_error = "failed", error
+            row.status, row.last_error = "failed", scrub(error)  # never store the token
             row.retry_at = naive_utc(retry_at) if retry_at else None
         return self.get(cid)
 
     def return_to_pending(self, cid: int, *, message: str, holder: str | None = None,
                           now: datetime | None = None) -> Candidate:
         """posting -> pending: the instance refused the text (422); the operator edits it."""
+        message = scrub(message)  # the instance's words may echo the request, token and all
         with self._transition(cid, "return_to_pending", now, holder=holder) as row:
             row.status, row.last_error, row.reason = "pending", message, f"refused by instance: {message}"
         return self.get(cid)

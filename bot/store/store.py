@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import URL, Engine, create_engine, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session
 from bot.config import sqlite_file
 from bot.errors import IllegalTransition, NotFound, StoreError
 from bot.store.candidate import HEAD_REVISION, STATES, Candidate, naive_utc
-from bot.store.engine import connect_args, sqlite_pragmas
+from bot.store.dberrors import database_errors, describe_url
+from bot.store.engine import connect_args, driver_url, sqlite_pragmas
 from bot.store.posting import PostingTransitions
 from bot.store.review import ReviewTransitions
 from bot.store.tables import BatchRow, CandidateRow
-from bot.text import MAX_BIO_CHARS
+from bot.text import bio_problem
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ _ORDER_BY = {
     "oldest": (CandidateRow.created_at, CandidateRow.id),
     "quality": (CandidateRow.quality.desc().nulls_last(), CandidateRow.created_at, CandidateRow.id),
 }
+_MIGRATE_LOCK_KEY = 0x646A62696F73  # "djbios": the PostgreSQL advisory lock held while migrating
 
 # Which states each transition may start from.
 _FROM = {
@@ -68,20 +70,39 @@ class Store(PostingTransitions, ReviewTransitions):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.where = describe_url(engine.url)  # names the database in error messages (no password)
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, busy_timeout_s: float = 30.0) -> Store:
-        """Open (creating and migrating as needed) the database at `url`."""
+        """Open (creating and migrating as needed) the database at `url`; StoreError in one line.
+
+        A sqlite:/// URL's path is taken verbatim (as `sqlite_file` reads it): `?`, `#` and `%` in a
+        file name are part of the name, not a query string or an escape.
+        """
+        url = driver_url(url)
         path = sqlite_file(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args=connect_args(url, busy_timeout_s))
-        if engine.dialect.name == "sqlite":
-            sqlite_pragmas(engine, busy_timeout_s)
-        store = cls(engine)
-        store.migrate()
+        with database_errors(str(path) if path is not None else describe_url(url), opening=True):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            target: str | URL = URL.create("sqlite", database=str(path)) if path is not None else url
+            # pre_ping: a long-lived worker survives a database restart (a dead pooled connection is
+            # replaced before use instead of failing the next post)
+            engine = create_engine(target, connect_args=connect_args(url, busy_timeout_s),
+                                   pool_pre_ping=path is None)
+            if engine.dialect.name == "sqlite":
+                sqlite_pragmas(engine, busy_timeout_s)
+            store = cls(engine)
+            store.migrate()
         return store
+
+    def check_writable(self) -> None:
+        """Take the write lock and write in a transaction that is rolled back (for `doctor`)."""
+        with database_errors(self.where), Session(self.engine.execution_options(djbios_immediate=True)) as s:
+            s.begin()
+            s.execute(sql_text("UPDATE alembic_version SET version_num = version_num"))
+            s.flush()
+            s.rollback()
 
     def migrate(self) -> None:
         """Bring the schema up to HEAD_REVISION with Alembic (imported only when needed)."""
@@ -98,8 +119,10 @@ class Store(PostingTransitions, ReviewTransitions):
         acfg = AlembicConfig()
         acfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.write_session() as session:
+            if self.engine.dialect.name == "postgresql":  # two first opens at once: one migrates, one waits
+                session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK_KEY})
             acfg.attributes["connection"] = session.connection()
-            command.upgrade(acfg, "head")
+            command.upgrade(acfg, "head")  # a no-op when the other process got there first
         log.info("database migrated to %s", HEAD_REVISION)
 
     def close(self) -> None:
@@ -110,14 +133,14 @@ class Store(PostingTransitions, ReviewTransitions):
     @contextlib.contextmanager
     def read_session(self) -> Iterator[Session]:
         """A session for reads (the store's sibling modules use it too)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with database_errors(self.where), Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextlib.contextmanager
     def write_session(self) -> Iterator[Session]:
         """One transaction that takes SQLite's write lock at BEGIN (for every write of the store's modules)."""
         engine = self.engine.execution_options(djbios_immediate=True)
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with database_errors(self.where), Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def _row(self, session: Session, cid: int, *, lock: bool = False) -> CandidateRow:
@@ -369,7 +392,7 @@ def _check_state(status: str) -> None:
 
 
 def _check_text(text: str, what: str) -> None:
-    if not text or not text.strip():
-        raise StoreError(f"{what} is empty")
-    if len(text) > MAX_BIO_CHARS:
-        raise StoreError(f"{what} has {len(text)} characters; the limit is {MAX_BIO_CHARS}")
+    """StoreError unless `text` can be stored as a bio (bot/text.py bio_problem)."""
+    problem = bio_problem(text)
+    if problem:
+        raise StoreError(f"{what} {problem}")

@@ -170,7 +170,7 @@ def test_columns_variable_sets_the_width(config_file: Path) -> None:
 
 
 def test_wrap_adds_no_spaces_and_keeps_blank_lines() -> None:
-    from bot.cli.reviewer import wrap
+    from bot.cli.terminal import wrap
 
     assert wrap("one two three   \n\n  four five", 9) == ["one two", "three", "", "  four", "  five"]
     assert wrap("✗ copy: a long detail line", 12, indent="    ") == ["✗ copy: a", "    long", "    detail", "    line"]

@@ -17,7 +17,8 @@ from bot.cli import cli
 from bot.config import database_url, load_config
 from bot.errors import ConfigError
 from bot.posting.publishers import html_to_text, make_publisher
-from bot.posting.worker import Worker, build_scheduler, post_trigger
+from bot.posting.schedule import build_scheduler, post_trigger
+from bot.posting.worker import Worker
 from bot.store.store import Store
 
 BIOS = [f"DJ Worker {i} has played every ferry terminal on the {c} coast since {1995 + i}."

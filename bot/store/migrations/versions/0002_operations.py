@@ -65,7 +65,16 @@ def upgrade() -> None:
         batch.create_foreign_key("fk_candidates_request", "requests", ["request_id"], ["id"])
         batch.create_index("ix_candidates_quality", ["quality"])
     # Bios posted before 0002 have one status: record it, so unpost and reconciliation find it.
-    op.execute("UPDATE candidates SET status_ids = '[\"' || status_id || '\"]' WHERE status_id IS NOT NULL")
+    # Written through the JSON type, not SQL string concatenation: PostgreSQL will not store a text
+    # expression in a json column, and the driver quotes the id correctly on every database.
+    cands = sa.table("candidates", sa.column("id", sa.Integer), sa.column("status_id", sa.String),
+                     sa.column("status_ids", sa.JSON))
+    conn = op.get_bind()
+    rows = conn.execute(sa.select(cands.c.id, cands.c.status_id).where(cands.c.status_id.is_not(None))).all()
+    if rows:
+        conn.execute(cands.update().where(cands.c.id == sa.bindparam("cid"))
+                     .values(status_ids=sa.bindparam("ids", type_=sa.JSON)),
+                     [{"cid": cid, "ids": [sid]} for cid, sid in rows])
 
 
 def downgrade() -> None:

@@ -1,0 +1,179 @@
+"""The operator's commands by direct message: `approve 12`, `reject 12 why`, `pause 6h`, `resume`, `queue`.
+
+Only the account named by [alerts] operator counts, matched by its account id (looked up once with
+account_lookup and kept in state key "operator"), never by display name. A command is recorded as a
+request in state "command" when it is read (bot/posting/mentions.py); run_commands() carries it out,
+keeps the answer on the row, DMs it back (visibility direct, everything after the operator's handle
+defused) and marks the row done. After a crash an answered command is only re-sent, never re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from bot.config import Config
+from bot.errors import BotError, PublishError
+from bot.filters.hazards import defuse
+from bot.posting.requests_parse import without_mentions
+from bot.store.candidate import naive_utc
+from bot.store.requests import list_requests, set_request_state
+from bot.store.state import get_state, set_state
+from bot.text import MASTODON_MAX_CHARS
+
+if TYPE_CHECKING:
+    from bot.posting.publishers import MastodonPublisher
+    from bot.store.requests import Request
+    from bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+PAUSE_KEY = "pause"  # {"until": iso | None, "reason", "by"}; shared with the alerts (bot/store/state.py)
+OPERATOR_KEY = "operator"  # {"acct", "id"}: the configured operator, resolved once
+HELP = "commands: approve ID, reject ID [reason], pause [6h | 30m | 2d], resume, queue"
+UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}  # seconds per unit of `pause` (bare number: hours)
+QUEUE_LINES = 5  # pending bios listed by `queue`
+_COMMAND_RX = re.compile(r"^(approve|reject|pause|resume|queue|help)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_DURATION_RX = re.compile(r"^(\d{1,4})\s*(m|min|h|d)?\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed command."""
+
+    verb: str
+    cid: int | None = None
+    text: str = ""  # reject's reason
+    seconds: float | None = None  # pause's length; None = until `resume`
+
+
+def operator_acct(cfg: Config) -> str:
+    """The configured operator handle without its leading @ ([alerts] operator, else [mastodon])."""
+    return cfg.alerts.operator.strip().lstrip("@")
+
+
+def operator_id(store: Store, publisher: MastodonPublisher, cfg: Config) -> str | None:
+    """The operator's account id: looked up once per configured handle, then read from state."""
+    acct = operator_acct(cfg)
+    if not acct:
+        return None
+    known = get_state(store, OPERATOR_KEY) or {}
+    if known.get("acct") == acct:
+        return str(known["id"]) if known.get("id") else None
+    found = _lookup(publisher, acct, cfg.mastodon.api_base_url)
+    set_state(store, OPERATOR_KEY, {"acct": acct, "id": found})
+    if found is None:
+        log.warning("[alerts] operator %s: no such account; DM commands are ignored", acct)
+    return found
+
+
+def _lookup(publisher: MastodonPublisher, acct: str, base_url: str) -> str | None:
+    """account_lookup by handle; a local account written with its own domain is tried bare too."""
+    from mastodon.errors import MastodonNotFoundError
+
+    user, _, domain = acct.partition("@")
+    tries = [acct] + ([user] if domain and domain.lower() == (urlsplit(base_url).hostname or "").lower() else [])
+    for handle in tries:
+        with publisher._wrapped("looking up the operator"):
+            try:
+                return str(publisher.client.account_lookup(handle)["id"])
+            except MastodonNotFoundError:
+                continue
+    return None
+
+
+def parse_command(text: str) -> Command | None:
+    """The command in a DM's plain text (mentions removed), or None when it is none."""
+    m = _COMMAND_RX.match(without_mentions(text).strip())
+    if not m:
+        return None
+    verb, rest = m.group(1).lower(), m.group(2).strip()
+    if verb in ("approve", "reject"):
+        num = re.match(r"#?(\d{1,9})\b\s*(.*)$", rest, re.DOTALL)
+        return Command(verb, int(num.group(1)), num.group(2).strip()[:500]) if num else None
+    if verb == "pause":
+        if not rest:
+            return Command(verb)
+        d = _DURATION_RX.match(rest)
+        return Command(verb, seconds=int(d.group(1)) * UNITS[(d.group(2) or "h").lower()]) if d else None
+    return Command(verb)
+
+
+def pause_state(store: Store, now: datetime) -> dict[str, Any] | None:
+    """The pause in force now, or None."""
+    p = get_state(store, PAUSE_KEY)
+    if not p:
+        return None
+    until = p.get("until")
+    return p if until is None or naive_utc(datetime.fromisoformat(until)) > naive_utc(now) else None
+
+
+def execute(now: datetime, store: Store, cfg: Config, cmd: Command | None, by: str) -> str:
+    """Carry out one command; the answer to send back."""
+    if cmd is None or cmd.verb == "help":
+        return HELP
+    try:
+        if cmd.verb == "approve":
+            from bot.filters.gate import approve, default_pipeline
+
+            c = approve(store, default_pipeline(cfg, store), int(cmd.cid or 0), by=by, now=now)
+            return f"#{c.id} approved"
+        if cmd.verb == "reject":
+            c = store.reject(int(cmd.cid or 0), reason=cmd.text or f"rejected by {by}", now=now, by=by)
+            return f"#{c.id} rejected"
+    except BotError as exc:
+        return f"#{cmd.cid}: {exc}"
+    if cmd.verb == "pause":
+        until = naive_utc(now) + timedelta(seconds=cmd.seconds) if cmd.seconds else None
+        set_state(store, PAUSE_KEY, {"until": until.isoformat() + "+00:00" if until else None,
+                                     "reason": "paused by direct message", "by": by}, now)
+        return f"paused until {until:%Y-%m-%d %H:%M} UTC" if until else "paused until `resume`"
+    if cmd.verb == "resume":
+        set_state(store, PAUSE_KEY, None, now)
+        return "resumed"
+    return _queue_summary(store)
+
+
+def _queue_summary(store: Store) -> str:
+    """Counts by state and the best pending bios."""
+    counts = store.count_by_status()
+    head = ", ".join(f"{st} {n}" for st, n in counts.items() if n) or "empty"
+    lines = [head]
+    for c in store.list("pending", limit=QUEUE_LINES, order="quality"):
+        words = " ".join(c.text.split()[:8])
+        reply = " (reply)" if c.request_id else ""
+        lines.append(f"#{c.id}{reply} {c.quality or 0:.2f} {words}…")
+    return "\n".join(lines)
+
+
+def run_commands(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config) -> int:
+    """Carry out and answer every recorded command, oldest first; how many were answered."""
+    done = 0
+    for req in list_requests(store, "command"):
+        answer = req.reason
+        if answer is None:  # not carried out yet (a crash after carrying out leaves the answer here)
+            by = f"dm:{req.acct}"
+            answer = execute(now, store, cfg, parse_command(req.text), by)
+            set_request_state(store, req.id, "command", answer, now=now)
+            log.info("operator command %r from %s: %s", req.text[:80], req.acct, answer)
+        try:
+            _dm(publisher, req, answer)
+        except PublishError as exc:  # the answer stays on the row and is sent next poll
+            log.warning("could not answer the operator's command %s: %s", req.id, exc)
+            break
+        set_request_state(store, req.id, "done", now=now)
+        done += 1
+    return done
+
+
+def _dm(publisher: MastodonPublisher, req: Request, answer: str) -> None:
+    """Answer by direct message, in reply to the command; only the operator can be mentioned."""
+    body, _ = defuse(answer, mentions="defuse", hashtags="defuse", urls="placeholder")
+    with publisher._wrapped("answering the operator"):
+        publisher.client.status_post(f"@{req.acct} {body}"[:MASTODON_MAX_CHARS], visibility="direct",
+                                     in_reply_to_id=req.status_id,
+                                     idempotency_key=f"djbios-dm-{req.notification_id}")
