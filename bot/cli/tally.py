@@ -40,9 +40,9 @@ def posts_line(times: list[datetime], now: datetime) -> str:
     if not times:
         return "none yet"
     first, last = min(times), max(times)
-    ago = f"the last {age(last, now)} ago"
     if len(times) == 1:
-        return f"1 post, {ago}"
+        return f"1 post, {age(last, now)} ago"
+    ago = f"the last {age(last, now)} ago"
     span = (last - first).total_seconds()
     if span < 86400:
         return f"{len(times)} posts in {_duration(span)}; {ago}"

@@ -221,7 +221,7 @@ def test_stats_rates_over_the_real_span(run, config_file: Path) -> None:
     store = db(config_file)
     now = utcnow()
     _posted_at(store, 1, now - timedelta(minutes=5))
-    assert "posted: 1 post, the last 5m ago" in run("stats").output
+    assert "posted: 1 post, 5m ago" in run("stats").output
     _posted_at(store, 2, now - timedelta(minutes=2))
     assert "posted: 2 posts in 3 minutes; the last 2m ago" in run("stats").output
     _posted_at(store, 3, now - timedelta(days=6, minutes=5))  # a post a day would be 1.0 a day
