@@ -1,20 +1,34 @@
-"""The README's first command, demo.sh, end to end: tiny model, few steps, local mastodon_mock."""
+"""The README's first command, demo.sh, end to end: tiny model, few steps, local mastodon_mock.
+
+A new user's first run: a screenful or two, nothing that looks like an error, each stage timed, and at
+the end the next steps, each of which is pasted into a shell here and must work.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+MAX_LINES = 80  # a screenful or two
+# What a newcomer reads as "something broke": shell errors, tracebacks, log levels, native TF lines.
+ERROR_LOOKING = re.compile(r"traceback|unbound variable|command not found|no such file|\berror\b|\bwarning\b|"
+                           r"\bfailed\b|^[EWF]\d{4} ", re.IGNORECASE)
+NEXT = "Next, from the repository root:"
 
 
-@pytest.mark.slow
-def test_demo_runs_every_stage_and_posts(tmp_path: Path) -> None:
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a first run in a fresh demo folder, with the tiny model."""
     env = {
         **os.environ,
         "DJBIOS_DEMO_DIR": str(tmp_path / "demo"),
@@ -25,24 +39,101 @@ def test_demo_runs_every_stage_and_posts(tmp_path: Path) -> None:
         # 30 tiny steps write fragments (now often under min_chars): the filters only score, the test checks the path
         "DJBIOS_DEMO_SKIP_FILTERS": "completeness,repetition,pronouns,language,fluency,names,duplicate,length",
     }
-    env.pop("DJBIOS_CONFIG", None)
-    env.pop("DJBIOS_ACCESS_TOKEN", None)
-    proc = subprocess.run(["bash", str(ROOT / "demo.sh")], env=env, capture_output=True, text=True,
-                          timeout=600, stdin=subprocess.DEVNULL)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
-    for stage in ("1/6", "2/6", "3/6", "4/6", "5/6", "6/6", "done; stopped everything"):
-        assert stage in out
-    assert "Posted bio #" in out and "Status URL:  http://" in out
-    # Everything it started is stopped: the mock server's port no longer answers.
-    port = out.split("mastodon_mock at http://127.0.0.1:")[1].split()[0]
-    with pytest.raises(OSError):
-        import urllib.request
+    for key in ("DJBIOS_CONFIG", "DJBIOS_ACCESS_TOKEN", "DJBIOS_DEMO_KEEP"):
+        env.pop(key, None)
+    return env
 
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/instance", timeout=2)
-    # The posted bio is in the demo's own database, posted exactly once.
-    q = subprocess.run([str(Path(sys.prefix) / "bin" / "djbios"), "queue", "--status", "posted", "--json"],
-                       env={**env, "DJBIOS_CONFIG": str(tmp_path / "demo" / "bot.toml")},
-                       capture_output=True, text=True, check=True)
-    rows = [json.loads(line) for line in q.stdout.splitlines()]
-    assert len(rows) == 1 and rows[0]["posted_url"].startswith("http://")
+
+def shell(command: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """A command as pasted at the repository root."""
+    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+def next_steps(lines: list[str]) -> list[tuple[str, str]]:
+    """(what, command) pairs of the closing block: a line saying what, then the command, indented."""
+    block = lines[lines.index(NEXT) + 1:]
+    assert len(block) % 2 == 0 and all(b.startswith("      ") for b in block[1::2]), block
+    return [(what.strip(), command.strip()) for what, command in zip(block[::2], block[1::2])]
+
+
+def port_closed(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)
+    except OSError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_demo_first_run_is_short_quiet_and_ends_with_next_steps_that_work(tmp_path: Path) -> None:
+    env = demo_env(tmp_path)
+    first = shell(f"bash {ROOT / 'demo.sh'}", env, timeout=900)
+    out = first.stdout
+    assert first.returncode == 0, out[-3000:]
+    lines = out.splitlines()
+    assert len(lines) <= MAX_LINES, out
+    bio = slice(next(i for i, x in enumerate(lines) if x.startswith("Posted bio #")),
+                next(i for i, x in enumerate(lines) if x.startswith("Status URL:")))
+    judged = lines[:bio.start] + lines[bio.stop:]  # the bio is the model's text: it may say "error"
+    assert not [x for x in judged if ERROR_LOOKING.search(x)], out
+    for n in range(1, 7):
+        assert re.search(rf"^==> \[{n}/6\] ", out, re.MULTILINE), n
+    assert len(re.findall(r"^    done in \d+\.\d (s|min)", out, re.MULTILINE)) == 6, out
+
+    status_url = lines[bio.stop].split()[-1]
+    web_ui = next(x for x in lines if x.startswith("Web UI:")).split()[2]
+    assert urlsplit(status_url).netloc == urlsplit(web_ui).netloc  # one host: both links work alike
+    assert port_closed(web_ui)  # everything it started is stopped
+
+    # The closing lines are the next steps, each pasteable at the repository root.
+    steps = next_steps(lines)
+    assert lines[-1] == "      docs/OPERATING.md"
+    commands = dict(steps)
+    assert [w.split()[0] for w, _ in steps] == ["look", "review", "show", "write", "run", "run"]
+    user = {k: v for k, v in env.items() if not k.startswith("DJBIOS_")}  # a new shell: no demo knobs
+    for what, command in steps:
+        if command.endswith(".md"):
+            assert (ROOT / command).is_file(), command
+        elif not command.startswith("DJBIOS_DEMO_KEEP=1 "):
+            done = shell(command, user)
+            assert done.returncode == 0, (command, done.stdout[-2000:])
+            if what.startswith("show"):
+                assert "✓" in done.stdout and "posted" in done.stdout
+    report = tmp_path / "demo" / "checkpoint" / "demo-tiny" / "eval" / "report.md"
+    assert report.is_file()  # made by the "write the model's evaluation report" step
+
+    # A batch without --seed gets a fresh seed: two generates in a row are two different batches.
+    dj = commands["look at the queue, best first"].removesuffix(" queue")
+    for _ in range(2):
+        assert shell(f"{dj} generate -n 4", user).returncode == 0
+    rows = [json.loads(x) for x in shell(f"{dj} queue --sort age --json", user).stdout.splitlines()]
+    last, before = max(r["batch_id"] for r in rows), max(r["batch_id"] for r in rows) - 1
+    seeds = {b: {r["seed"] for r in rows if r["batch_id"] == b} for b in (before, last)}
+    texts = {b: [r["text"] for r in rows if r["batch_id"] == b] for b in (before, last)}
+    assert seeds[before] != seeds[last] and texts[before] != texts[last]
+
+    # DJBIOS_DEMO_KEEP=1 ./demo.sh: a rerun (cached model) that keeps the local Mastodon up.
+    keep = next(c for _, c in steps if c.startswith("DJBIOS_DEMO_KEEP=1 "))
+    kept = subprocess.Popen(["bash", "-c", keep], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    timer = threading.Timer(600, os.killpg, (kept.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        seen = []
+        assert kept.stdout is not None
+        for line in kept.stdout:
+            seen.append(line)
+            if "keeps running" in line:
+                break
+        running = re.search(r"http://\S+/_ui/", seen[-1])
+        assert running, "".join(seen[-20:])
+        with urllib.request.urlopen(running.group(0), timeout=10) as page:
+            assert page.status == 200
+        rerun_ui = next(x for x in seen if x.startswith("Web UI:")).split()[2]
+        assert rerun_ui == running.group(0)
+    finally:
+        os.killpg(kept.pid, signal.SIGINT)  # Ctrl-C, as the line says
+        kept.wait(timeout=60)
+        timer.cancel()
+    assert port_closed(running.group(0))

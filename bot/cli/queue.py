@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import sys
-from datetime import timedelta
 from typing import Any, BinaryIO
 
 import click
 
 from bot.cli.common import App, pass_app
-from bot.cli.reviewer import HIDDEN, age, render, review_loop, visible
+from bot.cli.reviewer import HIDDEN, age, nothing_to_review, render, review_loop, visible
+from bot.cli.tally import posts_line, reviewer_lines
+from bot.cli.terminal import piped_terminal, tty_terminal, wrap
 from bot.errors import BotError, InputError
 from bot.store.candidate import STATES, Candidate, utcnow
 
@@ -110,7 +111,7 @@ def show(app: App, cid: int, as_json: bool) -> None:
         return
     click.echo(render(c, _explainer()))
     for label, value in _provenance(c):
-        click.echo(visible(f"{label}: {value}"))
+        click.echo("\n".join(wrap(visible(f"{label}: {value}"), indent="    ")))
 
 
 def json_text(obj: Any, indent: int | None = None) -> str:
@@ -229,35 +230,30 @@ def edit(app: App, cid: int) -> None:
 @click.command()
 @pass_app
 def review(app: App) -> None:
-    """Review pending candidates one by one, oldest first.
+    """Review pending candidates one by one, best first.
 
-    Keys: a approve, r reject (then an optional reason), e edit in $EDITOR, s skip, q quit.
-    Reads keys from stdin, so it also works with piped input.
+    Keys: a approve, r reject (then a reason, as a line), e edit in $EDITOR, s skip, u undo the last
+    approve or reject, q quit. On a terminal each is one key press; piped input gives one line per key.
 
     \b
     Example:
       djbios review
-      printf 'a\\nr\\nnot funny\\n' | djbios review
+      printf 'a\\nr\\nnot funny\\ns\\nq\\n' | djbios review
     """
-    interactive = sys.stdin.isatty()
-
-    def ask(prompt: str) -> str | None:
-        if interactive:
-            return click.prompt(prompt, default="", show_default=False, prompt_suffix="")
-        line = sys.stdin.readline()
-        return line.rstrip("\n") if line else None
-
+    store = app.store()
+    if not store.list("pending", limit=1):  # say so before loading the filters (seconds)
+        click.echo(nothing_to_review(store))
+        return
     from bot.filters.gate import default_pipeline
 
-    store = app.store()
-    review_loop(store, ask, click.echo, lambda t: click.edit(t), _explainer(),
-                pipe=default_pipeline(app.config, store))
+    term = tty_terminal() if sys.stdin.isatty() else piped_terminal(sys.stdin)
+    review_loop(store, term, pipe=default_pipeline(app.config, store))
 
 
 @click.command()
 @pass_app
 def stats(app: App) -> None:
-    """Counts by status, the approval rate and posts per day.
+    """Counts by status, who approved and rejected what, and how often bios went out.
 
     \b
     Example:
@@ -265,23 +261,12 @@ def stats(app: App) -> None:
     """
     store = app.store()
     counts = store.count_by_status()
-    for st in STATES:
-        click.echo(f"{st:<9} {counts[st]:>6}")
-    passed = counts["approved"] + counts["posting"] + counts["posted"] + counts["failed"]
-    reviewed = passed + sum(1 for c in store.list("rejected") if c.reviewed_at)
-    rate = f"{100 * passed / reviewed:.0f}%" if reviewed else "n/a"
-    click.echo(f"approval rate: {rate} of {reviewed} reviewed")
-    click.echo(f"posts per day: {_per_day(store.posted_times())}")
+    parts = [f"{n} {st}" for st, n in counts.items() if n]
+    click.echo(f"candidates: {sum(counts.values())}{' (' + ', '.join(parts) + ')' if parts else ''}")
+    for line in reviewer_lines(store.list()):
+        click.echo(line)
+    click.echo(f"posted: {posts_line(store.posted_times(), utcnow())}")
     from bot.store.requests import count_by_state  # follower requests (bot/posting/replies.py)
 
     click.echo("requests: " + (", ".join(f"{st} {n}" for st, n in count_by_state(store).items() if n) or "none"))
 
-
-def _per_day(times: list[Any]) -> str:
-    """Posts per day over the last 7 days, and over all time."""
-    if not times:
-        return "none yet"
-    now = utcnow()
-    week = sum(1 for t in times if t >= now - timedelta(days=7)) / 7
-    days = max(1.0, (now - min(times)).total_seconds() / 86400)
-    return f"{week:.1f} (last 7 days), {len(times) / days:.1f} (all time)"

@@ -35,6 +35,7 @@ from bot.store.candidate import HEAD_REVISION, STATES, Candidate, naive_utc
 from bot.store.dberrors import database_errors, describe_url
 from bot.store.engine import connect_args, driver_url, sqlite_pragmas
 from bot.store.posting import PostingTransitions
+from bot.store.review import ReviewTransitions
 from bot.store.tables import BatchRow, CandidateRow
 from bot.text import bio_problem
 
@@ -51,6 +52,8 @@ _MIGRATE_LOCK_KEY = 0x646A62696F73  # "djbios": the PostgreSQL advisory lock hel
 _FROM = {
     "approve": ("pending", "failed"),  # failed: the operator re-queues a bio that failed for good
     "reject": ("pending", "approved", "failed"),
+    "unapprove": ("approved",),  # review's undo: only while nothing has happened to it since
+    "unreject": ("rejected",),
     "edit": ("pending", "approved", "failed", "rejected"),
     "set_verdict": ("pending",),
     "start_posting": ("approved", "failed"),
@@ -62,8 +65,8 @@ _FROM = {
 }
 
 
-class Store(PostingTransitions):
-    """All reads and writes of candidates and batches (the posting side's in bot/store/posting.py)."""
+class Store(PostingTransitions, ReviewTransitions):
+    """All reads and writes of candidates and batches (posting's transitions: posting.py; review's undo: review.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import COMMANDS, cli
+from bot.cli.queue import posts_line
 from bot.config import database_url, load_config
+from bot.errors import IllegalTransition
+from bot.store.candidate import utcnow
 from bot.store.store import Store
 from tests.fixtures_store import GOOD_BIOS
 
@@ -143,6 +147,31 @@ def test_review_with_piped_keys(run, config_file: Path) -> None:
     assert store.get(2).reason == "not funny"
 
 
+def test_review_piped_undo(run, config_file: Path) -> None:
+    run("add", "-", input=bios(2))
+    result = run("review", input="a\nu\nr\nmeh\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "approved 0, rejected 1, edited 0, skipped 0, undone 1" in result.output
+    store = db(config_file)
+    assert sorted((c.status, c.reason) for c in store.list()) == [("pending", None), ("rejected", "meh")]
+
+
+def test_review_empty_queue_names_the_next_step(run) -> None:
+    result = run("review")
+    assert result.exit_code == 0
+    assert result.output.startswith("nothing to review") and "djbios generate" in result.output
+
+
+def test_undo_only_takes_back_the_callers_own_decision(store: Store) -> None:
+    c = store.add("A bio.", source="test")
+    store.approve(c.id, by="auto")
+    with pytest.raises(IllegalTransition, match="approved by auto, not operator"):
+        store.undo_review(c.id, "approved")
+    store.start_posting(c.id)
+    with pytest.raises(IllegalTransition, match="is posting; unapprove needs approved"):
+        store.undo_review(c.id, "approved", by="auto")
+
+
 def test_review_edit_then_approve(run, config_file: Path, monkeypatch: pytest.MonkeyPatch,
                                   tmp_path: Path) -> None:
     editor = tmp_path / "ed.py"
@@ -162,12 +191,51 @@ def test_review_stops_at_end_of_input(run) -> None:
     assert result.exit_code == 0 and "approved 1" in result.output
 
 
-def test_stats(run) -> None:
-    run("add", "-", input=bios(2))
-    run("approve", "1")
-    run("reject", "2")
+def test_stats_separates_auto_approval_from_review(run, config_file: Path) -> None:
+    run("add", "-", input=bios(5))
+    store = db(config_file)
+    store.approve(1, by="auto")
+    store.approve(2, by="auto")
+    run("approve", "3")
+    run("reject", "4")
+    store.approve(5, by="dm:@ana")
+    store.add("Cut off and rejected by the filters", source="generate", status="rejected", reason="length")
     out = run("stats").output
-    assert "approved       1" in out and "approval rate: 50%" in out
+    assert out.splitlines()[0] == "candidates: 6 (2 rejected, 4 approved)"
+    assert "auto-approved: 2" in out
+    assert "reviewed by operator: 1 approved, 1 rejected (approval rate 50%)" in out
+    assert "reviewed by dm:@ana: 1 approved, 0 rejected (approval rate 100%)" in out
+    assert "rejected by the filters before any review: 1" in out
+    assert "posted: none yet" in out
+
+
+def _posted_at(store: Store, cid: int, when: datetime) -> None:
+    store.approve(cid, when)
+    store.start_posting(cid, when)
+    store.mark_posted(cid, status_id=str(cid), url=f"https://x/{cid}", now=when)
+
+
+def test_stats_rates_over_the_real_span(run, config_file: Path) -> None:
+    """Two posts minutes apart are "2 posts in 3 minutes", not a daily rate from a 7-day window."""
+    run("add", "-", input=bios(4))
+    store = db(config_file)
+    now = utcnow()
+    _posted_at(store, 1, now - timedelta(minutes=5))
+    assert "posted: 1 post, 5m ago" in run("stats").output
+    _posted_at(store, 2, now - timedelta(minutes=2))
+    assert "posted: 2 posts in 3 minutes; the last 2m ago" in run("stats").output
+    _posted_at(store, 3, now - timedelta(days=6, minutes=5))  # a post a day would be 1.0 a day
+    _posted_at(store, 4, now - timedelta(days=3, minutes=5))
+    assert "posted: 4 posts in 6.0 days, 0.5 a day; the last 2m ago" in run("stats").output
+
+
+def test_posts_line_units() -> None:
+    now = datetime(2026, 1, 10, 12, 0)
+    assert posts_line([], now) == "none yet"
+    assert posts_line([now - timedelta(seconds=30), now], now) == "2 posts in 30 seconds; the last 0s ago"
+    assert posts_line([now - timedelta(hours=5), now], now) == "2 posts in 5.0 hours; the last 0s ago"
+    week = [now - timedelta(days=d) for d in range(7)]
+    assert posts_line(week, now) == "7 posts in 6.0 days, 1.0 a day; the last 0s ago"
 
 
 def test_malformed_config_is_one_line(tmp_path: Path) -> None:
@@ -207,18 +275,18 @@ def test_review_skips_a_bio_changed_by_another_process(run, config_file: Path) -
     store = db(config_file)
     asked = []
 
-    def ask(prompt: str) -> str | None:
+    def key(prompt: str) -> str | None:
         if not asked:
             store.approve(1)  # the other process acts before this reviewer presses a key
         asked.append(prompt)
         return "a" if len(asked) <= 2 else None
 
-    from bot.cli.reviewer import review_loop
+    from bot.cli.reviewer import Terminal, review_loop
 
     lines: list[str] = []
     from bot.filters.gate import default_pipeline
 
-    summary = review_loop(store, ask, lines.append, lambda t: None,
-                          pipe=default_pipeline(load_config(config_file), store))
+    term = Terminal(key=key, line=lambda p: None, say=lines.append, edit=lambda t: None)
+    summary = review_loop(store, term, pipe=default_pipeline(load_config(config_file), store))
     assert any("candidate 1 is approved" in line for line in lines)
     assert summary.approved == 1 and store.get(2).status == "approved"

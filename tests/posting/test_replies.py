@@ -50,7 +50,8 @@ def test_a_request_becomes_a_reviewed_reply_to_the_mention_only(tmp_path, mastod
     assert len(others) == cfg.replies.candidates - 1
     assert {c.reason for c in others} == {"not chosen", "pronouns"}  # "he" bodies fail for "she"
     assert all(pending.quality >= c.quality for c in others if c.reason == "not chosen")
-    assert "REPLY to @nadia_fan" in render(pending) and "Nadia Ferro (she/her)" in render(pending)
+    shown = " ".join(render(pending).split())  # render wraps to the terminal's width
+    assert "REPLY to @nadia_fan" in shown and "Nadia Ferro (she/her)" in shown
     assert get_request(store, req.id).state == "queued"
 
     assert poll_cycle(NOW, store, pub, cfg).errors == []  # nothing approved: nothing posted
