@@ -9,6 +9,7 @@ approve it explicitly (`approve --force`), which the history records.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -153,5 +154,12 @@ def auto_approve(store: Store, pipe: Pipeline, max_per_day: int, now: datetime |
 
 
 def default_pipeline(cfg: Config, store: Store) -> Pipeline:
-    """The gate's pipeline with bot.toml's limit (the instance's own limit is applied when posting)."""
-    return gate_pipeline(cfg, store, max_chars=cfg.mastodon.max_characters or None)
+    """The gate's pipeline; [mastodon] max_characters, when set and lower, is the length limit.
+
+    The limit is folded into [filters] max_chars (as the worker fits a batch to the instance), so a
+    verdict made here and one made by a refill under the same limit share their fingerprint.
+    """
+    limit = cfg.mastodon.max_characters
+    if limit and limit < cfg.filters.max_chars:
+        cfg = dataclasses.replace(cfg, filters=dataclasses.replace(cfg.filters, max_chars=limit))
+    return gate_pipeline(cfg, store)

@@ -118,7 +118,8 @@ class Worker:
         try:
             needed = queue_size(self.store) < self.cfg.schedule.min_queue  # did this run have work to do
             now = self.clock()
-            out = refill(now, self.store, self.cfg, self.make_batch)
+            # the instance's limit, as the batch was filtered: auto-approval judges under the same settings
+            out = refill(now, self.store, fit_to_instance(self.cfg, self.publisher), self.make_batch)
         except Exception as exc:  # the worker keeps running; the next run tries again
             log.exception("refill failed")
             out = RefillOutcome(errors=[repr(exc)])
