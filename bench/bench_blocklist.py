@@ -27,14 +27,27 @@ from bot.filters.blocklist import _compile, compile_blocklist, default_terms  # 
 REPEAT = 5  # timed loops take the best of this many runs
 SAMPLES = f"{ROOT / 'training' / 'data' / 'sample_bios.jsonl'}:text"
 # A plausible operator list: ten words and a regex, none of them in the bios.
-EXTRA = ["frobnicate", "quasar", "fog machine", "wibble", "glorp", "zanzibar", "plinth", "gazump",
-         "snollygoster", "kerfuffle", r"/\bn[a4]zi/"]
+EXTRA = [
+    "frobnicate",
+    "quasar",
+    "fog machine",
+    "wibble",
+    "glorp",
+    "zanzibar",
+    "plinth",
+    "gazump",
+    "snollygoster",
+    "kerfuffle",
+    r"/\bn[a4]zi/",
+]
 
 
 def naive_compile(entries: list[str]) -> list[tuple[str, re.Pattern[str]]]:
     """The anchor (djbios' blocklist before this one): each word a case-insensitive \\b-bounded regex."""
-    return [(e, re.compile(e[1:-1] if len(e) > 2 and e[0] == e[-1] == "/" else rf"\b{re.escape(e)}\b", re.I))
-            for e in entries]
+    return [
+        (e, re.compile(e[1:-1] if len(e) > 2 and e[0] == e[-1] == "/" else rf"\b{re.escape(e)}\b", re.I))
+        for e in entries
+    ]
 
 
 def naive_blocklist(text: str, patterns: list[tuple[str, re.Pattern[str]]]) -> list[str]:
@@ -76,7 +89,7 @@ def report_hits(name: str, texts: list[str]) -> None:
         docs += bool(hits)
         for h in hits:
             seen[h.term, h.text] += 1
-            where.setdefault((h.term, h.text), t[max(0, h.start - 40):h.end + 40].replace("\n", " "))
+            where.setdefault((h.term, h.text), t[max(0, h.start - 40) : h.end + 40].replace("\n", " "))
     print(f"{name}: {docs} of {len(texts)} texts hit, {sum(seen.values())} hits")
     for (term, text), n in seen.most_common():
         print(f"  {n:3d}  {term!r} as {text!r}: …{where[term, text]}…")
@@ -88,8 +101,10 @@ def main() -> None:
     ap.add_argument("--jsonl", action="append", help="file.jsonl:field (repeatable)")
     ap.add_argument("--hits", action="store_true", help="list every default-list hit")
     args = ap.parse_args()
-    print(f"python {platform.python_version()}, {platform.processor() or platform.machine()}, "
-          f"{len(default_terms())} default terms, extra = {len(EXTRA)} entries")
+    print(
+        f"python {platform.python_version()}, {platform.processor() or platform.machine()}, "
+        f"{len(default_terms())} default terms, extra = {len(EXTRA)} entries"
+    )
     t0 = cpu_s()
     _compile.__wrapped__(tuple(EXTRA), True, ())
     print(f"compile (uncached, default list loaded): {(cpu_s() - t0) * 1e3:.1f} ms CPU")
@@ -101,10 +116,12 @@ def main() -> None:
         texts = load(spec)
         chars = sum(map(len, texts)) / len(texts)
         print(f"\n{Path(spec.partition(':')[0]).name}: {len(texts)} texts, mean {chars:.0f} chars")
-        for label, fn in (("anchor: whole-word regexes, extra only", lambda t: naive_blocklist(t, old_extra)),
-                          ("new Blocklist.find, extra only", new_extra.find),
-                          ("anchor, extra + default terms as words", lambda t: naive_blocklist(t, old_all)),
-                          ("new Blocklist.find, extra + default", new_all.find)):
+        for label, fn in (
+            ("anchor: whole-word regexes, extra only", lambda t: naive_blocklist(t, old_extra)),
+            ("new Blocklist.find, extra only", new_extra.find),
+            ("anchor, extra + default terms as words", lambda t: naive_blocklist(t, old_all)),
+            ("new Blocklist.find, extra + default", new_all.find),
+        ):
             us = per_bio_us(fn, texts)
             print(f"  {label:40s} {us:7.1f} µs/text  {us * 500 / chars:7.1f} µs per 500 chars")
         if args.hits:

@@ -65,11 +65,16 @@ def run(url: str, bios: int, workers: int) -> dict:
     from bot.store.store import Store
 
     store = Store.open(url)
-    for c in store.add_many([f"Claim bench bio {i}: a DJ who plays the tide tables." for i in range(bios)],
-                            source="bench"):
+    for c in store.add_many(
+        [f"Claim bench bio {i}: a DJ who plays the tide tables." for i in range(bios)], source="bench"
+    ):
         store.approve(c.id)
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(ROOT)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, str(ROOT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(workers)
+    ]
     for p in procs:
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     t0 = time.perf_counter()
@@ -83,10 +88,17 @@ def run(url: str, bios: int, workers: int) -> dict:
     posted_rows = store.count_by_status()["posted"]
     store.close()
     lat = sorted(x for r in results for x in r["lat"])
-    return {"workers": workers, "posts": len(ids), "duplicates": len(ids) - len(set(ids)),
-            "posted_rows": posted_rows, "per_min": len(ids) / seconds * 60, "seconds": seconds,
-            "p50_ms": statistics.median(lat) * 1000, "p95_ms": lat[int(0.95 * (len(lat) - 1))] * 1000,
-            "lost_races": sum(r["lost"] for r in results)}
+    return {
+        "workers": workers,
+        "posts": len(ids),
+        "duplicates": len(ids) - len(set(ids)),
+        "posted_rows": posted_rows,
+        "per_min": len(ids) / seconds * 60,
+        "seconds": seconds,
+        "p50_ms": statistics.median(lat) * 1000,
+        "p95_ms": lat[int(0.95 * (len(lat) - 1))] * 1000,
+        "lost_races": sum(r["lost"] for r in results),
+    }
 
 
 def main() -> None:
@@ -107,12 +119,15 @@ def main() -> None:
     finally:
         pg.stop()
     print(f"{args.bios} approved bios, load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs\n")
-    print("| database | post processes | posts/min | claim p50 ms | claim p95 ms | lost races | duplicates |"
-          " all posted |")
+    print(
+        "| database | post processes | posts/min | claim p50 ms | claim p95 ms | lost races | duplicates | all posted |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for db, r in rows:
-        print(f"| {db} | {r['workers']} | {r['per_min']:,.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-              f"{r['lost_races']} | {r['duplicates']} | {r['posted_rows'] == r['posts'] == args.bios} |")
+        print(
+            f"| {db} | {r['workers']} | {r['per_min']:,.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+            f"{r['lost_races']} | {r['duplicates']} | {r['posted_rows'] == r['posts'] == args.bios} |"
+        )
 
 
 if __name__ == "__main__":

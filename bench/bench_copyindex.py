@@ -44,8 +44,7 @@ def rss_mb() -> float:
 
 def child(name: str, *args: str) -> dict:
     """Run one measurement in a fresh interpreter and return its JSON result."""
-    out = subprocess.run([sys.executable, __file__, "--child", name, *args], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, "--child", name, *args], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -58,7 +57,7 @@ def candidates(corpus: Path, n: int, words: int, seed: int) -> list[dict]:
     bios = list(iter_bios(corpus)) if n else []
     out = []
     for i in range(n):
-        base = stream[i * words:(i + 1) * words]
+        base = stream[i * words : (i + 1) * words]
         item = {"text": " ".join(base), "planted": 0}
         if i % 2:
             toks = rng.choice(bios).split()
@@ -66,10 +65,12 @@ def candidates(corpus: Path, n: int, words: int, seed: int) -> list[dict]:
                 toks = rng.choice(bios).split()
             length = rng.randint(16, 40)
             s = rng.randrange(len(toks) - length)
-            copy = toks[s:s + length]
+            copy = toks[s : s + length]
             at = rng.randrange(words - length)
-            item = {"text": " ".join(base[:at] + copy + base[at + length:]),
-                    "planted": len(WORD.findall(" ".join(copy)))}
+            item = {
+                "text": " ".join(base[:at] + copy + base[at + length :]),
+                "planted": len(WORD.findall(" ".join(copy))),
+            }
         out.append(item)
     return out
 
@@ -95,13 +96,19 @@ def run_check(index: str, cands: str) -> dict:
         cpu = min(cpu, (cpu_s() - c0) / max(1, len(items)))
     planted = [(c, m) for c, m in zip(items, ms) if c["planted"]]
     clean = [m for c, m in zip(items, ms) if not c["planted"]]
-    return {"load_s": load, "check_ms": per * 1e3, "check_cpu_ms": cpu * 1e3, "rss_mb": rss_mb(),
-            "recall": sum(m.longest_run >= c["planted"] for c, m in planted) / max(1, len(planted)),
-            "planted": len(planted), "clean": len(clean),
-            "fp_run": sum(m.longest_run >= 16 for m in clean),
-            "fp_overlap": sum(m.overlap > 0.5 for m in clean),
-            "clean_max_run": max((m.longest_run for m in clean), default=0),
-            "berlin_run": idx.check("Jo is a DJ and producer based in Berlin.").longest_run}
+    return {
+        "load_s": load,
+        "check_ms": per * 1e3,
+        "check_cpu_ms": cpu * 1e3,
+        "rss_mb": rss_mb(),
+        "recall": sum(m.longest_run >= c["planted"] for c, m in planted) / max(1, len(planted)),
+        "planted": len(planted),
+        "clean": len(clean),
+        "fp_run": sum(m.longest_run >= 16 for m in clean),
+        "fp_overlap": sum(m.overlap > 0.5 for m in clean),
+        "clean_max_run": max((m.longest_run for m in clean), default=0),
+        "berlin_run": idx.check("Jo is a DJ and producer based in Berlin.").longest_run,
+    }
 
 
 def run_scan(corpus: str, cands: str, sample: str) -> dict:
@@ -109,15 +116,14 @@ def run_scan(corpus: str, cands: str, sample: str) -> dict:
     t = time.perf_counter()
     rejoined = " ".join(" ".join(b.split()) for b in iter_bios(Path(corpus)))
     prep = time.perf_counter() - t
-    items = [c for c in json.loads(Path(cands).read_text()) if not c["planted"]][:int(sample)]
+    items = [c for c in json.loads(Path(cands).read_text()) if not c["planted"]][: int(sample)]
     t, c0 = time.perf_counter(), cpu_s()
     for c in items:
         words = c["text"].split()
         over = min(15, round(0.7 * len(words))) + 1
-        any(" ".join(words[i:i + over]) in rejoined for i in range(max(1, len(words) - over + 1)))
+        any(" ".join(words[i : i + over]) in rejoined for i in range(max(1, len(words) - over + 1)))
     per, cpu = (time.perf_counter() - t) / max(1, len(items)), (cpu_s() - c0) / max(1, len(items))
-    return {"prep_s": prep, "check_ms": per * 1e3, "check_cpu_ms": cpu * 1e3, "rss_mb": rss_mb(),
-            "sample": len(items)}
+    return {"prep_s": prep, "check_ms": per * 1e3, "check_cpu_ms": cpu * 1e3, "rss_mb": rss_mb(), "sample": len(items)}
 
 
 def run_pyset(corpus: str, cands: str) -> dict:
@@ -126,7 +132,7 @@ def run_pyset(corpus: str, cands: str) -> dict:
     grams: set[int] = set()
     for b in iter_bios(Path(corpus)):
         w = [x.lower() for x in WORD.findall(b)]
-        grams.update(hash(tuple(w[i:i + 8])) for i in range(len(w) - 7))
+        grams.update(hash(tuple(w[i : i + 8])) for i in range(len(w) - 7))
     build, build_cpu = time.perf_counter() - t, cpu_s() - c0
     items = json.loads(Path(cands).read_text())
     per = float("inf")
@@ -134,10 +140,9 @@ def run_pyset(corpus: str, cands: str) -> dict:
         t = time.perf_counter()
         for c in items:
             w = [x.lower() for x in WORD.findall(c["text"])]
-            sum(hash(tuple(w[i:i + 8])) in grams for i in range(len(w) - 7))
+            sum(hash(tuple(w[i : i + 8])) in grams for i in range(len(w) - 7))
         per = min(per, (time.perf_counter() - t) / max(1, len(items)))
-    return {"seconds": build, "cpu_s": build_cpu, "rss_mb": rss_mb(), "check_ms": per * 1e3,
-            "ngrams": len(grams)}
+    return {"seconds": build, "cpu_s": build_cpu, "rss_mb": rss_mb(), "check_ms": per * 1e3, "ngrams": len(grams)}
 
 
 def run_discogs(tmp: str) -> dict:
@@ -160,10 +165,17 @@ def run_discogs(tmp: str) -> dict:
 
     pipe, t = Pipeline(FiltersConfig(max_chars=5000), idx, []), time.perf_counter()
     reasons = Counter(str(pipe.check(t).reason) for t in other)  # Discogs profiles run long: no length cap
-    return {"pipeline_ms": (time.perf_counter() - t) / len(other) * 1e3, "reasons": dict(reasons),
-            "indexed": len(half), "checked": len(other), "checked_8plus": sum(n >= 8 for n, _ in ms),
-            "fp_run": runs, "fp_overlap": over, "top_runs": longest,
-            "berlin_run": idx.check("Jo is a DJ and producer based in Berlin.").longest_run}
+    return {
+        "pipeline_ms": (time.perf_counter() - t) / len(other) * 1e3,
+        "reasons": dict(reasons),
+        "indexed": len(half),
+        "checked": len(other),
+        "checked_8plus": sum(n >= 8 for n, _ in ms),
+        "fp_run": runs,
+        "fp_overlap": over,
+        "top_runs": longest,
+        "berlin_run": idx.check("Jo is a DJ and producer based in Berlin.").longest_run,
+    }
 
 
 def table(rows: list[tuple[str, str, str, str]]) -> str:
@@ -182,65 +194,111 @@ def main() -> None:
     p.add_argument("--scan-sample", type=int, default=3, help="candidates timed for the substring scan")
     a = p.parse_args()
     if a.child:
-        fn = {"build": run_build, "check": run_check, "scan": run_scan, "pyset": run_pyset,
-              "discogs": run_discogs}[a.child[0]]
+        fn = {"build": run_build, "check": run_check, "scan": run_scan, "pyset": run_pyset, "discogs": run_discogs}[
+            a.child[0]
+        ]
         print(json.dumps(fn(*a.child[1:])))
         return
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = a.corpus or Path(tmp) / "synth.txt"
         if not a.corpus:
-            subprocess.run([sys.executable, "-m", "bench.synth", "--n", str(a.n), "--out", str(corpus),
-                            "--format", "corpus"], check=True, cwd=ROOT)
+            subprocess.run(
+                [sys.executable, "-m", "bench.synth", "--n", str(a.n), "--out", str(corpus), "--format", "corpus"],
+                check=True,
+                cwd=ROOT,
+            )
         index, cands = Path(tmp) / "synth.idx", Path(tmp) / "cands.json"
         builds = [child("build", str(corpus), str(index)) for _ in range(2)]
-        build = {**builds[-1], "seconds": min(b["seconds"] for b in builds),
-                 "cpu_s": min(b["cpu_s"] for b in builds),
-                 "rss_mb": max(b["rss_mb"] for b in builds)}
+        build = {
+            **builds[-1],
+            "seconds": min(b["seconds"] for b in builds),
+            "cpu_s": min(b["cpu_s"] for b in builds),
+            "rss_mb": max(b["rss_mb"] for b in builds),
+        }
         cands.write_text(json.dumps(candidates(corpus, a.candidates, 300, seed=1)))
         check = child("check", str(index), str(cands))
         scan = child("scan", str(corpus), str(cands), str(a.scan_sample))
         pyset = child("pyset", str(corpus), str(cands))
         discogs = child("discogs", tmp) if DATA else None
     report(build["corpus_bytes"], build, check, scan, pyset, discogs)
-    print(f"load average (1/5/15 min) before {load_before}, after {os.getloadavg()}; "
-          f"timings are best of {REPEAT} (build: best of 2)")
+    print(
+        f"load average (1/5/15 min) before {load_before}, after {os.getloadavg()}; "
+        f"timings are best of {REPEAT} (build: best of 2)"
+    )
 
 
 def report(size: int, build: dict, check: dict, scan: dict, pyset: dict, discogs: dict | None) -> None:
     """Print the results as markdown."""
-    print(f"corpus: {build['bios']:,} bios, {size / 1e6:.1f} MB, {build['words']:,} words, "
-          f"{build['ngrams']:,} 8-grams\n")
+    print(
+        f"corpus: {build['bios']:,} bios, {size / 1e6:.1f} MB, {build['words']:,} words, {build['ngrams']:,} 8-grams\n"
+    )
     rows = [
-        ("build time (s)", f"set {pyset['seconds']:.1f}", f"{build['seconds']:.1f}",
-         f"{pyset['seconds'] / build['seconds']:.1f}x"),
-        ("build CPU time (s)", f"set {pyset['cpu_s']:.1f}", f"{build['cpu_s']:.1f}",
-         f"{pyset['cpu_s'] / build['cpu_s']:.1f}x"),
-        ("build peak RSS (MB)", f"set {pyset['rss_mb']:.0f}", f"{build['rss_mb']:.0f}",
-         f"{pyset['rss_mb'] / build['rss_mb']:.1f}x"),
-        ("check per 300-word candidate (ms)", f"scan {scan['check_ms']:.0f} (n={scan['sample']})",
-         f"{check['check_ms']:.2f}", f"{scan['check_ms'] / check['check_ms']:.0f}x"),
-        ("check CPU time per candidate (ms)", f"scan {scan['check_cpu_ms']:.0f}",
-         f"{check['check_cpu_ms']:.2f}", f"{scan['check_cpu_ms'] / check['check_cpu_ms']:.0f}x"),
-        ("check per candidate, set overlap only (ms)", f"set {pyset['check_ms']:.2f}",
-         f"{check['check_ms']:.2f}", f"{pyset['check_ms'] / check['check_ms']:.1f}x"),
-        ("1,000 candidates (s; scan extrapolated)", f"scan {scan['check_ms']:.0f}", f"{check['check_ms']:.1f}",
-         f"{scan['check_ms'] / check['check_ms']:.0f}x"),
+        (
+            "build time (s)",
+            f"set {pyset['seconds']:.1f}",
+            f"{build['seconds']:.1f}",
+            f"{pyset['seconds'] / build['seconds']:.1f}x",
+        ),
+        (
+            "build CPU time (s)",
+            f"set {pyset['cpu_s']:.1f}",
+            f"{build['cpu_s']:.1f}",
+            f"{pyset['cpu_s'] / build['cpu_s']:.1f}x",
+        ),
+        (
+            "build peak RSS (MB)",
+            f"set {pyset['rss_mb']:.0f}",
+            f"{build['rss_mb']:.0f}",
+            f"{pyset['rss_mb'] / build['rss_mb']:.1f}x",
+        ),
+        (
+            "check per 300-word candidate (ms)",
+            f"scan {scan['check_ms']:.0f} (n={scan['sample']})",
+            f"{check['check_ms']:.2f}",
+            f"{scan['check_ms'] / check['check_ms']:.0f}x",
+        ),
+        (
+            "check CPU time per candidate (ms)",
+            f"scan {scan['check_cpu_ms']:.0f}",
+            f"{check['check_cpu_ms']:.2f}",
+            f"{scan['check_cpu_ms'] / check['check_cpu_ms']:.0f}x",
+        ),
+        (
+            "check per candidate, set overlap only (ms)",
+            f"set {pyset['check_ms']:.2f}",
+            f"{check['check_ms']:.2f}",
+            f"{pyset['check_ms'] / check['check_ms']:.1f}x",
+        ),
+        (
+            "1,000 candidates (s; scan extrapolated)",
+            f"scan {scan['check_ms']:.0f}",
+            f"{check['check_ms']:.1f}",
+            f"{scan['check_ms'] / check['check_ms']:.0f}x",
+        ),
     ]
     print(table(rows))
-    print(f"\nload (ms): {check['load_s'] * 1e3:.1f}; RSS of the checking process: {check['rss_mb']:.0f} MB; "
-          f"substring scan prep (join corpus): {scan['prep_s']:.1f} s, RSS {scan['rss_mb']:.0f} MB")
-    print(f"recall of planted 16-40 word copies: {check['recall']:.0%} of {check['planted']}; "
-          f"unrelated candidates flagged: run>=16 {check['fp_run']}/{check['clean']}, "
-          f"overlap>50% {check['fp_overlap']}/{check['clean']} (longest unrelated run "
-          f"{check['clean_max_run']} words); 'DJ and producer based in Berlin' run: {check['berlin_run']}")
+    print(
+        f"\nload (ms): {check['load_s'] * 1e3:.1f}; RSS of the checking process: {check['rss_mb']:.0f} MB; "
+        f"substring scan prep (join corpus): {scan['prep_s']:.1f} s, RSS {scan['rss_mb']:.0f} MB"
+    )
+    print(
+        f"recall of planted 16-40 word copies: {check['recall']:.0%} of {check['planted']}; "
+        f"unrelated candidates flagged: run>=16 {check['fp_run']}/{check['clean']}, "
+        f"overlap>50% {check['fp_overlap']}/{check['clean']} (longest unrelated run "
+        f"{check['clean_max_run']} words); 'DJ and producer based in Berlin' run: {check['berlin_run']}"
+    )
     if discogs:
-        print(f"Discogs CC0: indexed {discogs['indexed']} profiles, checked {discogs['checked']} others "
-              f"({discogs['checked_8plus']} with >= 8 words): flagged by run rule {discogs['fp_run']}, "
-              f"by overlap>50% {discogs['fp_overlap']}; five longest runs {discogs['top_runs']}; "
-              f"'DJ and producer based in Berlin' run: {discogs['berlin_run']}")
-        print(f"whole filter pipeline on those {discogs['checked']} real profiles (max_chars 5000): "
-              f"{discogs['pipeline_ms']:.1f} ms each; verdicts {discogs['reasons']}")
+        print(
+            f"Discogs CC0: indexed {discogs['indexed']} profiles, checked {discogs['checked']} others "
+            f"({discogs['checked_8plus']} with >= 8 words): flagged by run rule {discogs['fp_run']}, "
+            f"by overlap>50% {discogs['fp_overlap']}; five longest runs {discogs['top_runs']}; "
+            f"'DJ and producer based in Berlin' run: {discogs['berlin_run']}"
+        )
+        print(
+            f"whole filter pipeline on those {discogs['checked']} real profiles (max_chars 5000): "
+            f"{discogs['pipeline_ms']:.1f} ms each; verdicts {discogs['reasons']}"
+        )
 
 
 if __name__ == "__main__":

@@ -64,8 +64,13 @@ def naive_build(src: Path, out: Path, field: str) -> dict:
             kept.append(text)
     out.write_text("".join(f"{START}{t}{END}\n" for t in kept), encoding="utf-8")
     out.with_suffix(".verdicts.json").write_text(json.dumps(verdicts), encoding="utf-8")
-    return {"inputs": n, "kept": len(kept), "seconds": time.perf_counter() - t0, "seconds_lang": lang.seconds,
-            "langdetect_calls": lang.calls}
+    return {
+        "inputs": n,
+        "kept": len(kept),
+        "seconds": time.perf_counter() - t0,
+        "seconds_lang": lang.seconds,
+        "langdetect_calls": lang.calls,
+    }
 
 
 def ours_build(src: Path, out: Path, field: str) -> dict:
@@ -73,8 +78,14 @@ def ours_build(src: Path, out: Path, field: str) -> dict:
     from training.corpus.build import build_corpus
 
     st = build_corpus([src], out, _cfg(field), index=False)
-    return {"inputs": st["inputs"], "kept": st["kept"] + st["validation"], "seconds": st["seconds"],
-            "seconds_lang": st["seconds_lang"], "langdetect_calls": st["langdetect_calls"], "dropped": st["dropped"]}
+    return {
+        "inputs": st["inputs"],
+        "kept": st["kept"] + st["validation"],
+        "seconds": st["seconds"],
+        "seconds_lang": st["seconds_lang"],
+        "langdetect_calls": st["langdetect_calls"],
+        "dropped": st["dropped"],
+    }
 
 
 def one(kind: str, src: Path, out: Path, field: str) -> None:
@@ -125,14 +136,18 @@ def compare(label: str, src: Path, field: str, anchor: str) -> list[str]:
     for kind, st in res.items():
         rate = st["inputs"] / st["cpu_seconds"]
         ratio = f"{rate / (res['anchor']['inputs'] / res['anchor']['cpu_seconds']):.1f}x" if "anchor" in res else "-"
-        rows.append(f"| {label} ({st['inputs']:,} bios, {mb:.1f} MB) | {kind} | {st['seconds']:.1f} | "
-                    f"{st['cpu_seconds']:.1f} | {rate:,.0f} | "
-                    f"{ratio} | {st['peak_rss_mb']:.0f} | {st['seconds_lang'] / st['seconds']:.0%} | "
-                    f"{st['langdetect_calls']:,} | {st['kept']:,} |")
+        rows.append(
+            f"| {label} ({st['inputs']:,} bios, {mb:.1f} MB) | {kind} | {st['seconds']:.1f} | "
+            f"{st['cpu_seconds']:.1f} | {rate:,.0f} | "
+            f"{ratio} | {st['peak_rss_mb']:.0f} | {st['seconds_lang'] / st['seconds']:.0%} | "
+            f"{st['langdetect_calls']:,} | {st['kept']:,} |"
+        )
     if "anchor" in res:
         n, a, o = agreement(WORK / f"{label}-anchor.txt", WORK / f"{label}-ours.txt")
-        rows.append(f"| {label} | language agreement | {n:,} records judged by both: anchor-only English {a}, "
-                    f"ours-only English {o} | | | | | | | |")
+        rows.append(
+            f"| {label} | language agreement | {n:,} records judged by both: anchor-only English {a}, "
+            f"ours-only English {o} | | | | | | | |"
+        )
     return rows
 
 
@@ -140,8 +155,11 @@ def synth(n: int) -> Path:
     """The synthetic corpus (made once, deterministic)."""
     path = WORK / f"synth-{n}.jsonl"
     if not path.exists():
-        subprocess.run([sys.executable, "-m", "bench.synth", "--n", str(n), "--seed", "0", "--out", str(path)],
-                       cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "bench.synth", "--n", str(n), "--seed", "0", "--out", str(path)],
+            cwd=ROOT,
+            check=True,
+        )
     return path
 
 
@@ -149,8 +167,12 @@ def main() -> None:
     """Parse arguments; run the comparisons; print the table."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=52000, help="synthetic bios (default 52000, ~74 MB)")
-    p.add_argument("--anchor", choices=("run", "reuse", "skip"), default="run",
-                   help="reuse: the anchor's numbers saved by an earlier run (it takes ~6 CPU-min at 52k)")
+    p.add_argument(
+        "--anchor",
+        choices=("run", "reuse", "skip"),
+        default="run",
+        help="reuse: the anchor's numbers saved by an earlier run (it takes ~6 CPU-min at 52k)",
+    )
     p.add_argument("--skip-discogs", action="store_true")
     p.add_argument("--one", choices=("anchor", "ours"), help=argparse.SUPPRESS)
     p.add_argument("--src", type=Path, help=argparse.SUPPRESS)
@@ -160,8 +182,11 @@ def main() -> None:
     if a.one:
         return one(a.one, a.src, a.out, a.field)
     WORK.mkdir(parents=True, exist_ok=True)
-    rows = ["| input | build | wall s | CPU s | bios/s (CPU) | vs anchor | peak RSS MB | time in langdetect "
-            "| langdetect calls | bios kept |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| input | build | wall s | CPU s | bios/s (CPU) | vs anchor | peak RSS MB | time in langdetect "
+        "| langdetect calls | bios kept |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     if not a.skip_discogs and DISCOGS:
         rows += compare("discogs", DISCOGS, "profile_raw", a.anchor)
     rows += compare("synthetic", synth(a.n), "text", a.anchor)

@@ -75,12 +75,17 @@ def sha12(text: str) -> str:
 def parse_setting(spec: str) -> dict[str, Any]:
     """'T/K/P' -> sampling settings, e.g. '0.7/40/0' (top_k 40) or '0.8/0/0.9' (nucleus 0.9)."""
     t, k, p = spec.split("/")
-    return {"name": f"t{float(t):g}-k{int(k)}-p{float(p):g}", "temperature": float(t), "top_k": int(k),
-            "top_p": float(p)}
+    return {
+        "name": f"t{float(t):g}-k{int(k)}-p{float(p):g}",
+        "temperature": float(t),
+        "top_k": int(k),
+        "top_p": float(p),
+    }
 
 
-def sample(cfg: Config, settings: list[dict[str, Any]], seeds: list[int], n: int,
-           step: int | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def sample(
+    cfg: Config, settings: list[dict[str, Any]], seeds: list[int], n: int, step: int | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every setting x seed refill of n bios from one loaded checkpoint; returns (samples, provenance)."""
     from bot.generation.refill import load_generator
 
@@ -89,11 +94,28 @@ def sample(cfg: Config, settings: list[dict[str, Any]], seeds: list[int], n: int
     for st in settings:
         t0 = time.perf_counter()
         for seed in seeds:
-            out = gen.generate(n, batch_size=cfg.generate.batch_size, temperature=st["temperature"],
-                               top_k=st["top_k"], top_p=st["top_p"], seed=seed, prefix=cfg.generate.prefix,
-                               max_tokens=max_tokens_for(cfg))
-            rows += [{"setting": st["name"], "seed": seed, "index": i, "text": s.text, "complete": s.complete,
-                      "tokens": s.tokens, "sha": sha12(s.text)} for i, s in enumerate(out)]
+            out = gen.generate(
+                n,
+                batch_size=cfg.generate.batch_size,
+                temperature=st["temperature"],
+                top_k=st["top_k"],
+                top_p=st["top_p"],
+                seed=seed,
+                prefix=cfg.generate.prefix,
+                max_tokens=max_tokens_for(cfg),
+            )
+            rows += [
+                {
+                    "setting": st["name"],
+                    "seed": seed,
+                    "index": i,
+                    "text": s.text,
+                    "complete": s.complete,
+                    "tokens": s.tokens,
+                    "sha": sha12(s.text),
+                }
+                for i, s in enumerate(out)
+            ]
         st["seconds"] = round(time.perf_counter() - t0, 1)
     prov = dict(gen.provenance)
     gen.close()
@@ -118,18 +140,32 @@ def judge_new(cfg: Config, rows: list[dict[str, Any]]) -> None:
             v = pipe.check(r["text"], complete=r["complete"])
             if v.ok:
                 pipe.remember(v.text)
-            r["new"] = {"ok": v.ok, "reason": v.reason, "quality": v.quality, "posted": v.text,
-                        "fluency": (v.scores.get("fluency") or {}).get("score")}
+            r["new"] = {
+                "ok": v.ok,
+                "reason": v.reason,
+                "quality": v.quality,
+                "posted": v.text,
+                "fluency": (v.scores.get("fluency") or {}).get("score"),
+            }
 
 
 def judge_old(config: Path, old: Path, rows: list[dict[str, Any]]) -> None:
     """The previous round's pipeline (a checkout at `old`) on every sample, in a subprocess (row["old"])."""
     groups = refills(rows)
-    job = {"config": str(config), "refills": [[{"text": r["text"], "complete": r["complete"]} for r in g]
-                                              for g in groups]}
+    job = {
+        "config": str(config),
+        "refills": [[{"text": r["text"], "complete": r["complete"]} for r in g] for g in groups],
+    }
     env = {**os.environ, "PYTHONPATH": str(old)}
-    done = subprocess.run([sys.executable, "-c", OLD_JUDGE], input=json.dumps(job), capture_output=True,
-                          text=True, env=env, cwd=str(old), check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", OLD_JUDGE],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(old),
+        check=False,
+    )
     if done.returncode:
         sys.exit(f"old pipeline failed ({old}): {done.stderr.strip().splitlines()[-1:]}")
     for g, verdicts in zip(groups, json.loads(done.stdout)):
@@ -143,7 +179,7 @@ def load_labels(model: str) -> dict[str, dict[str, Any]]:
         return {}
     labels = json.loads(LABELS.read_text(encoding="utf-8"))["labels"]
     head = model + "|"
-    return {k[len(head):]: v for k, v in labels.items() if k.startswith(head)}
+    return {k[len(head) :]: v for k, v in labels.items() if k.startswith(head)}
 
 
 def auto_approved(rows: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
@@ -168,15 +204,17 @@ def approvable(rows: list[dict[str, Any]], labels: dict[str, dict[str, Any]], ki
     return strict, lenient, seen
 
 
-def report(rows: list[dict[str, Any]], settings: list[dict[str, Any]], model: str, n: int,
-           top: int = 6) -> list[str]:
+def report(rows: list[dict[str, Any]], settings: list[dict[str, Any]], model: str, n: int, top: int = 6) -> list[str]:
     """The side-by-side table and the details per setting (top: [review] auto_max_per_day)."""
     labels = load_labels(model)
     has_old = all("old" in r for r in rows)
-    lines = [f"model {model}; {n} bios per refill; labels for {len(labels)} samples",
-             "| setting | old pass | new pass | new fewest/refill | new strict/lenient of labelled passing "
-             f"| old strict/lenient of labelled passing | goal lenient/strict | auto top {top}/refill strict/lenient "
-             "| s |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"model {model}; {n} bios per refill; labels for {len(labels)} samples",
+        "| setting | old pass | new pass | new fewest/refill | new strict/lenient of labelled passing "
+        f"| old strict/lenient of labelled passing | goal lenient/strict | auto top {top}/refill strict/lenient "
+        "| s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     details = []
     for st in settings:
         mine = [r for r in rows if r["setting"] == st["name"]]
@@ -185,12 +223,17 @@ def report(rows: list[dict[str, Any]], settings: list[dict[str, Any]], model: st
         fewest = min(sum(r["new"]["ok"] for r in g) for g in refills(mine))
         ns, nl, nseen = approvable(mine, labels, "new")
         os_, ol, oseen = approvable(mine, labels, "old") if has_old else (0, 0, 0)
-        goal = "-" if nseen < new_ok else "/".join(
-            "yes" if n >= GOAL_SHARE * nseen and fewest >= GOAL_PASS else "no" for n in (nl, ns))
+        goal = (
+            "-"
+            if nseen < new_ok
+            else "/".join("yes" if n >= GOAL_SHARE * nseen and fewest >= GOAL_PASS else "no" for n in (nl, ns))
+        )
         ts, tl, tseen = approvable(auto_approved(mine, top), labels, "new")
-        lines.append(f"| {st['name']} | {old_ok if has_old else '-'}/{len(mine)} | {new_ok}/{len(mine)} | "
-                     f"{fewest}/{n} | {_share(ns, nl, nseen)} | {_share(os_, ol, oseen)} | {goal} | "
-                     f"{_share(ts, tl, tseen)} | {st.get('seconds', '-')} |")
+        lines.append(
+            f"| {st['name']} | {old_ok if has_old else '-'}/{len(mine)} | {new_ok}/{len(mine)} | "
+            f"{fewest}/{n} | {_share(ns, nl, nseen)} | {_share(os_, ol, oseen)} | {goal} | "
+            f"{_share(ts, tl, tseen)} | {st.get('seconds', '-')} |"
+        )
         details.append(_details(st["name"], mine, has_old))
     return lines + [""] + [x for d in details for x in d]
 
@@ -243,8 +286,12 @@ def main() -> None:
         judge_old(args.config.resolve(), args.old.resolve(), rows)
     print("\n".join(report(rows, settings, model, args.n, cfg.review.auto_max_per_day)))
     out = args.out or args.config.resolve().parent / "demo_quality.json"
-    out.write_text(json.dumps({"model": model, "provenance": prov, "settings": settings,
-                                    "seeds": args.seeds, "samples": rows}, indent=1), encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {"model": model, "provenance": prov, "settings": settings, "seeds": args.seeds, "samples": rows}, indent=1
+        ),
+        encoding="utf-8",
+    )
     print(f"samples and verdicts: {out}")
 
 

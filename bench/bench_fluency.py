@@ -57,8 +57,7 @@ def hash12(text: str) -> str:
 def pseudo_word(rng: random.Random) -> str:
     """A pronounceable non-word of 2-4 syllables that wordfreq does not list."""
     while True:
-        w = "".join(rng.choice(_ONSET) + rng.choice(_NUCLEUS) + rng.choice(_CODA)
-                    for _ in range(rng.randint(2, 4)))
+        w = "".join(rng.choice(_ONSET) + rng.choice(_NUCLEUS) + rng.choice(_CODA) for _ in range(rng.randint(2, 4)))
         if zipf(w) < MIN_ZIPF:
             return w
 
@@ -85,7 +84,7 @@ def salad(text: str, kind: str, rng: random.Random) -> str | None:
         if len(pairs) < 2:
             return None
         for m in sorted(rng.sample(pairs, 2), key=lambda m: -m.start()):
-            text = text[:m.start()] + m.group(1) + m.group(2) + text[m.end():]
+            text = text[: m.start()] + m.group(1) + m.group(2) + text[m.end() :]
         return text
     if kind == "broken":  # every contraction and possessive broken as a tokenizer would leave it
         forms = [(r"n't\b", " n't"), (r"'s\b", "' s"), (r"'(m|re|ve|ll|d)\b", r" '\1")]
@@ -100,8 +99,10 @@ def quantiles(xs: list[float]) -> str:
     """min / p1 / p5 / p25 / median / mean of scores."""
     s = sorted(xs)
     q = lambda p: s[min(len(s) - 1, int(p * len(s)))]  # noqa: E731
-    return (f"n={len(s):5d} min {s[0]:.3f} p1 {q(.01):.3f} p5 {q(.05):.3f} p25 {q(.25):.3f} "
-            f"median {q(.5):.3f} mean {statistics.fmean(s):.3f}")
+    return (
+        f"n={len(s):5d} min {s[0]:.3f} p1 {q(0.01):.3f} p5 {q(0.05):.3f} p25 {q(0.25):.3f} "
+        f"median {q(0.5):.3f} mean {statistics.fmean(s):.3f}"
+    )
 
 
 def verdicts(items: list[tuple[str, list[str]]], threshold: float) -> list[bool]:
@@ -115,8 +116,10 @@ def pr_row(name: str, keep_ok: list[bool], bad_ok: list[bool]) -> str:
     fp = sum(not ok for ok in keep_ok)
     prec = tp / (tp + fp) if tp + fp else float("nan")
     rec = tp / len(bad_ok) if bad_ok else float("nan")
-    return (f"{name:10s} precision {prec:6.3f} recall {rec:6.3f}  rejected bad {tp}/{len(bad_ok)}, "
-            f"rejected good {fp}/{len(keep_ok)}")
+    return (
+        f"{name:10s} precision {prec:6.3f} recall {rec:6.3f}  rejected bad {tp}/{len(bad_ok)}, "
+        f"rejected good {fp}/{len(keep_ok)}"
+    )
 
 
 def load_jsonl(path: Path, field: str, name_fields: tuple[str, ...]) -> list[tuple[str, list[str]]]:
@@ -194,8 +197,7 @@ def main() -> None:
     salads = {k: [(s, n) for s, n in ((salad(t, k, rng), n) for t, n in sample) if s] for k in KINDS}
     sets = {"sample": sample, **{f"salad:{k}": v for k, v in salads.items()}}
     for p in args.real:
-        sets[f"real:{p.stem}"] = [(t, n) for t, n in load_jsonl(p, args.real_field, ("name", "realname"))
-                                  if t.strip()]
+        sets[f"real:{p.stem}"] = [(t, n) for t, n in load_jsonl(p, args.real_field, ("name", "realname")) if t.strip()]
     demo, labels = load_demo(args.demo, args.labels) if args.demo else ([], {})
     if demo:
         sets["demo"] = demo
@@ -220,13 +222,17 @@ def main() -> None:
             fs = [fluency(t, n) for t, n in items]
             ok = verdicts(items, chosen)
             judged = [f for f in fs if f.counted >= 5]
-            print(f"\n{name}: {sum(ok)}/{len(ok)} pass at {chosen:.2f}; fail: < 5 judged words "
-                  f"{len(fs) - len(judged)}, broken contractions {sum(f.broken > 0 for f in judged)}, "
-                  f"fused {sum(f.fused > 0 for f in judged)}, "
-                  f"score only {sum(not f.broken and not f.fused and f.score < chosen for f in judged)}")
+            print(
+                f"\n{name}: {sum(ok)}/{len(ok)} pass at {chosen:.2f}; fail: < 5 judged words "
+                f"{len(fs) - len(judged)}, broken contractions {sum(f.broken > 0 for f in judged)}, "
+                f"fused {sum(f.fused > 0 for f in judged)}, "
+                f"score only {sum(not f.broken and not f.fused and f.score < chosen for f in judged)}"
+            )
     if demo:
-        print(f"\n## Demo samples ({len(demo)}), labelled by reading: approvable strict "
-              f"{sum(labels['strict'])}, lenient {sum(labels['lenient'])}")
+        print(
+            f"\n## Demo samples ({len(demo)}), labelled by reading: approvable strict "
+            f"{sum(labels['strict'])}, lenient {sum(labels['lenient'])}"
+        )
         for th in THRESHOLDS:
             ok = verdicts(demo, th)
             for kind in ("strict", "lenient"):
@@ -241,8 +247,10 @@ def main() -> None:
     print(f"\n## Cost ({len(texts)} sample bios, mean {chars:.0f} chars; best of 3)")
     print(f"fluency() warm      {ours:8.1f} µs/candidate  ({ours * 500 / chars:.1f} µs per 500 chars)")
     print(f"fluency() 1st pass  {first:8.1f} µs/candidate  (every word new to the cache)")
-    print(f"naive anchor        {anchor:8.1f} µs/candidate  (wordfreq.tokenize + uncached lookup per token)"
-          f"  -> {anchor / ours:.1f}x")
+    print(
+        f"naive anchor        {anchor:8.1f} µs/candidate  (wordfreq.tokenize + uncached lookup per token)"
+        f"  -> {anchor / ours:.1f}x"
+    )
     ours_s, first_s, anchor_s = cost(salad_texts)
     print(f"salad replace20     {ours_s:8.1f} µs warm, {first_s:.1f} µs first pass, anchor {anchor_s:.1f} µs")
 

@@ -67,8 +67,7 @@ def prepare_model(model_dir: Path) -> Path:
 
         corpus = model_dir.parent / "bench_corpus.txt"  # outside the repo
         corpus.parent.mkdir(parents=True, exist_ok=True)
-        corpus.write_text("".join(f"{PREFIX}{t}<|endoftext|>\n" for t in profiles(TRAIN_PROFILES)),
-                          encoding="utf-8")
+        corpus.write_text("".join(f"{PREFIX}{t}<|endoftext|>\n" for t in profiles(TRAIN_PROFILES)), encoding="utf-8")
         init_model(model_dir, size="124M-shaped", corpus=corpus)
     if not (model_dir / MUTED).is_file():
         mute_delimiter_pieces(model_dir)
@@ -114,13 +113,17 @@ def realistic_lengths(model_dir: Path, cap: int, n: int, seed: int = 0) -> dict:
     bios = [t for t in profiles(HELDOUT_PROFILES) if 60 <= len(t) <= 500]
     lengths = [len(enc.encode(t + "<|endoftext|>")) for t in bios]
     drawn = [min(cap, x) for x in random.Random(seed).choices(lengths, k=n)]
-    return {"bios": len(bios), "tokens_per_bio": statistics.mean(lengths),
-            "chars_per_token": sum(map(len, bios)) / sum(lengths), "lengths": drawn}
+    return {
+        "bios": len(bios),
+        "tokens_per_bio": statistics.mean(lengths),
+        "chars_per_token": sum(map(len, bios)) / sum(lengths),
+        "lengths": drawn,
+    }
 
 
 def groups(lengths: list[int], batch: int) -> list[list[int]]:
     """The bios in batches of `batch`, in order."""
-    return [lengths[i:i + batch] for i in range(0, len(lengths), batch)]
+    return [lengths[i : i + batch] for i in range(0, len(lengths), batch)]
 
 
 # -- engines: each runs in its own process and prints one JSON line -------------------------------
@@ -136,8 +139,17 @@ def run_stock(a: argparse.Namespace) -> dict:
 
     def call(n: int) -> float:
         t = time.perf_counter()
-        gpt2.generate(sess, model_name=a.model_dir.name, model_dir=str(a.model_dir.parent), prefix=PREFIX,
-                      length=n, nsamples=a.batch, batch_size=a.batch, return_as_list=True, **SAMPLING)
+        gpt2.generate(
+            sess,
+            model_name=a.model_dir.name,
+            model_dir=str(a.model_dir.parent),
+            prefix=PREFIX,
+            length=n,
+            nsamples=a.batch,
+            batch_size=a.batch,
+            return_as_list=True,
+            **SAMPLING,
+        )
         return time.perf_counter() - t
 
     call(4)  # warm-up
@@ -186,18 +198,31 @@ def run_hf(a: argparse.Namespace) -> dict:
 
     t0 = time.perf_counter()
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12,
-                                       n_head=12)).eval()
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12)).eval()
     ids = torch.tensor([encoder.get_encoder(str(a.model_dir)).encode(PREFIX)] * a.batch)
-    out = {"load_s": time.perf_counter() - t0, "runs": {}, "rss": [], "ops": [],
-           "torch": torch.__version__, "threads": torch.get_num_threads()}
+    out = {
+        "load_s": time.perf_counter() - t0,
+        "runs": {},
+        "rss": [],
+        "ops": [],
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
 
     def call(n: int) -> float:
         t = time.perf_counter()
         with torch.inference_mode():
-            model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, max_new_tokens=n,
-                           min_new_tokens=n, pad_token_id=0, temperature=SAMPLING["temperature"],
-                           top_k=SAMPLING["top_k"], top_p=1.0)
+            model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                do_sample=True,
+                max_new_tokens=n,
+                min_new_tokens=n,
+                pad_token_id=0,
+                temperature=SAMPLING["temperature"],
+                top_k=SAMPLING["top_k"],
+                top_p=1.0,
+            )
         return time.perf_counter() - t
 
     call(4)  # warm-up
@@ -220,8 +245,9 @@ def run_bound(a: argparse.Namespace) -> dict:
         h = x
         for _ in range(12):  # per layer: c_attn, c_proj, c_fc, mlp c_proj
             for n_in, n_out in ((768, 2304), (768, 768), (768, 3072), (3072, 768)):
-                y = tf.matmul(h if n_in == 768 else tf.tile(h, [1, 4]),
-                              tf.Variable(tf.random.normal([n_in, n_out], stddev=0.02)))
+                y = tf.matmul(
+                    h if n_in == 768 else tf.tile(h, [1, 4]), tf.Variable(tf.random.normal([n_in, n_out], stddev=0.02))
+                )
                 h = y[:, :768]
         out = tf.matmul(h, tf.Variable(tf.random.normal([768, 50257], stddev=0.02)))
         sess = tf.compat.v1.Session(graph=g)
@@ -239,9 +265,24 @@ ENGINES = {"stock": run_stock, "djbios": run_djbios, "hf": run_hf, "bound": run_
 
 def spawn(engine: str, a: argparse.Namespace) -> dict:
     """Run one engine in a child process; return its JSON result."""
-    cmd = [sys.executable, __file__, "--engine", engine, "--model-dir", str(a.model_dir),
-           "--batch", str(a.batch), "--tokens", str(a.tokens), "--rss-batches", str(a.rss_batches),
-           "--rss-tokens", str(a.rss_tokens), "--lengths", ",".join(map(str, a.lengths))]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--engine",
+        engine,
+        "--model-dir",
+        str(a.model_dir),
+        "--batch",
+        str(a.batch),
+        "--tokens",
+        str(a.tokens),
+        "--rss-batches",
+        str(a.rss_batches),
+        "--rss-tokens",
+        str(a.rss_tokens),
+        "--lengths",
+        ",".join(map(str, a.lengths)),
+    ]
     load = os.getloadavg()[0]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -265,15 +306,17 @@ def report(a: argparse.Namespace, real: dict, res: dict[str, dict]) -> str:
     st, dj, hf = res.get("stock"), res["djbios"], res.get("hf")
     useful = sum(lengths)  # tokens that end up in bios
     padded = sum(max(g) * len(g) for g in groups(lengths, b))  # rows x steps of batches that wait
-    lines = [f"realistic case: {n} bios drawn from {real['bios']} held-out postable profiles "
-             f"(mean {real['tokens_per_bio']:.1f} tokens/bio, {real['chars_per_token']:.2f} chars/token); "
-             f"drawn lengths: mean {statistics.mean(lengths):.1f}, max {max(lengths)}, cap {a.cap}; "
-             f"sum {useful} tokens; batches of {b} that wait for their slowest bio sample {padded}", "",
-             "| engine | bios | tokens in bios | seconds | tokens/s | bios/min | vs stock | vs transformers |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"realistic case: {n} bios drawn from {real['bios']} held-out postable profiles "
+        f"(mean {real['tokens_per_bio']:.1f} tokens/bio, {real['chars_per_token']:.2f} chars/token); "
+        f"drawn lengths: mean {statistics.mean(lengths):.1f}, max {max(lengths)}, cap {a.cap}; "
+        f"sum {useful} tokens; batches of {b} that wait for their slowest bio sample {padded}",
+        "",
+        "| engine | bios | tokens in bios | seconds | tokens/s | bios/min | vs stock | vs transformers |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     fx = b * a.tokens
-    base = {"stock": b / st["runs"]["fixed"] * 60 if st else 0.0,
-            "hf": b / hf["runs"]["fixed"] * 60 if hf else 0.0}
+    base = {"stock": b / st["runs"]["fixed"] * 60 if st else 0.0, "hf": b / hf["runs"]["fixed"] * 60 if hf else 0.0}
     if st:
         lines.append(row("fixed: stock gpt_2_simple.generate()", b, fx, st["runs"]["fixed"], base))
     if hf:
@@ -281,28 +324,43 @@ def report(a: argparse.Namespace, real: dict, res: dict[str, dict]) -> str:
     lines.append(row("fixed: djbios", b, fx, dj["runs"]["fixed"], base))
     base["hf"] = n / hf["runs"]["batches"] * 60 if hf else 0.0
     if st:  # stock always samples its 128 tokens: bios/min as in the fixed case
-        lines.append(row(f"realistic: stock gpt_2_simple.generate() (always {a.tokens} tokens)", b, fx,
-                         st["runs"]["fixed"], base))
+        lines.append(
+            row(
+                f"realistic: stock gpt_2_simple.generate() (always {a.tokens} tokens)", b, fx, st["runs"]["fixed"], base
+            )
+        )
     if hf:
         lines.append(row("realistic: transformers generate(), batches of 8", n, useful, hf["runs"]["batches"], base))
     lines.append(row("realistic: djbios, batches of 8", n, useful, dj["runs"]["batches"], base))
     lines.append(row("realistic: djbios, continuous (default)", n, useful, dj["runs"]["continuous"], base))
-    lines += ["", f"djbios loop steps: fixed {dj['steps_fixed']} (= {a.tokens}); continuous {dj['steps_continuous']} "
-              f"(ideal {-(-useful // b)}, batches {sum(max(g) for g in groups(lengths, b))})"]
+    lines += [
+        "",
+        f"djbios loop steps: fixed {dj['steps_fixed']} (= {a.tokens}); continuous {dj['steps_continuous']} "
+        f"(ideal {-(-useful // b)}, batches {sum(max(g) for g in groups(lengths, b))})",
+    ]
     if "bound" in res:
         floor = res["bound"]["runs"]["step"]
-        lines += ["", f"fp32 floor: the bare matmuls of one step take {floor * 1000:.0f} ms; djbios takes "
-                  f"{dj['runs']['fixed'] / a.tokens * 1000:.0f} ms per step"
-                  + (f", transformers {hf['runs']['fixed'] / a.tokens * 1000:.0f} ms" if hf else "")]
-    lines += ["", f"RSS over {a.rss_batches} consecutive batches ({a.rss_tokens} tokens each, after warm-up):", "",
-              "| engine | load s | RSS first MB | RSS last MB | growth MB | graph ops first -> last | loadavg |",
-              "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"fp32 floor: the bare matmuls of one step take {floor * 1000:.0f} ms; djbios takes "
+            f"{dj['runs']['fixed'] / a.tokens * 1000:.0f} ms per step"
+            + (f", transformers {hf['runs']['fixed'] / a.tokens * 1000:.0f} ms" if hf else ""),
+        ]
+    lines += [
+        "",
+        f"RSS over {a.rss_batches} consecutive batches ({a.rss_tokens} tokens each, after warm-up):",
+        "",
+        "| engine | load s | RSS first MB | RSS last MB | growth MB | graph ops first -> last | loadavg |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, r in res.items():
         if r["rss"]:
             ops = f"{r['ops'][0]} -> {r['ops'][-1]}" if r["ops"] else "-"
-            lines.append(f"| {name} | {r['load_s']:.1f} | {r['rss'][0]:.0f} | {r['rss'][-1]:.0f} | "
-                         f"{r['rss'][-1] - r['rss'][0]:+.1f} | {ops} | "
-                         f"{r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f} |")
+            lines.append(
+                f"| {name} | {r['load_s']:.1f} | {r['rss'][0]:.0f} | {r['rss'][-1]:.0f} | "
+                f"{r['rss'][-1] - r['rss'][0]:+.1f} | {ops} | "
+                f"{r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -332,8 +390,9 @@ def main() -> None:
     prepare_model(a.model_dir)
     real = realistic_lengths(a.model_dir, a.cap, a.bios)
     a.lengths = real["lengths"]
-    print(f"# bench_generate {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | lengths {a.lengths}",
-          flush=True)
+    print(
+        f"# bench_generate {time.strftime('%Y-%m-%d %H:%M')} | {os.cpu_count()} cpus | lengths {a.lengths}", flush=True
+    )
     res: dict[str, dict] = {}
     if "djbios" not in a.engines.split(","):
         raise SystemExit("--engines must include djbios: the report compares against it")

@@ -44,18 +44,23 @@ def main() -> None:
         cfg = Path(tmp) / "bot.toml"
         cfg.write_text('[database]\nurl = "sqlite:///q.db"\n')
         store = Store.open(f"sqlite:///{tmp}/q.db")
-        store.add_many([f"Bio number {i} of a DJ who plays records in basements." for i in range(args.rows)],
-                       source="bench")
+        store.add_many(
+            [f"Bio number {i} of a DJ who plays records in basements." for i in range(args.rows)], source="bench"
+        )
         env = {**os.environ, "DJBIOS_CONFIG": str(cfg)}
         djbios = str(Path(sys.executable).parent / "djbios")
         rows = [
             ("python -c pass", timed([sys.executable, "-c", "pass"], args.runs, env)),
             (f"djbios queue ({args.rows} rows)", timed([djbios, "queue"], args.runs, env)),
-            ("djbios queue --status approved (0 rows)",
-             timed([djbios, "queue", "--status", "approved"], args.runs, env)),
+            (
+                "djbios queue --status approved (0 rows)",
+                timed([djbios, "queue", "--status", "approved"], args.runs, env),
+            ),
             # The same listing through SQLAlchemy (bot.store.store), as queue did before the fast read path.
-            (f"SQLAlchemy Store.list ({args.rows} rows)",
-             timed([sys.executable, "-c", SQLA, f"sqlite:///{tmp}/q.db"], args.runs, env)),
+            (
+                f"SQLAlchemy Store.list ({args.rows} rows)",
+                timed([sys.executable, "-c", SQLA, f"sqlite:///{tmp}/q.db"], args.runs, env),
+            ),
         ]
     base = statistics.median(rows[0][1])
     print(f"{'command':<42} {'median s':>9} {'min s':>7} {'x floor':>8}")

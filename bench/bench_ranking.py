@@ -39,8 +39,9 @@ def margins(scores: dict[str, Any]) -> float:
     """The earlier score: fluency, language, and the copy and near-duplicate margins."""
     copy = 1 - min(1.0, _num(scores, "copy", "longest_run", 0) / max(_num(scores, "copy", "run_limit", 1), 1))
     dup = 1 - min(1.0, _num(scores, "duplicate", "jaccard", 0) / max(_num(scores, "duplicate", "threshold", 1), 1e-9))
-    return (0.6 * _num(scores, "fluency", "score", 1) + 0.15 * _num(scores, "language", "prob", 1)
-            + 0.15 * copy + 0.1 * dup)
+    return (
+        0.6 * _num(scores, "fluency", "score", 1) + 0.15 * _num(scores, "language", "prob", 1) + 0.15 * copy + 0.1 * dup
+    )
 
 
 RULES: dict[str, Callable[[dict[str, Any]], float]] = {
@@ -75,7 +76,7 @@ def main() -> None:
                 pipe.remember(v.text)
                 passing.append((s, v.scores))
         for name, rule in RULES.items():
-            for s, _ in sorted(passing, key=lambda t: -rule(t[1]))[:a.top]:
+            for s, _ in sorted(passing, key=lambda t: -rule(t[1]))[: a.top]:
                 lab = labels.get(f"{model}|{setting}|{seed}:{s['index']}")
                 if lab:
                     row = table[setting][name]

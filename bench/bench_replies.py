@@ -38,8 +38,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from bot.config import Config, load_config  # noqa: E402
 
 # Invented for this benchmark (checked against the corpus name index at run time).
-NAMES = ["Mara Quillon", "Tobias Wrenfield", "Ines Calloway", "Dario Fenwick", "Noor Ashgrove", "Felix Ambry",
-         "Lena Quarry", "Cy Marlow", "Ana Quell", "Bo Strand", "Juno Reyk", "Odile Varga"]
+NAMES = [
+    "Mara Quillon",
+    "Tobias Wrenfield",
+    "Ines Calloway",
+    "Dario Fenwick",
+    "Noor Ashgrove",
+    "Felix Ambry",
+    "Lena Quarry",
+    "Cy Marlow",
+    "Ana Quell",
+    "Bo Strand",
+    "Juno Reyk",
+    "Odile Varga",
+]
 PRONOUNS = ("she", "he", "they")
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
@@ -52,8 +64,11 @@ def tiny_config(folder: Path) -> Config:
     model = make_tiny_model(folder)
     finetune_tiny(model, folder / "checkpoint", "run1", TINY_STEPS)
     toml = folder / "bot.toml"
-    toml.write_text(f'[model]\ncheckpoint_dir = "{folder / "checkpoint"}"\nrun_name = "run1"\n'
-                    f'[corpus]\npath = "{model.corpus}"\n[generate]\nseed = 1\n', encoding="utf-8")
+    toml.write_text(
+        f'[model]\ncheckpoint_dir = "{folder / "checkpoint"}"\nrun_name = "run1"\n'
+        f'[corpus]\npath = "{model.corpus}"\n[generate]\nseed = 1\n',
+        encoding="utf-8",
+    )
     return load_config(toml)
 
 
@@ -63,17 +78,26 @@ def run(cfg: Config, names: list[str], steer: bool, generator: Any, work: Path) 
     from bot.store.requests import add_request, list_requests
     from bot.store.store import Store
 
-    cfg = dataclasses.replace(cfg, replies=dataclasses.replace(cfg.replies, steer=steer, mode="manual",
-                                                               max_batches=1))
+    cfg = dataclasses.replace(cfg, replies=dataclasses.replace(cfg.replies, steer=steer, mode="manual", max_batches=1))
     db = work / f"bench-{steer}-{time.monotonic_ns()}.db"
     store = Store.open(f"sqlite:///{db}")
     n = 0
     for name in names:
         for p in PRONOUNS:
             n += 1
-            add_request(store, notification_id=str(n), status_id=str(n), account_id="1", acct="fan",
-                        visibility="public", text=f"@bot bio for {name} ({p})", state="new", name=name,
-                        pronouns=p, now=NOW)
+            add_request(
+                store,
+                notification_id=str(n),
+                status_id=str(n),
+                account_id="1",
+                acct="fan",
+                visibility="public",
+                text=f"@bot bio for {name} ({p})",
+                state="new",
+                name=name,
+                pronouns=p,
+                now=NOW,
+            )
     t0 = time.perf_counter()
     out = answer_requests(cfg, store, lambda: generator, NOW)
     seconds = time.perf_counter() - t0
@@ -86,11 +110,18 @@ def run(cfg: Config, names: list[str], steer: bool, generator: Any, work: Path) 
             reasons[str(c.reason)] = reasons.get(str(c.reason), 0) + 1
     answered = sum(r.state == "queued" for r in list_requests(store))
     store.close()
-    return {"steer": steer, "requests": n, "seconds": round(seconds, 1),
-            "requests_per_min": round(60 * n / seconds, 2), "first_batch": round(answered / n, 3),
-            "candidates": len(cands), "pronoun_true": round(true / max(1, len(cands)), 3),
-            "candidates_passing": round(passing / max(1, len(cands)), 3), "rejected_by": reasons,
-            "errors": out.errors[:3]}
+    return {
+        "steer": steer,
+        "requests": n,
+        "seconds": round(seconds, 1),
+        "requests_per_min": round(60 * n / seconds, 2),
+        "first_batch": round(answered / n, 3),
+        "candidates": len(cands),
+        "pronoun_true": round(true / max(1, len(cands)), 3),
+        "candidates_passing": round(passing / max(1, len(cands)), 3),
+        "rejected_by": reasons,
+        "errors": out.errors[:3],
+    }
 
 
 def bench(label: str, cfg: Config, names: list[str], steers: list[bool], work: Path) -> list[dict[str, Any]]:
@@ -108,8 +139,12 @@ def bench(label: str, cfg: Config, names: list[str], steers: list[bool], work: P
     load_s = time.perf_counter() - t0
     rows = []
     for steer in steers:
-        row = {"model": label, "k": cfg.replies.candidates, "load_s": round(load_s, 1),
-               **run(cfg, names, steer, generator, work)}
+        row = {
+            "model": label,
+            "k": cfg.replies.candidates,
+            "load_s": round(load_s, 1),
+            **run(cfg, names, steer, generator, work),
+        }
         print(json.dumps(row), flush=True)
         rows.append(row)
     generator.close()
@@ -124,7 +159,7 @@ def main() -> None:
     ap.add_argument("--skip-tiny", action="store_true")
     ap.add_argument("--no-compare", action="store_true", help="steering on only")
     args = ap.parse_args()
-    names = NAMES[:args.names]
+    names = NAMES[: args.names]
     steers = [True] if args.no_compare else [True, False]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-replies-") as tmp:
@@ -135,8 +170,10 @@ def main() -> None:
             rows += bench(load_config(args.config).model.run_name, load_config(args.config), names, steers, work)
     print(f"\n{'model':<12} {'steer':<6} {'req/min':>8} {'first batch':>12} {'pronoun-true':>13} {'passing':>8}")
     for r in rows:
-        print(f"{r['model']:<12} {str(r['steer']):<6} {r['requests_per_min']:>8} {r['first_batch']:>12.0%} "
-              f"{r['pronoun_true']:>13.0%} {r['candidates_passing']:>8.0%}")
+        print(
+            f"{r['model']:<12} {str(r['steer']):<6} {r['requests_per_min']:>8} {r['first_batch']:>12.0%} "
+            f"{r['pronoun_true']:>13.0%} {r['candidates_passing']:>8.0%}"
+        )
 
 
 if __name__ == "__main__":

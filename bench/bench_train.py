@@ -56,9 +56,15 @@ def run(code: str, root: Path, steps: int, *args: int) -> tuple[float, float]:
     """Wall seconds of one fresh-process fine-tune, and its steady seconds per step."""
     shutil.rmtree(root / "ck", ignore_errors=True)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, str(root), str(steps), *map(str, args)], cwd=ROOT,
-                         check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                         env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(root), str(steps), *map(str, args)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
     wall = time.perf_counter() - t0
     marks = [(int(n), float(t)) for n, t in STEP_LINE.findall(out.stdout)]
     skip = min(5, len(marks) // 4)  # the first steps include graph warm-up
@@ -87,16 +93,20 @@ def main() -> None:
             times["anchor"].append(run(ANCHOR, root, a.steps))
             times["ours"].append(run(OURS, root, a.steps, a.window, a.batch))
     tokens = {"anchor": 1024, "ours": a.window * a.batch}  # per step
-    print(f"fine-tune {a.steps} steps, size {a.size}, no accumulation (median of {a.repeats}); "
-          f"anchor: 1 x 1024 tokens per step, ours: {a.batch} x {a.window}")
+    print(
+        f"fine-tune {a.steps} steps, size {a.size}, no accumulation (median of {a.repeats}); "
+        f"anchor: 1 x 1024 tokens per step, ours: {a.batch} x {a.window}"
+    )
     print(f"{'mode':<8}{'wall s':>10}{'s/step':>10}{'tokens/s':>10}")
     med = {}
     for k, v in times.items():
         wall, per_step = statistics.median(w for w, _ in v), statistics.median(p for _, p in v)
         med[k] = (wall, tokens[k] / per_step)
         print(f"{k:<8}{wall:>10.1f}{per_step:>10.3f}{med[k][1]:>10.0f}")
-    print(f"ratio ours/anchor: wall {med['ours'][0] / med['anchor'][0]:.2f}, "
-          f"tokens/s {med['ours'][1] / med['anchor'][1]:.2f}")
+    print(
+        f"ratio ours/anchor: wall {med['ours'][0] / med['anchor'][0]:.2f}, "
+        f"tokens/s {med['ours'][1] / med['anchor'][1]:.2f}"
+    )
     print(json.dumps(times))
 
 

@@ -63,13 +63,17 @@ def _rss_mb(pid: int, tree: bool) -> float:
 def measure(config: Path, mode: str, refills: int) -> dict:
     """Start a worker, refill `refills` times; RSS idle before, peak during, idle after (MB)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(config), mode, str(ROOT)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(config), mode, str(ROOT)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(1.0)
-    out = {"mode": mode, "idle_start": _rss_mb(proc.pid, False), "peak_worker": 0.0, "peak_tree": 0.0,
-           "refill_s": []}
+    out = {"mode": mode, "idle_start": _rss_mb(proc.pid, False), "peak_worker": 0.0, "peak_tree": 0.0, "refill_s": []}
     for _ in range(refills):
         stop, t0 = threading.Event(), time.perf_counter()
 
@@ -104,13 +108,16 @@ def make_setup(folder: Path, size: str, run: Path | None) -> Path:
         corpus = write_corpus(folder / "corpus.txt", corpus_bios())
         run = init_model(folder / size, size=size, corpus=corpus)
     cfg = folder / "bot.toml"
-    cfg.write_text(f'[database]\nurl = "sqlite:///{folder / "rss.db"}"\n'
-                   f'[model]\ncheckpoint_dir = "{run.parent}"\nrun_name = "{run.name}"\n'
-                   f'[corpus]\npath = "{folder / "no-corpus.txt"}"\n'
-                   '[generate]\nnsamples = 8\nbatch_size = 8\nmax_tokens = 120\nseed = 1\n'
-                   '[schedule]\nmin_queue = 1000\n'  # every refill generates
-                   f'[mastodon]\npublisher = "outbox"\noutbox_path = "{folder / "outbox.jsonl"}"\n'
-                   'set_bot_flag = false\n', encoding="utf-8")
+    cfg.write_text(
+        f'[database]\nurl = "sqlite:///{folder / "rss.db"}"\n'
+        f'[model]\ncheckpoint_dir = "{run.parent}"\nrun_name = "{run.name}"\n'
+        f'[corpus]\npath = "{folder / "no-corpus.txt"}"\n'
+        "[generate]\nnsamples = 8\nbatch_size = 8\nmax_tokens = 120\nseed = 1\n"
+        "[schedule]\nmin_queue = 1000\n"  # every refill generates
+        f'[mastodon]\npublisher = "outbox"\noutbox_path = "{folder / "outbox.jsonl"}"\n'
+        "set_bot_flag = false\n",
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -129,13 +136,17 @@ def main() -> None:
                 rows.append({"model": args.run.name if args.run else size, **measure(cfg, mode, args.refills)})
                 print(json.dumps(rows[-1]), file=sys.stderr)
     print(f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; MB = RSS in MiB; {args.refills} refills of 8\n")
-    print("| model | refill | worker idle at start | worker peak in refill | worker + child peak | "
-          "worker idle after | TF in worker | refill s (first, then each) |")
+    print(
+        "| model | refill | worker idle at start | worker peak in refill | worker + child peak | "
+        "worker idle after | TF in worker | refill s (first, then each) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {'in the worker (anchor)' if r['mode'] == 'inprocess' else 'child process'} | "
-              f"{r['idle_start']:.0f} | {r['peak_worker']:.0f} | {r['peak_tree']:.0f} | {r['idle_after']:.0f} | "
-              f"{'yes' if r['tensorflow'] else 'no'} | {', '.join(f'{x:.1f}' for x in r['refill_s'])} |")
+        print(
+            f"| {r['model']} | {'in the worker (anchor)' if r['mode'] == 'inprocess' else 'child process'} | "
+            f"{r['idle_start']:.0f} | {r['peak_worker']:.0f} | {r['peak_tree']:.0f} | {r['idle_after']:.0f} | "
+            f"{'yes' if r['tensorflow'] else 'no'} | {', '.join(f'{x:.1f}' for x in r['refill_s'])} |"
+        )
 
 
 if __name__ == "__main__":

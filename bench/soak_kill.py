@@ -95,9 +95,11 @@ def write_config(folder: Path, base_url: str, token: str, db_url: str | None = N
     (folder / "token").write_text(token)
     os.chmod(folder / "token", 0o600)
     path = folder / "bot.toml"
-    path.write_text(f'[database]\nurl = "{db_url or "sqlite:///djbios.db"}"\n'
-                    f'[mastodon]\napi_base_url = "{base_url}"\n'
-                    f'token_file = "token"\nrequest_timeout_s = 5.0\nset_bot_flag = false\n')
+    path.write_text(
+        f'[database]\nurl = "{db_url or "sqlite:///djbios.db"}"\n'
+        f'[mastodon]\napi_base_url = "{base_url}"\n'
+        f'token_file = "token"\nrequest_timeout_s = 5.0\nset_bot_flag = false\n'
+    )
     return path
 
 
@@ -105,14 +107,26 @@ def soak_texts(n: int, tag: str) -> list[str]:
     """Distinct bios written for the soak."""
     rng = random.Random(tag)
     words = ["dub", "acid", "house", "techno", "garage", "ambient", "electro", "disco", "jungle"]
-    return [f"Soak {tag} bio {i}: a DJ who plays {rng.choice(words)} and {rng.choice(words)} "
-            f"records in a {rng.choice(['barn', 'chapel', 'ferry', 'lift'])} since {1980 + i % 40}."
-            for i in range(n)]
+    return [
+        f"Soak {tag} bio {i}: a DJ who plays {rng.choice(words)} and {rng.choice(words)} "
+        f"records in a {rng.choice(['barn', 'chapel', 'ferry', 'lift'])} since {1980 + i % 40}."
+        for i in range(n)
+    ]
 
 
-def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", seed: int = 0,
-             max_delay_s: float = 0.5, bios: int | None = None, latency_ms: int = 20,
-             db_url: str | None = None, workers: int = 1) -> SoakResult:
+def run_soak(
+    mock: object,
+    folder: Path,
+    *,
+    trials: int,
+    mode: str = "ours",
+    seed: int = 0,
+    max_delay_s: float = 0.5,
+    bios: int | None = None,
+    latency_ms: int = 20,
+    db_url: str | None = None,
+    workers: int = 1,
+) -> SoakResult:
     """`trials` rounds of `workers` post loops each killed -9, then a clean drain; count via the API."""
     from bot.config import database_url, load_config
     from bot.posting.publishers import html_to_text
@@ -126,8 +140,12 @@ def run_soak(mock: object, folder: Path, *, trials: int, mode: str = "ours", see
         store.approve(store.add(t, source="soak").id)
     if latency_ms:  # widen the HTTP part of a cycle so kills land in flight as well as around it
         mock.fault({"type": "latency", "delay_ms": latency_ms}, count=None)  # type: ignore[attr-defined]
-    zygote = subprocess.Popen([sys.executable, "-c", ZYGOTE, str(cfg_path), mode, str(ROOT)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    zygote = subprocess.Popen(
+        [sys.executable, "-c", ZYGOTE, str(cfg_path), mode, str(ROOT)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     client = mock.client()  # type: ignore[attr-defined]
     me = client.account_verify_credentials()["id"]
     t0, mid, online_before, seen = time.perf_counter(), 0, 0, set()
@@ -180,8 +198,7 @@ def _drain(cfg_path: Path, mode: str, store: object) -> None:
     if mode == "naive":
         from mastodon import Mastodon
 
-        client = Mastodon(access_token=(cfg_path.parent / "token").read_text(),
-                          api_base_url=cfg.mastodon.api_base_url)
+        client = Mastodon(access_token=(cfg_path.parent / "token").read_text(), api_base_url=cfg.mastodon.api_base_url)
         while (c := store.next_approved()) is not None:  # type: ignore[attr-defined]
             st = client.status_post(c.text, visibility=cfg.mastodon.visibility)
             store.start_posting(c.id)  # type: ignore[attr-defined]
@@ -192,8 +209,9 @@ def _drain(cfg_path: Path, mode: str, store: object) -> None:
             return
 
 
-def _tally(mock: object, store: object, texts: list[str], mode: str, trials: int, mid: int,
-           online_before: int, seconds: float) -> SoakResult:
+def _tally(
+    mock: object, store: object, texts: list[str], mode: str, trials: int, mid: int, online_before: int, seconds: float
+) -> SoakResult:
     from bot.posting.publishers import html_to_text
 
     counts = collections.Counter(html_to_text(s["content"]) for s in mock.statuses())  # type: ignore[attr-defined]
@@ -231,19 +249,33 @@ def main() -> None:
             for mode in args.modes.split(","):
                 mock.reset()
                 with tempfile.TemporaryDirectory() as tmp:
-                    rows.append(run_soak(mock, Path(tmp), trials=args.trials, mode=mode, seed=args.seed,
-                                         max_delay_s=args.max_delay, bios=args.bios, workers=args.workers,
-                                         db_url=pg.create_database() if pg else None))
+                    rows.append(
+                        run_soak(
+                            mock,
+                            Path(tmp),
+                            trials=args.trials,
+                            mode=mode,
+                            seed=args.seed,
+                            max_delay_s=args.max_delay,
+                            bios=args.bios,
+                            workers=args.workers,
+                            db_url=pg.create_database() if pg else None,
+                        )
+                    )
     finally:
         if pg is not None:
             pg.stop()
     print(f"database {args.database}, {args.workers} post loop(s) per trial, load {os.getloadavg()[0]:.2f}\n")
-    print("| publisher | trials | bios | posted once | duplicates | lost | kills mid-cycle | "
-          "of which already online | seconds |")
+    print(
+        "| publisher | trials | bios | posted once | duplicates | lost | kills mid-cycle | "
+        "of which already online | seconds |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r.mode} | {r.trials} | {r.bios} | {r.posted_once} | {r.duplicates} | {r.lost} | "
-              f"{r.mid_cycle_kills} | {r.already_online} | {r.seconds:.1f} |")
+        print(
+            f"| {r.mode} | {r.trials} | {r.bios} | {r.posted_once} | {r.duplicates} | {r.lost} | "
+            f"{r.mid_cycle_kills} | {r.already_online} | {r.seconds:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -32,52 +32,71 @@ def _pool(s: str) -> list[str]:
     return [w for w in s.split("|") if w]
 
 
-_SYL = ("ka lo mi ra ven tor sil da mar quo bex nin fa zu rel ost tam vi le dor ash ki pel "
-        "rho sen ulm gar tis by ek mon fre lu ix nor pa sha te vo wen yel zi bri cal dro "
-        "esk fon hal jor kre lim mos nav ori pru rin sol tre umb var wil xo yar").split()
-_CITIES = _pool("Berlin|Detroit|Chicago|London|Manchester|Bristol|Glasgow|Leeds|Amsterdam|"
-                "Rotterdam|Brussels|Ghent|Paris|Lyon|Marseille|Barcelona|Madrid|Valencia|Lisbon|"
-                "Porto|Milan|Turin|Naples|Vienna|Zurich|Geneva|Prague|Warsaw|Krakow|Budapest|"
-                "Bucharest|Sofia|Athens|Istanbul|Tbilisi|Kyiv|Riga|Tallinn|Helsinki|Stockholm|"
-                "Oslo|Copenhagen|Reykjavik|Dublin|Cork|Montreal|Toronto|Vancouver|New York|"
-                "Brooklyn|Philadelphia|Baltimore|Atlanta|Miami|New Orleans|Houston|Austin|Denver|"
-                "Seattle|Portland|Oakland|Los Angeles|San Diego|Mexico City|Bogota|Lima|Santiago|"
-                "Buenos Aires|Sao Paulo|Rio de Janeiro|Lagos|Accra|Nairobi|Johannesburg|Durban|"
-                "Cape Town|Cairo|Tunis|Beirut|Tel Aviv|Dubai|Mumbai|Delhi|Bangalore|Colombo|"
-                "Bangkok|Hanoi|Manila|Jakarta|Singapore|Kuala Lumpur|Seoul|Busan|Tokyo|Osaka|"
-                "Taipei|Hong Kong|Shanghai|Melbourne|Sydney|Brisbane|Auckland|Wellington")
-_GENRES = _pool("house|deep house|acid house|tech house|techno|minimal techno|dub techno|"
-                "electro|drum & bass|jungle|liquid funk|dubstep|grime|UK garage|2-step|bassline|"
-                "footwork|juke|ghetto house|Baltimore club|Jersey club|gqom|amapiano|kuduro|"
-                "ambient|downtempo|trip-hop|breakbeat|big beat|trance|progressive trance|"
-                "psytrance|hardstyle|gabber|hardcore|happy hardcore|speed garage|Italo disco|"
-                "disco|nu-disco|balearic|dub|electronica|IDM|leftfield|industrial|EBM|synthwave|"
-                "broken beat|hi-NRG|freestyle|breakcore|vaporwave")
-_SUFFIX = _pool("Records|Recordings|Audio|Tapes|Music|Sound|Editions|Traxx|Cuts|Wax|Imprint|"
-                "Sounds|Label|Discs|Dubplates|Archive|Works|Industries")
-_VENUE = _pool("the {W} Rooms|Club {W}|{W} Basement|the {W} Warehouse|{W}hall|Studio {W}|"
-               "the {W} Lounge|{W} Bar|Kantine {W}|the old {W} depot|{W} Social|the {W} Arches")
-_FEST = _pool("{W} Festival|{W} Weekender|{W} Open Air|{W}fest|{W} Days|{W} Nights|"
-              "{W} Sound Week|{W} Gathering")
+_SYL = (
+    "ka lo mi ra ven tor sil da mar quo bex nin fa zu rel ost tam vi le dor ash ki pel "
+    "rho sen ulm gar tis by ek mon fre lu ix nor pa sha te vo wen yel zi bri cal dro "
+    "esk fon hal jor kre lim mos nav ori pru rin sol tre umb var wil xo yar"
+).split()
+_CITIES = _pool(
+    "Berlin|Detroit|Chicago|London|Manchester|Bristol|Glasgow|Leeds|Amsterdam|"
+    "Rotterdam|Brussels|Ghent|Paris|Lyon|Marseille|Barcelona|Madrid|Valencia|Lisbon|"
+    "Porto|Milan|Turin|Naples|Vienna|Zurich|Geneva|Prague|Warsaw|Krakow|Budapest|"
+    "Bucharest|Sofia|Athens|Istanbul|Tbilisi|Kyiv|Riga|Tallinn|Helsinki|Stockholm|"
+    "Oslo|Copenhagen|Reykjavik|Dublin|Cork|Montreal|Toronto|Vancouver|New York|"
+    "Brooklyn|Philadelphia|Baltimore|Atlanta|Miami|New Orleans|Houston|Austin|Denver|"
+    "Seattle|Portland|Oakland|Los Angeles|San Diego|Mexico City|Bogota|Lima|Santiago|"
+    "Buenos Aires|Sao Paulo|Rio de Janeiro|Lagos|Accra|Nairobi|Johannesburg|Durban|"
+    "Cape Town|Cairo|Tunis|Beirut|Tel Aviv|Dubai|Mumbai|Delhi|Bangalore|Colombo|"
+    "Bangkok|Hanoi|Manila|Jakarta|Singapore|Kuala Lumpur|Seoul|Busan|Tokyo|Osaka|"
+    "Taipei|Hong Kong|Shanghai|Melbourne|Sydney|Brisbane|Auckland|Wellington"
+)
+_GENRES = _pool(
+    "house|deep house|acid house|tech house|techno|minimal techno|dub techno|"
+    "electro|drum & bass|jungle|liquid funk|dubstep|grime|UK garage|2-step|bassline|"
+    "footwork|juke|ghetto house|Baltimore club|Jersey club|gqom|amapiano|kuduro|"
+    "ambient|downtempo|trip-hop|breakbeat|big beat|trance|progressive trance|"
+    "psytrance|hardstyle|gabber|hardcore|happy hardcore|speed garage|Italo disco|"
+    "disco|nu-disco|balearic|dub|electronica|IDM|leftfield|industrial|EBM|synthwave|"
+    "broken beat|hi-NRG|freestyle|breakcore|vaporwave"
+)
+_SUFFIX = _pool(
+    "Records|Recordings|Audio|Tapes|Music|Sound|Editions|Traxx|Cuts|Wax|Imprint|"
+    "Sounds|Label|Discs|Dubplates|Archive|Works|Industries"
+)
+_VENUE = _pool(
+    "the {W} Rooms|Club {W}|{W} Basement|the {W} Warehouse|{W}hall|Studio {W}|"
+    "the {W} Lounge|{W} Bar|Kantine {W}|the old {W} depot|{W} Social|the {W} Arches"
+)
+_FEST = _pool("{W} Festival|{W} Weekender|{W} Open Air|{W}fest|{W} Days|{W} Nights|{W} Sound Week|{W} Gathering")
 _CREW = _pool("the {W} crew|{W} Collective|{W} Soundsystem|{W} Family|the {W} kids|{W} Society")
-_ADJ = _pool("hypnotic|restless|warm|brittle|swung|heavy|weightless|muscular|dusty|glossy|raw|"
-             "bittersweet|tense|sunlit|nocturnal|jagged|rolling|tender|percussive|sly|stark|"
-             "lush|wonky|cavernous|melodic|feverish|patient|playful|austere|soulful|grimy")
-_NOUN = _pool("groove|bassline|pad|loop|kick|sample|chord|drone|break|hook|riff|melody|texture|"
-              "rhythm|vocal|synth line|hi-hat|sub|arpeggio|field recording")
-_GEAR = _pool("an MPC{N}|a battered TR-{N}|a modular case from {W}|two turntables named {W} and {W}|"
-              "a {W} four-track|a laptop called {W}|a {W} {N} synth|a sampler borrowed from {X}|"
-              "three CDJs and a {W} mixer|a {W} tape echo|a {Y} drum machine")
-_PLACE = _pool("warehouses|basements|rooftops|car parks|community halls|record shops|"
-               "squats|boat parties|forest raves|beach bars|after-hours clubs|youth clubs")
+_ADJ = _pool(
+    "hypnotic|restless|warm|brittle|swung|heavy|weightless|muscular|dusty|glossy|raw|"
+    "bittersweet|tense|sunlit|nocturnal|jagged|rolling|tender|percussive|sly|stark|"
+    "lush|wonky|cavernous|melodic|feverish|patient|playful|austere|soulful|grimy"
+)
+_NOUN = _pool(
+    "groove|bassline|pad|loop|kick|sample|chord|drone|break|hook|riff|melody|texture|"
+    "rhythm|vocal|synth line|hi-hat|sub|arpeggio|field recording"
+)
+_GEAR = _pool(
+    "an MPC{N}|a battered TR-{N}|a modular case from {W}|two turntables named {W} and {W}|"
+    "a {W} four-track|a laptop called {W}|a {W} {N} synth|a sampler borrowed from {X}|"
+    "three CDJs and a {W} mixer|a {W} tape echo|a {Y} drum machine"
+)
+_PLACE = _pool(
+    "warehouses|basements|rooftops|car parks|community halls|record shops|"
+    "squats|boat parties|forest raves|beach bars|after-hours clubs|youth clubs"
+)
 
 # Sentence templates. Slots: {A} the artist, {S}/{O}/{P} pronouns (subject/object/possessive),
 # {WAS}/{HAS} agreement, {W} word, {X} person, {L} label, {V} venue, {F} festival, {K} crew,
 # {C} city, {Y} year, {N} number, {D} small number, {G} genre, {T} title, {J} adjective, {M} noun, {Q} gear, {Z} places.
-_OPEN = _pool("Born in {C} in {Y}, {A} |Raised between {C} and {C}, {A} |{A} |{A} |"
-              "Since {Y}, {A} |After {D} years in {C}, {A} |Known to the {Z} of {C}, {A} |"
-              "Originally from {C}, {A} |A regular at {V}, {A} |First heard on {R}, {A} |"
-              "Ever since {X} handed over a box of {G} records, {A} ")
+_OPEN = _pool(
+    "Born in {C} in {Y}, {A} |Raised between {C} and {C}, {A} |{A} |{A} |"
+    "Since {Y}, {A} |After {D} years in {C}, {A} |Known to the {Z} of {C}, {A} |"
+    "Originally from {C}, {A} |A regular at {V}, {A} |First heard on {R}, {A} |"
+    "Ever since {X} handed over a box of {G} records, {A} "
+)
 _CORE = _pool(
     "has been chasing the {J} side of {G} at {V} with {Q}|"
     "began DJing aged {D} at {W}'s house parties in {C}|played {P} first set at {V} in {Y}|"
@@ -92,17 +111,20 @@ _CORE = _pool(
     "turned a {J} {M} into {T}, the track {X} keeps asking for|"
     "teamed up with {X} as {W} {W} for an album on {L}|"
     "runs a workshop for young producers at {V} every {D} weeks|"
-    "studied sound engineering at {W} College in {C} until {Y}")
-_TAIL = _pool(". |. |. |, alongside {X}. |, mostly on {W} white labels. |, all for {L}. |"
-              ", a record {X} still plays. |, on a budget of {N} euros. |"
-              " before moving to {C}. |, which {X} called '{J}'. | ({L}, {Y}). ")
+    "studied sound engineering at {W} College in {C} until {Y}"
+)
+_TAIL = _pool(
+    ". |. |. |, alongside {X}. |, mostly on {W} white labels. |, all for {L}. |"
+    ", a record {X} still plays. |, on a budget of {N} euros. |"
+    " before moving to {C}. |, which {X} called '{J}'. | ({L}, {Y}). "
+)
 _STANDALONE = _pool(
     "{S} {WAS} last spotted at {V} with {X}. |"
     "Catch {O} at {F}, {C}, this summer. |{P} {T} EP is out now on {L}. |"
     "Bookings for {C} and {C} go through {X} at {W} Agency. |"
     "{S} {HAS} shared bills with {X}, {X}, {W} and {X}. |"
     "Expect {J} {G}, {J} {G} and the odd {W} edit. |"
-    "\"{T}\" spent {D} weeks in the {W} chart in {Y}. |"
+    '"{T}" spent {D} weeks in the {W} chart in {Y}. |'
     "Residencies: {V} ({C}), {V} ({C}). |Current label: {L}. Previous: {L}, {L}. |"
     "{S} {HAS} made music since {X} lent {O} {Q} in {Y}. |"
     "'{T} is a {M} that feels {J},' {S} told {X} of {W} Magazine in {Y}. |"
@@ -110,12 +132,18 @@ _STANDALONE = _pool(
     "{P} {D}-track album {T} followed on {L} in {Y}. |"
     "{S} {WAS} voted best {G} newcomer by {W} Weekly in {Y}. |"
     "Selected releases: {T} ({L}, {Y}); {T} ({L}, {Y}); {T} ({L}, {Y}). |"
-    "Member of {K}. Alias of {X}. |Also records as {W} {W} and {W}. |")
-_PRONOUNS = {"he": ("he", "him", "his", "was", "has"), "she": ("she", "her", "her", "was", "has"),
-             "they": ("they", "them", "their", "were", "have")}
+    "Member of {K}. Alias of {X}. |Also records as {W} {W} and {W}. |"
+)
+_PRONOUNS = {
+    "he": ("he", "him", "his", "was", "has"),
+    "she": ("she", "her", "her", "was", "has"),
+    "they": ("they", "them", "their", "were", "have"),
+}
 _RADIO = _pool("FM|Radio|Sessions|Hour|Transmissions|Frequencies|Hotline|Show")
-_TITLE_WORDS = _pool("Night|Glass|Signal|Tide|Ghost|Velvet|Motor|Neon|Paper|Iron|River|Static|"
-                     "Honey|Orbit|Salt|Mirror|Lantern|Copper|Fever|Echo|Harbour|Gravity|Smoke")
+_TITLE_WORDS = _pool(
+    "Night|Glass|Signal|Tide|Ghost|Velvet|Motor|Neon|Paper|Iron|River|Static|"
+    "Honey|Orbit|Salt|Mirror|Lantern|Copper|Fever|Echo|Harbour|Gravity|Smoke"
+)
 _POOLS = {"V": _VENUE, "F": _FEST, "K": _CREW, "Q": _GEAR}
 
 
@@ -128,14 +156,26 @@ class _Bio:
         self.pron = _PRONOUNS[rng.choice(("he", "she", "they"))]
         w, p = self.word, self.pron
         self.simple = {
-            "A": lambda: self.name, "S": lambda: p[0], "O": lambda: p[1], "P": lambda: p[2],
-            "WAS": lambda: p[3], "HAS": lambda: p[4], "W": w, "X": lambda: f"{w()} {w()}",
-            "C": lambda: rng.choice(_CITIES), "Y": lambda: str(rng.randint(1978, 2025)),
-            "N": lambda: str(rng.randint(2, 909)), "D": lambda: str(rng.randint(2, 40)),
-            "G": lambda: rng.choice(_GENRES), "J": lambda: rng.choice(_ADJ),
-            "M": lambda: rng.choice(_NOUN), "Z": lambda: rng.choice(_PLACE),
-            "R": lambda: f"{w()} {rng.choice(_RADIO)}", "L": lambda: f"{w()} {rng.choice(_SUFFIX)}",
-            "T": self.title}
+            "A": lambda: self.name,
+            "S": lambda: p[0],
+            "O": lambda: p[1],
+            "P": lambda: p[2],
+            "WAS": lambda: p[3],
+            "HAS": lambda: p[4],
+            "W": w,
+            "X": lambda: f"{w()} {w()}",
+            "C": lambda: rng.choice(_CITIES),
+            "Y": lambda: str(rng.randint(1978, 2025)),
+            "N": lambda: str(rng.randint(2, 909)),
+            "D": lambda: str(rng.randint(2, 40)),
+            "G": lambda: rng.choice(_GENRES),
+            "J": lambda: rng.choice(_ADJ),
+            "M": lambda: rng.choice(_NOUN),
+            "Z": lambda: rng.choice(_PLACE),
+            "R": lambda: f"{w()} {rng.choice(_RADIO)}",
+            "L": lambda: f"{w()} {rng.choice(_SUFFIX)}",
+            "T": self.title,
+        }
 
     def word(self) -> str:
         """An invented word of 2-3 syllables, e.g. 'Venmaro'."""
@@ -160,7 +200,7 @@ class _Bio:
         while (j := tpl.find("{", i)) >= 0:
             k = tpl.index("}", j)
             out.append(tpl[i:j])
-            out.append(self.slot(tpl[j + 1:k]))
+            out.append(self.slot(tpl[j + 1 : k]))
             i = k + 1
         out.append(tpl[i:])
         return "".join(out)
@@ -173,8 +213,10 @@ class _Bio:
 
     def title(self) -> str:
         """A track or record title: invented and dictionary words mixed."""
-        parts = [self.word() if self.rng.random() < 0.5 else self.rng.choice(_TITLE_WORDS)
-                 for _ in range(self.rng.randint(1, 3))]
+        parts = [
+            self.word() if self.rng.random() < 0.5 else self.rng.choice(_TITLE_WORDS)
+            for _ in range(self.rng.randint(1, 3))
+        ]
         return " ".join(parts)
 
     def sentence(self) -> str:
@@ -201,7 +243,6 @@ class _Bio:
         if len(text) > MAX_CHARS:  # cut at the last sentence end that fits
             text = text[: text.rfind(". ", 0, MAX_CHARS) + 1]
         return text.strip()
-
 
 
 def _target_length(rng: random.Random) -> int:
@@ -231,13 +272,18 @@ def write_synth(out: Path, n: int, seed: int = 0, fmt: str = "jsonl") -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: python -m bench.synth --n 52000 --seed 0 --out PATH [--format jsonl|corpus]."""
-    p = argparse.ArgumentParser(prog="python -m bench.synth", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.synth", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--n", type=int, default=52000, help="number of bios (default 52000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", type=Path, required=True, help="output file")
-    p.add_argument("--format", choices=("jsonl", "corpus"), default="jsonl",
-                   help="jsonl: {name, text} per line; corpus: <|startoftext|>bio<|endoftext|>")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "corpus"),
+        default="jsonl",
+        help="jsonl: {name, text} per line; corpus: <|startoftext|>bio<|endoftext|>",
+    )
     a = p.parse_args(argv)
     size = write_synth(a.out, a.n, a.seed, a.format)
     print(f"wrote {a.n} bios, {size / 1e6:.1f} MB, to {a.out}")

@@ -30,9 +30,7 @@ def read_token(cfg: Config) -> str:
         return _checked_token(env, f"${TOKEN_ENV}")
     tf = cfg.mastodon.token_file
     if tf is None:
-        raise ConfigError(
-            f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)"
-        )
+        raise ConfigError(f"no access token: set ${TOKEN_ENV} or [mastodon] token_file (run `djbios login`)")
     token = read_private_file(tf, "token_file", "run `djbios login` to write it again").strip()
     if not token:
         raise ConfigError(f"{tf}: token_file is empty")
@@ -50,7 +48,14 @@ def _checked_token(token: str, where: str) -> str:
     if _TOKEN_RE.fullmatch(token):
         return token
     lines = len(token.splitlines())
-    what = (f"{lines} lines" if lines > 1 else
-            "spaces" if any(c.isspace() for c in token) else "characters that are not printable ASCII")
-    raise ConfigError(f"{where}: the access token holds {what}; a token is one line of printable "
-                      "characters without spaces: copy it again, or run `djbios login`")
+    what = (
+        f"{lines} lines"
+        if lines > 1
+        else "spaces"
+        if any(c.isspace() for c in token)
+        else "characters that are not printable ASCII"
+    )
+    raise ConfigError(
+        f"{where}: the access token holds {what}; a token is one line of printable "
+        "characters without spaces: copy it again, or run `djbios login`"
+    )

@@ -294,8 +294,9 @@ def load_config(path: str | os.PathLike[str] | None = None, *, missing_ok: bool 
             return build(Config, {}, "", Path.cwd(), p)  # embedded defaults
         raise ConfigError(f"{p}: config file not found")
     if p.is_dir():
-        raise ConfigError(f"{p}: is a folder, not a config file; give the bot.toml inside it "
-                          f"(--config {p / 'bot.toml'})")
+        raise ConfigError(
+            f"{p}: is a folder, not a config file; give the bot.toml inside it (--config {p / 'bot.toml'})"
+        )
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -316,11 +317,15 @@ def _check_ranges(cfg: Config, file: Path) -> None:
     for section in ("corpus", "filters"):
         lo, hi = getattr(cfg, section).min_chars, getattr(cfg, section).max_chars
         if lo > hi:
-            raise ConfigError(f"{file}: '{section}.min_chars' = {lo} is above '{section}.max_chars' = {hi}: "
-                              "no bio could pass; lower min_chars or raise max_chars")
+            raise ConfigError(
+                f"{file}: '{section}.min_chars' = {lo} is above '{section}.max_chars' = {hi}: "
+                "no bio could pass; lower min_chars or raise max_chars"
+            )
     if set(cfg.schedule.quiet_hours) >= set(range(24)):
-        raise ConfigError(f"{file}: 'schedule.quiet_hours' lists every hour of the day: nothing would ever "
-                          "be posted; remove some hours")
+        raise ConfigError(
+            f"{file}: 'schedule.quiet_hours' lists every hour of the day: nothing would ever "
+            "be posted; remove some hours"
+        )
 
 
 def _check_window(cfg: Config, file: Path) -> None:
@@ -328,9 +333,11 @@ def _check_window(cfg: Config, file: Path) -> None:
     cap = max_tokens_for(cfg)  # the cap the worker's batches use
     need = cap + -(-len(cfg.generate.prefix) // 2)  # the prompt, at a conservative 2 chars per token
     if cfg.train.window < need:
-        raise ConfigError(f"{file}: 'train.window' = {cfg.train.window} is shorter than a generated bio "
-                          f"({cap} tokens, [generate] max_tokens or the posting limit, plus the prompt): "
-                          f"raise it to at least {need} or lower the cap")
+        raise ConfigError(
+            f"{file}: 'train.window' = {cfg.train.window} is shorter than a generated bio "
+            f"({cap} tokens, [generate] max_tokens or the posting limit, plus the prompt): "
+            f"raise it to at least {need} or lower the cap"
+        )
 
 
 def default_max_tokens(max_chars: int) -> int:
@@ -349,7 +356,7 @@ def sqlite_file(url: str) -> Path | None:
     """The file of a sqlite:/// URL as written (maybe relative), or None for other databases."""
     if not url.startswith(SQLITE_PREFIX) or url == SQLITE_PREFIX + ":memory:":
         return None
-    return Path(url[len(SQLITE_PREFIX):])
+    return Path(url[len(SQLITE_PREFIX) :])
 
 
 def database_url(cfg: Config) -> str:

@@ -15,8 +15,10 @@ from typing import Any
 
 from bot.errors import ConfigError
 
-MOVED_KEYS = {"mastodon.operator_account": "[alerts] operator",  # old name -> where it went (for the error)
-              "mastodon.bot_note": "[profile] disclosure"}
+MOVED_KEYS = {
+    "mastodon.operator_account": "[alerts] operator",  # old name -> where it went (for the error)
+    "mastodon.bot_note": "[profile] disclosure",
+}
 INT_LIMIT = 2**63  # every int setting fits a signed 64-bit integer (SQLite, TensorFlow seeds)
 
 
@@ -56,7 +58,7 @@ def _value(tp: Any, raw: Any, meta: Any, key: str, root: Path, file: Path) -> An
         (item,) = typing.get_args(tp)
         if not isinstance(raw, list):
             raise ConfigError(f"{file}: '{key}' must be a list, got {raw!r}")
-        items = {k[len("item_"):]: v for k, v in meta.items() if k.startswith("item_")}
+        items = {k[len("item_") :]: v for k, v in meta.items() if k.startswith("item_")}
         return [_value(item, v, items, f"{key}[{i}]", root, file) for i, v in enumerate(raw)]
     if isinstance(raw, str) and "\x00" in raw:  # a NUL ends a path or a C string early
         raise ConfigError(f"{file}: '{key}' holds a NUL character (\\u0000); remove it")

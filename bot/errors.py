@@ -1,20 +1,20 @@
 """The djbios error tree; library exceptions are wrapped at the boundary that knows them.
 
-    BotError
-    ├── ConfigError          bad bot.toml, bad token file
-    ├── StoreError           database problems
-    │   ├── NotFound         unknown candidate id
-    │   ├── IllegalTransition  e.g. approving a posted bio
-    │   └── LeaseHeld        another worker of that role runs on this database
-    ├── InputError           a bad file given to `djbios add` / `corpus build`
-    ├── ModelError           missing or corrupt model / checkpoint
-    ├── GenerationError      sampling failed
-    ├── ScrapeError          the crawler cannot continue
-    └── PublishError         posting failed (see the subclasses for what to do next)
-        ├── RetryLater       network, 5xx, 429: try again after `retry_after` seconds
-        ├── AuthError        401/403: the token is bad; stop posting and alert
-        ├── Rejected         422: the server refused the text; the bio goes back to pending
-        └── PermanentError   any other 4xx: failed for good, alert; the operator re-queues it
+BotError
+├── ConfigError          bad bot.toml, bad token file
+├── StoreError           database problems
+│   ├── NotFound         unknown candidate id
+│   ├── IllegalTransition  e.g. approving a posted bio
+│   └── LeaseHeld        another worker of that role runs on this database
+├── InputError           a bad file given to `djbios add` / `corpus build`
+├── ModelError           missing or corrupt model / checkpoint
+├── GenerationError      sampling failed
+├── ScrapeError          the crawler cannot continue
+└── PublishError         posting failed (see the subclasses for what to do next)
+    ├── RetryLater       network, 5xx, 429: try again after `retry_after` seconds
+    ├── AuthError        401/403: the token is bad; stop posting and alert
+    ├── Rejected         422: the server refused the text; the bio goes back to pending
+    └── PermanentError   any other 4xx: failed for good, alert; the operator re-queues it
 """
 
 from __future__ import annotations

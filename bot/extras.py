@@ -11,8 +11,13 @@ import importlib.util
 from bot.errors import ConfigError
 
 # A top-level module that only an extra installs -> that extra.
-EXTRA_OF: dict[str, str] = {"tensorflow": "model", "gpt_2_simple": "model", "tokenizers": "model",
-                            "matplotlib": "model", "psycopg": "postgres"}
+EXTRA_OF: dict[str, str] = {
+    "tensorflow": "model",
+    "gpt_2_simple": "model",
+    "tokenizers": "model",
+    "matplotlib": "model",
+    "psycopg": "postgres",
+}
 
 
 class MissingExtra(ConfigError):

@@ -28,12 +28,16 @@ _STOP = r"""[^\s'"`,;&<>(){}\[\]]"""  # characters a token-shaped value is made 
 _PATTERNS = [
     # "Authorization: Bearer x", "'Authorization': 'Bearer x'", "authorization=x"
     # (the scheme is kept, and taken possessively so "Bearer [redacted]" is never masked again)
-    (re.compile(rf"""(authorization['"]?\s*[:=]\s*['"]?(?:(?:bearer|basic|token)\s+)?+){_STOP}+""", re.I),
-     rf"\g<1>{MASK}"),
+    (
+        re.compile(rf"""(authorization['"]?\s*[:=]\s*['"]?(?:(?:bearer|basic|token)\s+)?+){_STOP}+""", re.I),
+        rf"\g<1>{MASK}",
+    ),
     (re.compile(rf"\b(bearer\s+){_STOP}+", re.I), rf"\g<1>{MASK}"),
     # access_token=x in a URL or a form, "access_token": "x" in JSON; the OAuth client's secrets too
-    (re.compile(rf"""\b((?:access_token|refresh_token|client_secret|password)['"]?\s*[:=]\s*['"]?){_STOP}+""",
-                re.I), rf"\g<1>{MASK}"),
+    (
+        re.compile(rf"""\b((?:access_token|refresh_token|client_secret|password)['"]?\s*[:=]\s*['"]?){_STOP}+""", re.I),
+        rf"\g<1>{MASK}",
+    ),
     # credentials inside a URL: scheme://user:password@host
     (re.compile(r"\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I), rf"\g<1>{MASK}@"),
 ]

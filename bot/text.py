@@ -37,8 +37,10 @@ def bio_problem(text: str) -> str | None:
         return f"has {len(text)} characters; the limit is {MAX_BIO_CHARS}"
     bad = LONE_SURROGATE.search(text)
     if bad:
-        return (f"holds a lone surrogate \\u{ord(bad[0]):04x} (character {bad.start() + 1}): half of an "
-                "escaped emoji, which is not text; fix that escape")
+        return (
+            f"holds a lone surrogate \\u{ord(bad[0]):04x} (character {bad.start() + 1}): half of an "
+            "escaped emoji, which is not text; fix that escape"
+        )
     return None
 
 

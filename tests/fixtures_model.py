@@ -104,27 +104,37 @@ def make_tiny_model(root: Path) -> TinyModel:
     corpus = write_corpus(root / "data" / "corpus.txt", train)
     write_corpus(corpus.with_suffix(".val.txt"), val)
     init_model(root / "models" / "tiny", size="tiny", corpus=corpus)
-    return TinyModel(models_dir=root / "models", model_name="tiny", corpus=corpus,
-                     val=corpus.with_suffix(".val.txt"))
+    return TinyModel(models_dir=root / "models", model_name="tiny", corpus=corpus, val=corpus.with_suffix(".val.txt"))
 
 
 def fast_settings(**overrides: Any) -> Any:
     """TrainConfig for tests: 1 window per step, lr 1e-3, no periodic saves or samples."""
     from bot.config import TrainConfig
 
-    base = {"learning_rate": 1e-3, "accumulate_gradients": 1, "sample_every": 0,
-            "save_every": 10**6, "max_checkpoints": 3, "seed": 0}
+    base = {
+        "learning_rate": 1e-3,
+        "accumulate_gradients": 1,
+        "sample_every": 0,
+        "save_every": 10**6,
+        "max_checkpoints": 3,
+        "seed": 0,
+    }
     return TrainConfig(**{**base, **overrides})
 
 
-def finetune_tiny(model: TinyModel, checkpoint_dir: Path, run_name: str, steps: int,
-                  **overrides: Any) -> Any:
+def finetune_tiny(model: TinyModel, checkpoint_dir: Path, run_name: str, steps: int, **overrides: Any) -> Any:
     """Fine-tune with training.finetune (the real gpt-2-simple loop) in its own graph."""
     from training.finetune import train
 
-    return train(model.corpus, models_dir=model.models_dir, model_name=model.model_name,
-                 checkpoint_dir=checkpoint_dir, run_name=run_name, settings=fast_settings(**overrides),
-                 steps=steps)
+    return train(
+        model.corpus,
+        models_dir=model.models_dir,
+        model_name=model.model_name,
+        checkpoint_dir=checkpoint_dir,
+        run_name=run_name,
+        settings=fast_settings(**overrides),
+        steps=steps,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +148,12 @@ def tiny_checkpoint(tiny_model: TinyModel, tmp_path_factory: pytest.TempPathFact
     """tiny_model fine-tuned 20 steps into checkpoint_dir/run1/ (about 10 s)."""
     checkpoint_dir = tmp_path_factory.mktemp("tiny_checkpoint") / "checkpoint"
     finetune_tiny(tiny_model, checkpoint_dir, "run1", TINY_STEPS)
-    return TinyCheckpoint(models_dir=tiny_model.models_dir, model_name=tiny_model.model_name,
-                          corpus=tiny_model.corpus, val=tiny_model.val,
-                          checkpoint_dir=checkpoint_dir, run_name="run1", step=TINY_STEPS)
+    return TinyCheckpoint(
+        models_dir=tiny_model.models_dir,
+        model_name=tiny_model.model_name,
+        corpus=tiny_model.corpus,
+        val=tiny_model.val,
+        checkpoint_dir=checkpoint_dir,
+        run_name="run1",
+        step=TINY_STEPS,
+    )

@@ -47,8 +47,7 @@ class PgServer:
         """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             conn.execute(sql)  # type: ignore[arg-type]
 
     def create_database(self, template: str | None = None) -> str:
@@ -70,12 +69,16 @@ def find_bindir() -> Path:
     found = shutil.which("initdb")
     if found:
         return Path(found).resolve().parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                      key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if versions:
         return versions[-1].parent
-    raise PgUnavailable("initdb not found on PATH nor in /usr/lib/postgresql/*/bin: install the server "
-                        "(Debian: apt-get install postgresql) or set DJBIOS_PG_BIN")
+    raise PgUnavailable(
+        "initdb not found on PATH nor in /usr/lib/postgresql/*/bin: install the server "
+        "(Debian: apt-get install postgresql) or set DJBIOS_PG_BIN"
+    )
 
 
 def _free_port() -> int:
@@ -107,17 +110,44 @@ def start_server(*, durable: bool = False) -> PgServer:
         try:
             pw = pwd.getpwnam(as_user)
         except KeyError as exc:
-            raise PgUnavailable(f"running as root and there is no {as_user!r} user to run PostgreSQL as "
-                                "(Debian's postgresql package creates it)") from exc
+            raise PgUnavailable(
+                f"running as root and there is no {as_user!r} user to run PostgreSQL as "
+                "(Debian's postgresql package creates it)"
+            ) from exc
         os.chown(root, pw.pw_uid, pw.pw_gid)
     server = PgServer(bindir, root / "data", _free_port(), as_user, itertools.count(1))
-    _run(server, "initdb", "-D", str(server.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale",
-         "--no-sync", "--no-instructions")
+    _run(
+        server,
+        "initdb",
+        "-D",
+        str(server.datadir),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--no-locale",
+        "--no-sync",
+        "--no-instructions",
+    )
     # fsync off etc.: test data need not survive a crash of the machine, only of a client
     fast = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
     opts = f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1 {fast}-c max_connections=200"
-    _run(server, "pg_ctl", "-D", str(server.datadir), "-l", str(root / "log"), "-o", opts, "-w",
-         "-t", str(START_TIMEOUT_S), "start")
+    _run(
+        server,
+        "pg_ctl",
+        "-D",
+        str(server.datadir),
+        "-l",
+        str(root / "log"),
+        "-o",
+        opts,
+        "-w",
+        "-t",
+        str(START_TIMEOUT_S),
+        "start",
+    )
     return server
 
 

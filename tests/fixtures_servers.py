@@ -30,8 +30,14 @@ class MastodonMock:
 
         return Mastodon(access_token=token, api_base_url=self.base_url, request_timeout=10)
 
-    def fault(self, effect: dict[str, Any], *, count: int | None = 1, methods: tuple[str, ...] = ("POST",),
-              path: str = "/api/v1/statuses") -> dict[str, Any]:
+    def fault(
+        self,
+        effect: dict[str, Any],
+        *,
+        count: int | None = 1,
+        methods: tuple[str, ...] = ("POST",),
+        path: str = "/api/v1/statuses",
+    ) -> dict[str, Any]:
         """Add a fault rule (POST /api/v1/_mock/faults); effect e.g. {"type": "status", "status": 503}."""
         import requests
 
@@ -66,8 +72,7 @@ class MastodonMock:
         os.chmod(token_file, 0o600)
         tables: dict[str, dict[str, Any]] = {
             "database": {"url": "sqlite:///var/djbios.db"},
-            "mastodon": {"api_base_url": self.base_url, "token_file": "token",
-                         "request_timeout_s": 2.0},
+            "mastodon": {"api_base_url": self.base_url, "token_file": "token", "request_timeout_s": 2.0},
             "alerts": {"operator": "@operator"},
         }
         for name, values in (sections or {}).items():
@@ -93,10 +98,12 @@ def mastodon_server() -> Iterator[MastodonMock]:
     from mastodon_mock.config import SeedAccount, SeedConfig
     from mastodon_mock.testing import MockServer
 
-    seed = SeedConfig(accounts=[
-        SeedAccount(username="djbios", display_name="djbios", access_token=BOT_TOKEN),
-        SeedAccount(username="operator", display_name="Operator", access_token=OPERATOR_TOKEN),
-    ])
+    seed = SeedConfig(
+        accounts=[
+            SeedAccount(username="djbios", display_name="djbios", access_token=BOT_TOKEN),
+            SeedAccount(username="operator", display_name="Operator", access_token=OPERATOR_TOKEN),
+        ]
+    )
     with MockServer(seed=seed) as server:
         yield MastodonMock(server)
 
@@ -160,9 +167,16 @@ class ScrapeSite:
 
     def site_config(self, **over: object) -> SiteConfig:
         """A SiteConfig for this site (fields overridable)."""
-        base = SiteConfig(name="fixture", start_urls=[self.base_url + "/artists/index.html"],
-                          allowed_domains=["127.0.0.1"], link_selector="a.artist", bio_selector="div.bio",
-                          name_selector="h1", next_page_selector="a.next", delay_seconds=1.0)
+        base = SiteConfig(
+            name="fixture",
+            start_urls=[self.base_url + "/artists/index.html"],
+            allowed_domains=["127.0.0.1"],
+            link_selector="a.artist",
+            bio_selector="div.bio",
+            name_selector="h1",
+            next_page_selector="a.next",
+            delay_seconds=1.0,
+        )
         return dataclasses.replace(base, **over)
 
     def config(self, tmp_path: Path, **scrape_over: object) -> Config:
@@ -175,7 +189,8 @@ class ScrapeSite:
         """A bot.toml for CLI tests: no delays, so the real clock barely waits."""
         self.crawl_delay = 0
         p = tmp_path / "bot.toml"
-        p.write_text(f"""
+        p.write_text(
+            f"""
 [corpus]
 path = "corpus.txt"
 [scrape]
@@ -190,7 +205,9 @@ bio_selector = "div.bio"
 name_selector = "h1"
 next_page_selector = "a.next"
 delay_seconds = 0.0
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
         return p
 
 
@@ -239,10 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b"not found", "text/plain")
         body = file.read_bytes()
         if path == "/robots.txt" or path == "/artists/index.html":
-            body = body.decode().format(crawl_delay=self.site.crawl_delay,
-                                        other_origin=self.site.other_origin).encode()
-        ctype = _CONTENT_TYPES.get(path, "text/plain; charset=utf-8" if path.endswith(".txt") else
-                                   "text/html; charset=utf-8")
+            body = body.decode().format(crawl_delay=self.site.crawl_delay, other_origin=self.site.other_origin).encode()
+        ctype = _CONTENT_TYPES.get(
+            path, "text/plain; charset=utf-8" if path.endswith(".txt") else "text/html; charset=utf-8"
+        )
         return self._send(200, body, ctype)
 
     def send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
@@ -325,8 +342,13 @@ def webhook() -> Iterator[Webhook]:
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            hook.received.append({"path": self.path, "authorization": self.headers.get("Authorization"),
-                                  "body": _json.loads(body or b"{}")})
+            hook.received.append(
+                {
+                    "path": self.path,
+                    "authorization": self.headers.get("Authorization"),
+                    "body": _json.loads(body or b"{}"),
+                }
+            )
             self.send_response(hook.status)
             self.send_header("Content-Length", "0")
             self.end_headers()

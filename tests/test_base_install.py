@@ -91,10 +91,22 @@ def _djbios(tmp_path: Path, *args: str, stdin: str = "") -> tuple[subprocess.Com
     if not allowed.exists():
         allowed.write_text(json.dumps(sorted(base_modules())))
     refused.write_text("")
-    env = {"DJBIOS_ALLOWED": str(allowed), "DJBIOS_REFUSED": str(refused), "PYTHONPATH": str(ROOT),
-           "PATH": "/usr/bin:/bin", "DJBIOS_CONFIG": str(tmp_path / "bot.toml")}
-    proc = subprocess.run([sys.executable, "-c", BASE_ONLY, *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120, cwd=tmp_path)
+    env = {
+        "DJBIOS_ALLOWED": str(allowed),
+        "DJBIOS_REFUSED": str(refused),
+        "PYTHONPATH": str(ROOT),
+        "PATH": "/usr/bin:/bin",
+        "DJBIOS_CONFIG": str(tmp_path / "bot.toml"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", BASE_ONLY, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
     return proc, refused.read_text().split()
 
 
@@ -104,10 +116,12 @@ def test_base_install_queues_reviews_and_posts_without_tensorflow(tmp_path: Path
     for bio in GOOD_BIOS[:3]:  # distinct bios that pass the filters review runs them through
         store.add(bio, source="t")
     store.close()
-    runs = {"queue": _djbios(tmp_path, "queue"),
-            "review": _djbios(tmp_path, "review", stdin="a\na\nr\nnot today\n"),
-            "post": _djbios(tmp_path, "post"),
-            "run": _djbios(tmp_path, "run", "--role", "post", "--once")}
+    runs = {
+        "queue": _djbios(tmp_path, "queue"),
+        "review": _djbios(tmp_path, "review", stdin="a\na\nr\nnot today\n"),
+        "post": _djbios(tmp_path, "post"),
+        "run": _djbios(tmp_path, "run", "--role", "post", "--once"),
+    }
     for name, (proc, refused) in runs.items():
         assert proc.returncode == 0, (name, proc.stderr[-2000:])
         assert not {"tensorflow", "gpt_2_simple", "tokenizers", "matplotlib"} & set(refused), (name, refused)
@@ -125,5 +139,6 @@ def test_a_command_that_needs_an_extra_names_it(tmp_path: Path, mastodon) -> Non
     mastodon.write_config(tmp_path, {"database": {"url": "postgresql+psycopg://u@127.0.0.1:9/none"}})
     proc, refused = _djbios(tmp_path, "queue")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "psycopg" in refused
-    assert proc.stderr.strip() == ("Error: this needs the 'postgres' extra (psycopg is not installed): "
-                                   "pip install 'djbios[postgres]'")
+    assert proc.stderr.strip() == (
+        "Error: this needs the 'postgres' extra (psycopg is not installed): pip install 'djbios[postgres]'"
+    )

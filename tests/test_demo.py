@@ -22,8 +22,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 80  # a screenful or two
 # What a newcomer reads as "something broke": shell errors, tracebacks, log levels, native TF lines.
-ERROR_LOOKING = re.compile(r"traceback|unbound variable|command not found|no such file|\berror\b|\bwarning\b|"
-                           r"\bfailed\b|^[EWF]\d{4} ", re.IGNORECASE)
+ERROR_LOOKING = re.compile(
+    r"traceback|unbound variable|command not found|no such file|\berror\b|\bwarning\b|"
+    r"\bfailed\b|^[EWF]\d{4} ",
+    re.IGNORECASE,
+)
 NEXT = "Next, from the repository root:"
 
 
@@ -46,13 +49,21 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
 
 def shell(command: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """A command as pasted at the repository root."""
-    return subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def next_steps(lines: list[str]) -> list[tuple[str, str]]:
     """(what, command) pairs of the closing block: a line saying what, then the command, indented."""
-    block = lines[lines.index(NEXT) + 1:]
+    block = lines[lines.index(NEXT) + 1 :]
     assert len(block) % 2 == 0 and all(b.startswith("      ") for b in block[1::2]), block
     return [(what.strip(), command.strip()) for what, command in zip(block[::2], block[1::2])]
 
@@ -73,9 +84,11 @@ def test_demo_first_run_is_short_quiet_and_ends_with_next_steps_that_work(tmp_pa
     assert first.returncode == 0, out[-3000:]
     lines = out.splitlines()
     assert len(lines) <= MAX_LINES, out
-    bio = slice(next(i for i, x in enumerate(lines) if x.startswith("Posted bio #")),
-                next(i for i, x in enumerate(lines) if x.startswith("Status URL:")))
-    judged = lines[:bio.start] + lines[bio.stop:]  # the bio is the model's text: it may say "error"
+    bio = slice(
+        next(i for i, x in enumerate(lines) if x.startswith("Posted bio #")),
+        next(i for i, x in enumerate(lines) if x.startswith("Status URL:")),
+    )
+    judged = lines[: bio.start] + lines[bio.stop :]  # the bio is the model's text: it may say "error"
     assert not [x for x in judged if ERROR_LOOKING.search(x)], out
     for n in range(1, 7):
         assert re.search(rf"^==> \[{n}/6\] ", out, re.MULTILINE), n
@@ -115,8 +128,16 @@ def test_demo_first_run_is_short_quiet_and_ends_with_next_steps_that_work(tmp_pa
 
     # DJBIOS_DEMO_KEEP=1 ./demo.sh: a rerun (cached model) that keeps the local Mastodon up.
     keep = next(c for _, c in steps if c.startswith("DJBIOS_DEMO_KEEP=1 "))
-    kept = subprocess.Popen(["bash", "-c", keep], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    kept = subprocess.Popen(
+        ["bash", "-c", keep],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     timer = threading.Timer(600, os.killpg, (kept.pid, signal.SIGKILL))
     timer.start()
     try:

@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 MAX_COPY_RATE = 0.1  # the recommendation only considers checkpoints copying at most this share
 MAX_VAL_BIOS = 200  # held-out loss over at most 200 bios, to bound CPU time
 SEED = 1234  # fixed, so every checkpoint is judged on the same sampling noise
-RULE = (f"Recommended: among checkpoints whose copy rate (share of samples the copy filter rejects, "
-        f"with bot.toml's [filters] settings) is at most {MAX_COPY_RATE:.0%}, the one with "
-        "the lowest held-out loss (without a validation split: the latest one). If every checkpoint "
-        "copies more, the one that copies least (earliest on a tie).")
+RULE = (
+    f"Recommended: among checkpoints whose copy rate (share of samples the copy filter rejects, "
+    f"with bot.toml's [filters] settings) is at most {MAX_COPY_RATE:.0%}, the one with "
+    "the lowest held-out loss (without a validation split: the latest one). If every checkpoint "
+    "copies more, the one that copies least (earliest on a tie)."
+)
 
 
 @dataclass
@@ -64,13 +66,29 @@ class Report:
 def evaluate_from_config(cfg: Config, *, which: str = "all", samples: int = 20) -> Report:
     """`djbios evaluate` with bot.toml's paths and sampling settings."""
     run_dir = cfg.model.checkpoint_dir / cfg.model.run_name
-    return evaluate(run_dir, corpus=cfg.corpus.path, index_path=cfg.index_path, which=which,
-                    samples=samples, gen=cfg.generate, filters=cfg.filters, max_tokens=max_tokens_for(cfg))
+    return evaluate(
+        run_dir,
+        corpus=cfg.corpus.path,
+        index_path=cfg.index_path,
+        which=which,
+        samples=samples,
+        gen=cfg.generate,
+        filters=cfg.filters,
+        max_tokens=max_tokens_for(cfg),
+    )
 
 
-def evaluate(run_dir: Path, *, corpus: Path, index_path: Path, which: str = "all", samples: int = 20,
-             gen: GenerateConfig | None = None, filters: FiltersConfig | None = None,
-             max_tokens: int | None = None) -> Report:
+def evaluate(
+    run_dir: Path,
+    *,
+    corpus: Path,
+    index_path: Path,
+    which: str = "all",
+    samples: int = 20,
+    gen: GenerateConfig | None = None,
+    filters: FiltersConfig | None = None,
+    max_tokens: int | None = None,
+) -> Report:
     """Sample and measure each chosen checkpoint of run_dir; write the report folder.
 
     Copying is judged by the copy filter with `filters` and bios are capped at `max_tokens`, as the
@@ -95,8 +113,14 @@ def evaluate(run_dir: Path, *, corpus: Path, index_path: Path, which: str = "all
         rows.append(row)
         log.info("step %s: copy %.2f, distinct-3 %.2f, val %s", step, row.copy_rate, row.distinct3, row.val_loss)
     best = recommend(rows)
-    line = (f"recommended checkpoint: step {best.step} (copy rate {best.copy_rate:.0%}, val loss "
-            f"{_fmt(best.val_loss)}); set [model] checkpoint_step = {best.step}") if best else "no checkpoint"
+    line = (
+        (
+            f"recommended checkpoint: step {best.step} (copy rate {best.copy_rate:.0%}, val loss "
+            f"{_fmt(best.val_loss)}); set [model] checkpoint_step = {best.step}"
+        )
+        if best
+        else "no checkpoint"
+    )
     out = write_report(run_dir / "eval", rows, corpus_pron, train_avg, line)
     return Report(out, rows, corpus_pron, best.step if best else None, line)
 
@@ -115,22 +139,35 @@ def choose_steps(run_dir: Path, which: str) -> list[int]:
     return [int(which)]
 
 
-def sample_texts(run_dir: Path, step: int, n: int, g: GenerateConfig,
-                 max_tokens: int) -> tuple[list[str], list[bool]]:
+def sample_texts(run_dir: Path, step: int, n: int, g: GenerateConfig, max_tokens: int) -> tuple[list[str], list[bool]]:
     """n samples from one checkpoint with the fixed SEED and the worker's generator and token cap."""
     from bot.generation.sampler import GPT2Generator
 
     gen = GPT2Generator.load(run_dir, step)
     try:
-        out = gen.generate(n, batch_size=min(n, g.batch_size), temperature=g.temperature, top_k=g.top_k,
-                           top_p=g.top_p, seed=SEED, prefix=g.prefix, max_tokens=max_tokens)
+        out = gen.generate(
+            n,
+            batch_size=min(n, g.batch_size),
+            temperature=g.temperature,
+            top_k=g.top_k,
+            top_p=g.top_p,
+            seed=SEED,
+            prefix=g.prefix,
+            max_tokens=max_tokens,
+        )
     finally:
         gen.close()
     return [s.text for s in out], [s.complete for s in out]
 
 
-def measure(step: int, texts: list[str], complete: list[bool], index: CopyIndex,
-            corpus_pron: dict[str, float], filters: FiltersConfig | None = None) -> CheckpointEval:
+def measure(
+    step: int,
+    texts: list[str],
+    complete: list[bool],
+    index: CopyIndex,
+    corpus_pron: dict[str, float],
+    filters: FiltersConfig | None = None,
+) -> CheckpointEval:
     """The text metrics of one checkpoint's samples; copied = rejected by the copy filter."""
     filters = filters or FiltersConfig()
     checks = [copies(t, index, filters) if t.strip() else None for t in texts]
@@ -139,16 +176,25 @@ def measure(step: int, texts: list[str], complete: list[bool], index: CopyIndex,
     pron = pronoun_shares(" ".join(texts))
     n = max(len(texts), 1)
     return CheckpointEval(
-        step=step, samples=len(texts), copy_rate=sum(1 for c in checks if c and not c.ok) / n,
-        longest_run=max(runs, default=0), distinct2=distinct(tokens, 2), distinct3=distinct(tokens, 3),
-        mean_words=sum(map(len, tokens)) / n, end_share=sum(complete) / n, pronouns=pron,
+        step=step,
+        samples=len(texts),
+        copy_rate=sum(1 for c in checks if c and not c.ok) / n,
+        longest_run=max(runs, default=0),
+        distinct2=distinct(tokens, 2),
+        distinct3=distinct(tokens, 3),
+        mean_words=sum(map(len, tokens)) / n,
+        end_share=sum(complete) / n,
+        pronouns=pron,
         pronoun_gap=0.5 * sum(abs(pron[k] - corpus_pron[k]) for k in PRONOUNS),
-        val_loss=None, train_avg=None, texts=texts)
+        val_loss=None,
+        train_avg=None,
+        texts=texts,
+    )
 
 
 def distinct(words: list[list[str]], n: int) -> float:
     """Unique n-grams / all n-grams over the samples (0 when there are none)."""
-    grams = [tuple(w[i:i + n]) for w in words for i in range(len(w) - n + 1)]
+    grams = [tuple(w[i : i + n]) for w in words for i in range(len(w) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -167,12 +213,11 @@ def heldout_loss(run_dir: Path, step: int, val: Path) -> float | None:
     """
     import numpy as np
 
-
     sess, hparams, enc = load_session(run_dir, step)
     try:
         losses, count = 0.0, 0
         for bio in read_bios(val)[:MAX_VAL_BIOS]:
-            ids = enc.encode(f"{START}{bio}{END}")[:hparams.n_ctx]
+            ids = enc.encode(f"{START}{bio}{END}")[: hparams.n_ctx]
             if len(ids) < 2:
                 continue
             logits = sess.run("logits:0", {"context:0": [ids]})[0, :-1].astype(np.float64)
@@ -203,16 +248,18 @@ def recommend(rows: list[CheckpointEval]) -> CheckpointEval | None:
     return min(rows, key=lambda r: (r.copy_rate, r.step), default=None)
 
 
-def write_report(out: Path, rows: list[CheckpointEval], corpus_pron: dict[str, float],
-                 train_avg: dict[int, float], line: str) -> Path:
+def write_report(
+    out: Path, rows: list[CheckpointEval], corpus_pron: dict[str, float], train_avg: dict[int, float], line: str
+) -> Path:
     """report.md, metrics.json, samples-<step>.txt and the PNG plots."""
     out.mkdir(parents=True, exist_ok=True)
     for r in rows:
         body = "".join(f"=== sample {i + 1} ===\n{t}\n\n" for i, t in enumerate(r.texts))
         (out / f"samples-{r.step}.txt").write_text(body, encoding="utf-8")
     metrics = [{k: v for k, v in asdict(r).items() if k != "texts"} for r in rows]
-    (out / "metrics.json").write_text(json.dumps({"corpus_pronouns": corpus_pron, "checkpoints": metrics},
-                                                 indent=2) + "\n", encoding="utf-8")
+    (out / "metrics.json").write_text(
+        json.dumps({"corpus_pronouns": corpus_pron, "checkpoints": metrics}, indent=2) + "\n", encoding="utf-8"
+    )
     plot(out, rows, train_avg)
     (out / "report.md").write_text(markdown(rows, corpus_pron, line), encoding="utf-8")
     return out / "report.md"
@@ -220,18 +267,24 @@ def write_report(out: Path, rows: list[CheckpointEval], corpus_pron: dict[str, f
 
 def markdown(rows: list[CheckpointEval], corpus_pron: dict[str, float], line: str) -> str:
     """The report page."""
-    head = ("| step | copy rate | longest run | distinct-2 | distinct-3 | mean words | ends at delimiter "
-            "| he/she/they | pronoun gap | val loss | train avg |\n|" + "---|" * 11 + "\n")
+    head = (
+        "| step | copy rate | longest run | distinct-2 | distinct-3 | mean words | ends at delimiter "
+        "| he/she/they | pronoun gap | val loss | train avg |\n|" + "---|" * 11 + "\n"
+    )
     table = "".join(
         f"| {r.step} | {r.copy_rate:.0%} | {r.longest_run} | {r.distinct2:.2f} | {r.distinct3:.2f} | "
         f"{r.mean_words:.1f} | {r.end_share:.0%} | {_pron(r.pronouns)} | {r.pronoun_gap:.2f} | "
-        f"{_fmt(r.val_loss)} | {_fmt(r.train_avg)} |\n" for r in rows)
+        f"{_fmt(r.val_loss)} | {_fmt(r.train_avg)} |\n"
+        for r in rows
+    )
     first = "\n".join(f"- step {r.step}: {(r.texts or [''])[0][:300]!r}" for r in rows)
-    return (f"# Checkpoint evaluation\n\n{line}\n\n{RULE}\n\n{head}{table}\n"
-            f"Corpus pronoun shares (he/she/they): {_pron(corpus_pron)}. The pronoun gap is the total "
-            "variation distance between the samples' shares and the corpus's.\n\n"
-            f"![loss](loss.png)\n\n![metrics](metrics.png)\n\n## First sample per checkpoint\n\n{first}\n\n"
-            "All samples: samples-<step>.txt.\n")
+    return (
+        f"# Checkpoint evaluation\n\n{line}\n\n{RULE}\n\n{head}{table}\n"
+        f"Corpus pronoun shares (he/she/they): {_pron(corpus_pron)}. The pronoun gap is the total "
+        "variation distance between the samples' shares and the corpus's.\n\n"
+        f"![loss](loss.png)\n\n![metrics](metrics.png)\n\n## First sample per checkpoint\n\n{first}\n\n"
+        "All samples: samples-<step>.txt.\n"
+    )
 
 
 def plot(out: Path, rows: list[CheckpointEval], train_avg: dict[int, float]) -> None:

@@ -27,8 +27,28 @@ log = logging.getLogger(__name__)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_BLOCK_TAGS = ("p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-               "tr", "blockquote", "section", "article", "dd", "dt", "pre", "hr")
+_BLOCK_TAGS = (
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "blockquote",
+    "section",
+    "article",
+    "dd",
+    "dt",
+    "pre",
+    "hr",
+)
 _BOILERPLATE_LINE_CHARS = 120  # longer lines are prose that merely mentions e.g. "cookie"
 
 

@@ -237,8 +237,9 @@ class Fetcher:
 
     def _get(self, url: str, cap: int) -> Response:
         """Stream the body and stop past `cap` bytes (error too_large)."""
-        resp = self.session.get(url, headers={"User-Agent": self.user_agent}, timeout=self.timeout_s,
-                                allow_redirects=False, stream=True)
+        resp = self.session.get(
+            url, headers={"User-Agent": self.user_agent}, timeout=self.timeout_s, allow_redirects=False, stream=True
+        )
         with resp:
             hdrs = {k.lower(): v for k, v in resp.headers.items()}
             if _HELD in hdrs:  # a redirect: its body says nothing we need, however long (or slow) it is

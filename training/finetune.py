@@ -32,19 +32,36 @@ NEVER = 10**9  # gpt-2-simple takes `counter % every`, so "never" must be a huge
 MIN_LR_SHARE = 0.1  # lr_schedule "cosine" ends at this share of learning_rate
 
 
-def train_from_config(cfg: Config, *, steps: int | None = None, fresh: bool = False,
-                      verbose: int = 0) -> TrainResult:
+def train_from_config(cfg: Config, *, steps: int | None = None, fresh: bool = False, verbose: int = 0) -> TrainResult:
     """`djbios train`: fine-tune cfg.model.base_model on cfg.corpus.path into checkpoint_dir/run_name."""
     ensure_index(cfg.corpus.path, cfg.index_path)
-    return train(cfg.corpus.path, models_dir=cfg.model.models_dir, model_name=cfg.model.base_model,
-                 checkpoint_dir=cfg.model.checkpoint_dir, run_name=cfg.model.run_name,
-                 settings=cfg.train, steps=steps, fresh=fresh, protect=cfg.model.checkpoint_step or None,
-                 verbose=verbose)
+    return train(
+        cfg.corpus.path,
+        models_dir=cfg.model.models_dir,
+        model_name=cfg.model.base_model,
+        checkpoint_dir=cfg.model.checkpoint_dir,
+        run_name=cfg.model.run_name,
+        settings=cfg.train,
+        steps=steps,
+        fresh=fresh,
+        protect=cfg.model.checkpoint_step or None,
+        verbose=verbose,
+    )
 
 
-def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Path, run_name: str,
-          settings: TrainConfig, steps: int | None = None, fresh: bool = False,
-          protect: int | None = None, verbose: int = 0) -> TrainResult:
+def train(
+    corpus: Path,
+    *,
+    models_dir: Path,
+    model_name: str,
+    checkpoint_dir: Path,
+    run_name: str,
+    settings: TrainConfig,
+    steps: int | None = None,
+    fresh: bool = False,
+    protect: int | None = None,
+    verbose: int = 0,
+) -> TrainResult:
     """Run gpt_2_simple.finetune in a fresh graph; resume unless `fresh`; return what happened.
 
     `protect` is a step pruning never deletes: the one the bot is pinned to ([model] checkpoint_step).
@@ -55,8 +72,10 @@ def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Pa
         raise ModelError(f"steps must be at least 1, got {n}")
     model_dir = Path(models_dir) / model_name
     if not is_complete(model_dir):
-        raise ModelError(f"{model_dir}: no complete base model; run `djbios model init --size small` "
-                         f"or `djbios model download 124M` and set [model] base_model")
+        raise ModelError(
+            f"{model_dir}: no complete base model; run `djbios model init --size small` "
+            f"or `djbios model download 124M` and set [model] base_model"
+        )
     check_corpus(corpus, model_dir, settings.window)
     run_dir = Path(checkpoint_dir) / run_name
     if fresh and run_dir.exists():
@@ -64,8 +83,11 @@ def train(corpus: Path, *, models_dir: Path, model_name: str, checkpoint_dir: Pa
         run_dir.rename(archive)
         log.warning("--fresh: moved the old run to %s", archive)
     result = TrainResult(run_dir=run_dir, first_step=latest_step(run_dir) or 0)
-    bar = None if verbose else Progress(result.first_step, n, settings.batch_size * settings.window,
-                                        every=settings.save_every)
+    bar = (
+        None
+        if verbose
+        else Progress(result.first_step, n, settings.batch_size * settings.window, every=settings.save_every)
+    )
     tap = LossTap(sys.stdout, run_dir / LOSS_CSV, result, bar)
     try:
         with contextlib.redirect_stdout(tap):
@@ -92,15 +114,25 @@ def _finetune(corpus: Path, model_dir: Path, run_dir: Path, s: TrainConfig, step
         sess = gpt2.start_tf_sess()
         try:
             with _window(s.window):
-                gpt2.finetune(sess, str(corpus), steps=steps, model_name=model_dir.name,
-                              model_dir=str(model_dir.parent), checkpoint_dir=str(run_dir.parent),
-                              run_name=run_dir.name, batch_size=s.batch_size,
-                              learning_rate=_learning_rate(s, steps),
-                              accumulate_gradients=s.accumulate_gradients,
-                              sample_every=s.sample_every or NEVER, save_every=s.save_every,
-                              max_checkpoints=s.max_checkpoints, restore_from="latest",
-                              only_train_transformer_layers=s.only_train_transformer_layers,
-                              optimizer=s.optimizer, sample_length=min(200, s.window - 1))
+                gpt2.finetune(
+                    sess,
+                    str(corpus),
+                    steps=steps,
+                    model_name=model_dir.name,
+                    model_dir=str(model_dir.parent),
+                    checkpoint_dir=str(run_dir.parent),
+                    run_name=run_dir.name,
+                    batch_size=s.batch_size,
+                    learning_rate=_learning_rate(s, steps),
+                    accumulate_gradients=s.accumulate_gradients,
+                    sample_every=s.sample_every or NEVER,
+                    save_every=s.save_every,
+                    max_checkpoints=s.max_checkpoints,
+                    restore_from="latest",
+                    only_train_transformer_layers=s.only_train_transformer_layers,
+                    optimizer=s.optimizer,
+                    sample_length=min(200, s.window - 1),
+                )
         finally:
             sess.close()
 
@@ -143,7 +175,7 @@ def _learning_rate(s: TrainConfig, steps: int) -> Any:
     if s.lr_schedule == "constant":
         return s.learning_rate
     if s.optimizer != "adam":
-        raise ModelError(f"lr_schedule {s.lr_schedule!r} needs optimizer \"adam\", not {s.optimizer!r}")
+        raise ModelError(f'lr_schedule {s.lr_schedule!r} needs optimizer "adam", not {s.optimizer!r}')
 
     def schedule() -> Any:
         import tensorflow as tf
@@ -171,8 +203,10 @@ def check_corpus(corpus: Path, model_dir: Path, window: int = WINDOW) -> int:
     if n <= window:
         n = len(enc.encode(text))
     if n <= window:
-        raise ModelError(f"{corpus}: {n} tokens is less than one {window}-token training window; "
-                         "add more bios (`djbios corpus build`) before training")
+        raise ModelError(
+            f"{corpus}: {n} tokens is less than one {window}-token training window; "
+            "add more bios (`djbios corpus build`) before training"
+        )
     return n
 
 

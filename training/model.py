@@ -31,16 +31,20 @@ SIZES: dict[str, dict[str, int]] = {
 
 # What OpenAI publishes per model (the list gpt_2_simple.download_gpt2 fetches).
 MODEL_FILES = (
-    "checkpoint", "encoder.json", "hparams.json", "model.ckpt.data-00000-of-00001",
-    "model.ckpt.index", "model.ckpt.meta", "vocab.bpe",
+    "checkpoint",
+    "encoder.json",
+    "hparams.json",
+    "model.ckpt.data-00000-of-00001",
+    "model.ckpt.index",
+    "model.ckpt.meta",
+    "vocab.bpe",
 )
 PRETRAINED = ("124M", "355M", "774M", "1558M")
 DEFAULT_BASE_URL = "https://openaipublic.blob.core.windows.net/gpt-2"  # gpt-2-simple's source
 COMPLETE_MARKER = ".download-complete.json"  # written last, so its presence means every file landed
 
 
-def init_model(out_dir: Path, *, size: str, corpus: Path, vocab_size: int | None = None,
-               seed: int = 0) -> Path:
+def init_model(out_dir: Path, *, size: str, corpus: Path, vocab_size: int | None = None, seed: int = 0) -> Path:
     """Write a randomly initialised GPT-2 with a BPE vocabulary trained on `corpus`; return out_dir."""
     if size not in SIZES:
         raise ModelError(f"unknown model size {size!r}; use one of {', '.join(SIZES)}")
@@ -69,8 +73,9 @@ def train_bpe(corpus: Path, vocab_size: int) -> tuple[dict[str, int], list[tuple
     # No special tokens while training: the delimiters stay plain text, as gpt-2-simple's encoder
     # sees them, so BPE learns compact pieces for "<|", "endoftext", "|>".
     tok = ByteLevelBPETokenizer(add_prefix_space=False)
-    tok.train_from_iterator(text.splitlines(keepends=True), vocab_size=max(vocab_size - 1, 257),
-                            min_frequency=2, show_progress=False)
+    tok.train_from_iterator(
+        text.splitlines(keepends=True), vocab_size=max(vocab_size - 1, 257), min_frequency=2, show_progress=False
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tok.save_model(tmp)
         encoder = json.loads((Path(tmp) / "vocab.json").read_text(encoding="utf-8"))
@@ -131,8 +136,7 @@ def is_complete(model_dir: Path) -> bool:
     return bool(data) and all(p.stat().st_size > 0 for p in data) and bool(list(model_dir.glob("model.ckpt*.index")))
 
 
-def download_model(name: str, models_dir: Path, *, base_url: str = DEFAULT_BASE_URL,
-                   timeout_s: float = 10.0) -> Path:
+def download_model(name: str, models_dir: Path, *, base_url: str = DEFAULT_BASE_URL, timeout_s: float = 10.0) -> Path:
     """Fetch OpenAI's GPT-2 `name` into models_dir/name unless a complete copy is there; return it."""
     import requests
 
@@ -149,8 +153,10 @@ def download_model(name: str, models_dir: Path, *, base_url: str = DEFAULT_BASE_
         session.head(f"{url}/hparams.json", timeout=timeout_s).raise_for_status()
         sizes = {f: _fetch(session, f"{url}/{f}", out / f, timeout_s) for f in MODEL_FILES}
     except requests.RequestException as exc:
-        raise ModelError(f"cannot download GPT-2 {name} from {base_url}: {type(exc).__name__} "
-                         "(no network? try again online, or use `djbios model init --size small`)") from exc
+        raise ModelError(
+            f"cannot download GPT-2 {name} from {base_url}: {type(exc).__name__} "
+            "(no network? try again online, or use `djbios model init --size small`)"
+        ) from exc
     (out / COMPLETE_MARKER).write_text(json.dumps(sizes, indent=2) + "\n", encoding="utf-8")
     return out
 

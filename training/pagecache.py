@@ -56,8 +56,10 @@ class PageCache:
 
     def put(self, page: Page) -> None:
         """Store (or replace) a page; committed at once so an interrupted crawl loses nothing."""
-        self.db.execute(f"INSERT OR REPLACE INTO pages ({_COLS}) VALUES (?,?,?,?,?,?,?,?)",
-                        tuple(getattr(page, f.name) for f in fields(Page)))
+        self.db.execute(
+            f"INSERT OR REPLACE INTO pages ({_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+            tuple(getattr(page, f.name) for f in fields(Page)),
+        )
         self.db.commit()
 
     def pages(self, site: str | None = None) -> Iterator[Page]:

@@ -19,9 +19,11 @@ from typing import Any, TextIO
 
 LOSS_LINE = re.compile(r"^\[(\d+) \| ([\d.]+)\] loss=([\d.naif]+) avg=([\d.naif]+)")
 # gpt-2-simple's own chatter (shown with -v): start-up, dataset loading, advice meant for GPT-2 355M+
-_CHATTER = re.compile(r"^(For larger models, the recommended finetune|use_memory_saving_gradients|"
-                      r"only_train_transformer_layers|accumulate_gradients|Loading checkpoint|"
-                      r"Loading dataset|dataset has \d+ tokens|Training\.\.\.|\s*\d+%\|)")
+_CHATTER = re.compile(
+    r"^(For larger models, the recommended finetune|use_memory_saving_gradients|"
+    r"only_train_transformer_layers|accumulate_gradients|Loading checkpoint|"
+    r"Loading dataset|dataset has \d+ tokens|Training\.\.\.|\s*\d+%\|)"
+)
 
 
 @dataclass
@@ -39,8 +41,9 @@ class TrainResult:
 class Progress:
     """One tqdm bar over this run's steps, with the loss, its running average and tokens/s."""
 
-    def __init__(self, first_step: int, steps: int, tokens_per_step: int, every: int,
-                 out: TextIO | None = None) -> None:
+    def __init__(
+        self, first_step: int, steps: int, tokens_per_step: int, every: int, out: TextIO | None = None
+    ) -> None:
         from tqdm import tqdm
 
         self.first, self.tokens_per_step, self.every = first_step, tokens_per_step, every
@@ -48,8 +51,9 @@ class Progress:
         self.t0 = time.perf_counter()
         # Not a terminal (a log, the demo's pipe): redraw rarely, or the log fills with bar frames.
         tty = hasattr(self.out, "isatty") and self.out.isatty()
-        self.bar: Any = tqdm(total=steps, unit="step", file=self.out, mininterval=0.5 if tty else 60,
-                             dynamic_ncols=True, desc="training")
+        self.bar: Any = tqdm(
+            total=steps, unit="step", file=self.out, mininterval=0.5 if tty else 60, dynamic_ncols=True, desc="training"
+        )
 
     def update(self, step: int, loss: float, avg: float) -> None:
         """A step finished."""

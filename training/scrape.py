@@ -71,7 +71,8 @@ def select_sites(cfg: Config, name: str | None) -> list[SiteConfig]:
         raise ConfigError(
             "no [[scrape.sites]] in the config: add a table to bot.toml, e.g. [[scrape.sites]] with "
             'name = "agency", start_urls = ["https://agency.example/artists"], allowed_domains = '
-            '["agency.example"], link_selector = "a.artist", bio_selector = "div.bio"; or pass corpus files')
+            '["agency.example"], link_selector = "a.artist", bio_selector = "div.bio"; or pass corpus files'
+        )
     if name is None:
         return list(sites)
     chosen = [s for s in sites if s.name == name]
@@ -80,9 +81,17 @@ def select_sites(cfg: Config, name: str | None) -> list[SiteConfig]:
     return chosen
 
 
-def crawl(cfg: Config, site: SiteConfig, *, max_pages: int | None = None, session: requests.Session,
-          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-          refetch: bool = False, progress: bool = True) -> CrawlStats:
+def crawl(
+    cfg: Config,
+    site: SiteConfig,
+    *,
+    max_pages: int | None = None,
+    session: requests.Session,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    refetch: bool = False,
+    progress: bool = True,
+) -> CrawlStats:
     """Crawl one site into cfg.scrape.cache_path; stop after max_pages network fetches.
 
     Mounts training.fetch.DeadlineAdapter on `session` for http:// and https://.
@@ -101,8 +110,10 @@ def _start_urls(site: SiteConfig) -> list[str]:
     for i, url in enumerate(site.start_urls):
         safe = safe_url(url.strip())
         if safe is None:
-            raise ConfigError(f"scrape site {site.name!r}: start_urls[{i}] is not a plain http(s) URL "
-                              "(no user:password@, backslashes or control characters)")
+            raise ConfigError(
+                f"scrape site {site.name!r}: start_urls[{i}] is not a plain http(s) URL "
+                "(no user:password@, backslashes or control characters)"
+            )
         out.append(safe)
     return list(dict.fromkeys(out))
 
@@ -116,14 +127,20 @@ def _domain(name: str) -> str:
 class _Crawler:
     """One crawl of one site: the frontier, per-host politeness state and the fetch loop."""
 
-    def __init__(self, cfg: Config, site: SiteConfig, session: requests.Session,
-                 clock: Callable[[], float], sleep: Callable[[float], None], cache: PageCache,
-                 refetch: bool) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        site: SiteConfig,
+        session: requests.Session,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        cache: PageCache,
+        refetch: bool,
+    ) -> None:
         self.scfg, self.site = cfg.scrape, site
         self.clock, self.sleep, self.cache, self.refetch = clock, sleep, cache, refetch
         self.fetcher = Fetcher(session, self.scfg.user_agent, self.scfg.timeout_s, self.scfg.deadline_s)
-        self.domains = [_domain(d) for d in site.allowed_domains] or [
-            host_of(u) for u in _start_urls(site)]
+        self.domains = [_domain(d) for d in site.allowed_domains] or [host_of(u) for u in _start_urls(site)]
         # robots.txt groups match our product token ("djbios"), not the whole User-Agent line (RFC 9309)
         self.token = (self.scfg.user_agent.split() or ["*"])[0].split("/")[0]
         self.hosts: dict[str, _Host] = {}
@@ -219,9 +236,13 @@ class _Crawler:
         rules = Protego.parse(decode_body(resp.body or b"", "text/plain; charset=utf-8"))
         asked = _asked_delay(rules, self.token)
         if asked > self.scfg.max_delay_s:  # polite: not faster than asked, and no hanging for hours
-            log.warning("robots.txt of %s asks for %.0f s between requests, more than [scrape] max_delay_s = "
-                        "%s s: not crawling that host (raise max_delay_s to crawl it that slowly)",
-                        origin, asked, self.scfg.max_delay_s)
+            log.warning(
+                "robots.txt of %s asks for %.0f s between requests, more than [scrape] max_delay_s = "
+                "%s s: not crawling that host (raise max_delay_s to crawl it that slowly)",
+                origin,
+                asked,
+                self.scfg.max_delay_s,
+            )
             host.closed = "crawl_delay"
             return rules
         delay = max(self.site.delay_seconds, asked)
@@ -232,8 +253,16 @@ class _Crawler:
     def _fetch(self, url: str) -> Page:
         """GET url following redirects by hand: capped in number, safe, on-site, robots-checked, loop-free."""
         resp, final = self._follow(url, self.scfg.max_page_bytes, robots=False)
-        return Page(url, self.site.name, resp.status, resp.error, time.time(), final,
-                    resp.headers.get("content-type", ""), resp.body or b"")
+        return Page(
+            url,
+            self.site.name,
+            resp.status,
+            resp.error,
+            time.time(),
+            final,
+            resp.headers.get("content-type", ""),
+            resp.body or b"",
+        )
 
     def _follow(self, url: str, cap: int, *, robots: bool) -> tuple[Response, str]:
         """GET url and its redirects, each hop checked like a link and paced like any request."""
@@ -278,17 +307,23 @@ class _Crawler:
             if resp.status not in _TRANSIENT or resp.error == "deadline":  # a drip is not retried
                 return resp
             log.info("attempt %s of %s: HTTP %s", attempt + 1, url, resp.status)
-        log.warning("giving up on %s after %s attempts (last: %s)", url, self.scfg.retries + 1,
-                    resp.status or "no answer")
+        log.warning(
+            "giving up on %s after %s attempts (last: %s)", url, self.scfg.retries + 1, resp.status or "no answer"
+        )
         return resp._replace(body=None, error="transient")
 
     def _backoff(self, url: str, host: _Host, attempt: int, headers: dict[str, str]) -> bool:
         """Sleep before a retry: 1x, 2x, 4x backoff_s, or the Retry-After asked; False = give the host up."""
         asked = retry_after_s(headers)
         if asked > self.scfg.max_delay_s:
-            log.warning("%s asks us to wait %.0f s (Retry-After), more than [scrape] max_delay_s = %s s: "
-                        "leaving %s alone for the rest of this run", url, asked, self.scfg.max_delay_s,
-                        origin_of(url))
+            log.warning(
+                "%s asks us to wait %.0f s (Retry-After), more than [scrape] max_delay_s = %s s: "
+                "leaving %s alone for the rest of this run",
+                url,
+                asked,
+                self.scfg.max_delay_s,
+                origin_of(url),
+            )
             host.closed = "retry_after"
             return False
         self.sleep(max(min(self.scfg.backoff_s * 2 ** (attempt - 1), self.scfg.max_delay_s), asked))

@@ -79,8 +79,12 @@ class LazyGroup(click.Group):
     default=None,
     help="bot.toml to use (default: $DJBIOS_CONFIG, else ./bot.toml).",
 )
-@click.option("-v", "--verbose", count=True,
-              help="More logging (-v: per-step training lines; -vv: debug, TensorFlow's own output too).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More logging (-v: per-step training lines; -vv: debug, TensorFlow's own output too).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """djbios: a Mastodon bot that posts fake DJ bios written by a fine-tuned GPT-2.
@@ -112,4 +116,3 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         click.echo(f"Error: {hint}", err=True)
         raise SystemExit(1) from None
-

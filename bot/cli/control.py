@@ -19,8 +19,12 @@ def _now() -> datetime:
 
 
 @click.command()
-@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Resume by itself after this many hours (default: until `djbios resume`).")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Resume by itself after this many hours (default: until `djbios resume`).",
+)
 @click.option("--reason", default="", help="Why; shown by `djbios status` and `djbios doctor`.")
 @pass_app
 def pause(app: App, hours: float | None, reason: str) -> None:
@@ -86,9 +90,12 @@ def status_lines(cfg: Config, store: Store, now: datetime) -> list[str]:
 
     paused = active_pause(store, now)
     counts = store.count_by_status()
-    lines = [f"posting: {paused.describe() if paused else 'on'}",
-             "queue: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
-             _last_post(store, now), _next_post(cfg, now)]
+    lines = [
+        f"posting: {paused.describe() if paused else 'on'}",
+        "queue: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
+        _last_post(store, now),
+        _next_post(cfg, now),
+    ]
     lines += _leases(store, now)
     alerts = open_alerts(store)
     lines.append(f"alerts: {len(alerts)} open" if alerts else "alerts: none open")
@@ -110,14 +117,20 @@ def _last_post(store: Store, now: datetime) -> str:
 
     from bot.store.tables import CandidateRow
 
-    q = (select(CandidateRow).where(CandidateRow.posted_at.is_not(None), CandidateRow.status == "posted")
-         .order_by(CandidateRow.posted_at.desc()).limit(1))
+    q = (
+        select(CandidateRow)
+        .where(CandidateRow.posted_at.is_not(None), CandidateRow.status == "posted")
+        .order_by(CandidateRow.posted_at.desc())
+        .limit(1)
+    )
     with store.read_session() as s:
         row = s.scalars(q).first()
         if row is None or row.posted_at is None:
             return "last post: none yet"
-        return f"last post: bio {row.id} at {row.posted_at:%Y-%m-%d %H:%M} UTC ({_ago(row.posted_at, now)}) " \
-               f"{row.posted_url or ''}".rstrip()
+        return (
+            f"last post: bio {row.id} at {row.posted_at:%Y-%m-%d %H:%M} UTC ({_ago(row.posted_at, now)}) "
+            f"{row.posted_url or ''}".rstrip()
+        )
 
 
 def _next_post(cfg: Config, now: datetime) -> str:

@@ -32,8 +32,10 @@ def scrape(app: App, site_name: str | None, max_pages: int | None, refetch: bool
         for site in select_sites(cfg, site_name):
             st = crawl(cfg, site, max_pages=max_pages, session=session, refetch=refetch, progress=not no_progress)
             errors = ", ".join(f"{k} {v}" for k, v in sorted(st.errors.items())) or "none"
-            click.echo(f"{site.name}: fetched {st.fetched}, from cache {st.from_cache}, robots-blocked "
-                       f"{st.robots_blocked}, off-site links {st.offsite}, still queued {st.queued}, errors: {errors}")
+            click.echo(
+                f"{site.name}: fetched {st.fetched}, from cache {st.from_cache}, robots-blocked "
+                f"{st.robots_blocked}, off-site links {st.offsite}, still queued {st.queued}, errors: {errors}"
+            )
     click.echo(f"cache: {cfg.scrape.cache_path}")
 
 
@@ -49,8 +51,12 @@ def corpus() -> None:
 
 @corpus.command()
 @click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Corpus file to write (default: [corpus] path).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Corpus file to write (default: [corpus] path).",
+)
 @pass_app
 def build(app: App, inputs: tuple[Path, ...], out: Path | None) -> None:
     """Clean, keep English, deduplicate and write the corpus (+ .val.txt, .manifest.jsonl, .idx).
@@ -68,8 +74,10 @@ def build(app: App, inputs: tuple[Path, ...], out: Path | None) -> None:
         raise InputError(f"no scrape cache at {cfg.scrape.cache_path}: run `djbios scrape` or pass corpus files")
     st = build_corpus(list(inputs) or None, out or cfg.corpus.path, cfg)
     dropped = ", ".join(f"{k} {v}" for k, v in st["dropped"].items()) or "none"
-    click.echo(f"{st['path']}: {st['kept']} bios kept, {st['validation']} held out for validation, "
-               f"{sum(st['dropped'].values())} dropped ({dropped}) of {st['inputs']} in {st['seconds']:.1f} s")
+    click.echo(
+        f"{st['path']}: {st['kept']} bios kept, {st['validation']} held out for validation, "
+        f"{sum(st['dropped'].values())} dropped ({dropped}) of {st['inputs']} in {st['seconds']:.1f} s"
+    )
 
 
 def _existing_corpus(app: App, path: Path | None) -> Path:
@@ -81,8 +89,12 @@ def _existing_corpus(app: App, path: Path | None) -> Path:
 
 
 @corpus.command()
-@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Corpus file (default: [corpus] path).")
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Corpus file (default: [corpus] path).",
+)
 @pass_app
 def stats(app: App, path: Path | None) -> None:
     """Kept/dropped by reason, size, ~tokens, length distribution and the pronoun share.
@@ -98,8 +110,12 @@ def stats(app: App, path: Path | None) -> None:
 
 
 @corpus.command()
-@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Corpus file (default: [corpus] path); the index goes beside it as .idx.")
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Corpus file (default: [corpus] path); the index goes beside it as .idx.",
+)
 @pass_app
 def index(app: App, path: Path | None) -> None:
     """Build the copy and name indexes the filters use (copied runs, names of real artists).
@@ -136,5 +152,7 @@ def exclude(app: App, name: str | None, url: str | None, reason: str) -> None:
     from training.corpus.takedown import exclude as take_down
 
     st = take_down(app.config.corpus.path, name=name, url=url, reason=reason)
-    click.echo(f"removed {st['removed']} bios; the name index holds {st['names']} names; "
-               f"takedown recorded in {st['takedowns']}. Retrain for the model to forget them.")
+    click.echo(
+        f"removed {st['removed']} bios; the name index holds {st['names']} names; "
+        f"takedown recorded in {st['takedowns']}. Retrain for the model to forget them."
+    )

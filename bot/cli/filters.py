@@ -40,6 +40,8 @@ def filter_cmd(app: App, recheck: bool, text: str | None) -> None:
     kept, changed = counts.pop("pending", 0), counts.pop("changed meanwhile", 0)
     total = sum(counts.values())
     reasons = ", ".join(f"{r}: {n}" for r, n in counts.most_common())
-    click.echo(f"rechecked {kept + total} pending: {kept} stay pending, {total} rejected"
-               + (f" ({reasons})" if reasons else "")
-               + (f"; {changed} changed by another process meanwhile (skipped)" if changed else ""))
+    click.echo(
+        f"rechecked {kept + total} pending: {kept} stay pending, {total} rejected"
+        + (f" ({reasons})" if reasons else "")
+        + (f"; {changed} changed by another process meanwhile (skipped)" if changed else "")
+    )

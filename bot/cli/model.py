@@ -38,10 +38,18 @@ def download(app: App, name: str) -> None:
 
 
 @model.command()
-@click.option("--size", type=click.Choice(["tiny", "small", "124M-shaped"]), required=True,
-              help="tiny: tests (~0.1 s/step); small: the CPU demo; 124M-shaped: benchmarks.")
-@click.option("--corpus", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Text to train the BPE vocabulary on (default: [corpus] path).")
+@click.option(
+    "--size",
+    type=click.Choice(["tiny", "small", "124M-shaped"]),
+    required=True,
+    help="tiny: tests (~0.1 s/step); small: the CPU demo; 124M-shaped: benchmarks.",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Text to train the BPE vocabulary on (default: [corpus] path).",
+)
 @click.option("--vocab-size", type=int, default=None, help="BPE vocabulary size (default: by size).")
 @pass_app
 def init(app: App, size: str, corpus: Path | None, vocab_size: int | None) -> None:
@@ -54,14 +62,18 @@ def init(app: App, size: str, corpus: Path | None, vocab_size: int | None) -> No
     from training.model import init_model
 
     cfg = app.config
-    out = init_model(cfg.model.models_dir / size, size=size, corpus=corpus or cfg.corpus.path,
-                     vocab_size=vocab_size, seed=cfg.train.seed)
-    click.echo(f"initialised {size} model in {out} (set [model] base_model = \"{size}\" to train it)")
+    out = init_model(
+        cfg.model.models_dir / size,
+        size=size,
+        corpus=corpus or cfg.corpus.path,
+        vocab_size=vocab_size,
+        seed=cfg.train.seed,
+    )
+    click.echo(f'initialised {size} model in {out} (set [model] base_model = "{size}" to train it)')
 
 
 @click.command()
-@click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Steps to train now (default: [train] steps).")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps to train now (default: [train] steps).")
 @click.option("--fresh", is_flag=True, help="Start again from the base model (the old run is kept aside).")
 @pass_app
 def train(app: App, steps: int | None, fresh: bool) -> None:
@@ -79,13 +91,11 @@ def train(app: App, steps: int | None, fresh: bool) -> None:
     last = r.losses[-1] if r.losses else None
     loss = f", loss {last[1]:.2f} (avg {last[2]:.2f})" if last else ""
     how = "interrupted and saved" if r.interrupted else "saved"
-    click.echo(f"{how} step {r.last_step} in {r.run_dir}{loss}; kept checkpoints: "
-               f"{', '.join(map(str, r.kept))}")
+    click.echo(f"{how} step {r.last_step} in {r.run_dir}{loss}; kept checkpoints: {', '.join(map(str, r.kept))}")
 
 
 @click.command()
-@click.option("--checkpoint", "which", default="all", show_default=True,
-              help="all, latest, or a step number.")
+@click.option("--checkpoint", "which", default="all", show_default=True, help="all, latest, or a step number.")
 @click.option("--samples", type=int, default=20, show_default=True, help="Samples per checkpoint.")
 @pass_app
 def evaluate(app: App, which: str, samples: int) -> None:

@@ -51,8 +51,10 @@ def add(app: App, file: BinaryIO) -> None:
     store = app.store()
     added = import_bios(store, default_pipeline(app.config, store), bios, source=f"file:{name}")
     failing = [(c, v) for c, v in added if not v.ok]
-    click.echo(f"added {len(added)} pending candidates (ids {added[0][0].id}-{added[-1][0].id}) from {name}; "
-               f"{len(added) - len(failing)} pass the filters, {len(failing)} fail")
+    click.echo(
+        f"added {len(added)} pending candidates (ids {added[0][0].id}-{added[-1][0].id}) from {name}; "
+        f"{len(added) - len(failing)} pass the filters, {len(failing)} fail"
+    )
     for c, v in failing:
         click.echo(f"  #{c.id} fails {v.reason}: {v.scores[str(v.reason)]['detail']}")
 
@@ -61,8 +63,13 @@ def add(app: App, file: BinaryIO) -> None:
 @click.option("--status", "-s", type=click.Choice(STATES), default=None, help="Only this state.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (stable shape).")
 @click.option("--limit", "-n", type=int, default=None, help="At most N rows.")
-@click.option("--sort", type=click.Choice(["quality", "age"]), default="quality", show_default=True,
-              help="Best quality first, or oldest first.")
+@click.option(
+    "--sort",
+    type=click.Choice(["quality", "age"]),
+    default="quality",
+    show_default=True,
+    help="Best quality first, or oldest first.",
+)
 @pass_app
 def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: str) -> None:
     """List candidates, best first: id, status, quality, age, length, first words, reason.
@@ -142,10 +149,19 @@ def _fast_list(app: App, **query: Any) -> list[Candidate] | None:
 
 def _provenance(c: Candidate) -> list[tuple[str, Any]]:
     """The non-empty provenance fields, for people."""
-    pairs = [("uuid", c.uuid), ("checkpoint", c.checkpoint), ("step", c.step), ("seed", c.seed),
-             ("prompt", c.prompt), ("pronouns", c.pronouns), ("batch", c.batch_id),
-             ("params", c.params or None), ("attempts", c.attempts or None),
-             ("last error", c.last_error), ("posted", c.posted_url)]
+    pairs = [
+        ("uuid", c.uuid),
+        ("checkpoint", c.checkpoint),
+        ("step", c.step),
+        ("seed", c.seed),
+        ("prompt", c.prompt),
+        ("pronouns", c.pronouns),
+        ("batch", c.batch_id),
+        ("params", c.params or None),
+        ("attempts", c.attempts or None),
+        ("last error", c.last_error),
+        ("posted", c.posted_url),
+    ]
     return [(k, v) for k, v in pairs if v is not None]
 
 
@@ -269,4 +285,3 @@ def stats(app: App) -> None:
     from bot.store.requests import count_by_state  # follower requests (bot/posting/replies.py)
 
     click.echo("requests: " + (", ".join(f"{st} {n}" for st, n in count_by_state(store).items() if n) or "none"))
-

@@ -19,26 +19,30 @@ import threading
 
 # Lines that say nothing an operator can act on: TensorFlow start-up and CPU/GPU probing, and
 # gpt-2-simple's advice for large models. Anything else (a real error, a traceback) passes.
-CHATTER = re.compile("|".join([
-    r"All log messages before absl::InitializeLog\(\) is called",
-    r"oneDNN custom operations are on",
-    r"Could not find cuda drivers on your machine",
-    r"failed call to cuInit",
-    r"Unable to register cu(DNN|FFT|BLAS) factory",
-    r"computation placer already registered",
-    r"This TensorFlow binary is optimized to use available CPU instructions",
-    r"rebuild TensorFlow with the appropriate compiler flags",
-    r"TF-TRT Warning",
-    r"could not open file to read NUMA node",
-    r"Created device /job:localhost",
-    r"cudart_stub\.cc|cuda_executor\.cc|cuda_platform\.cc|cuda_dnn\.cc|cuda_fft\.cc|cuda_blas\.cc",
-    r"MLIR V1 optimization pass is not enabled",
-    r"is deprecated and will be removed in a future version",
-    r"^\s*Instructions for updating:",
-    r"^\s*Use (tf|`tf)\.\S+ instead",
-    r"^WARNING:tensorflow:",
-    r"The name tf\.\S+ is deprecated",
-]))
+CHATTER = re.compile(
+    "|".join(
+        [
+            r"All log messages before absl::InitializeLog\(\) is called",
+            r"oneDNN custom operations are on",
+            r"Could not find cuda drivers on your machine",
+            r"failed call to cuInit",
+            r"Unable to register cu(DNN|FFT|BLAS) factory",
+            r"computation placer already registered",
+            r"This TensorFlow binary is optimized to use available CPU instructions",
+            r"rebuild TensorFlow with the appropriate compiler flags",
+            r"TF-TRT Warning",
+            r"could not open file to read NUMA node",
+            r"Created device /job:localhost",
+            r"cudart_stub\.cc|cuda_executor\.cc|cuda_platform\.cc|cuda_dnn\.cc|cuda_fft\.cc|cuda_blas\.cc",
+            r"MLIR V1 optimization pass is not enabled",
+            r"is deprecated and will be removed in a future version",
+            r"^\s*Instructions for updating:",
+            r"^\s*Use (tf|`tf)\.\S+ instead",
+            r"^WARNING:tensorflow:",
+            r"The name tf\.\S+ is deprecated",
+        ]
+    )
+)
 _LOGGERS = ("tensorflow", "absl", "h5py")  # Python-side loggers whose warnings are the same chatter
 
 

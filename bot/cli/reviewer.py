@@ -51,8 +51,9 @@ class ReviewSummary:
     def line(self) -> str:
         """One line for the end of the session."""
         undone = f", undone {self.undone}" if self.undone else ""
-        return (f"approved {self.approved}, rejected {self.rejected}, edited {self.edited}, "
-                f"skipped {self.skipped}{undone}")
+        return (
+            f"approved {self.approved}, rejected {self.rejected}, edited {self.edited}, skipped {self.skipped}{undone}"
+        )
 
 
 def age(created: datetime, now: datetime | None = None) -> str:
@@ -71,8 +72,10 @@ def render(c: Candidate, explain: Callable[[dict[str, Any]], list[str]] | None =
         lines.append(f"reason: {c.reason}")
     if c.request_id is not None:  # a reply: the reviewer sees what was asked (bot/posting/replies.py)
         asked = (c.params or {}).get("reply_to") or {}
-        lines.append(f"REPLY to @{asked.get('acct', '?')} (request #{c.request_id}, {asked.get('visibility', '?')},"
-                     f" pronouns {c.pronouns or 'any'}): {visible(str(asked.get('text', ''))[:200])!r}")
+        lines.append(
+            f"REPLY to @{asked.get('acct', '?')} (request #{c.request_id}, {asked.get('visibility', '?')},"
+            f" pronouns {c.pronouns or 'any'}): {visible(str(asked.get('text', ''))[:200])!r}"
+        )
     lines += wrap(visible(c.text))
     if c.scores:
         lines += explain(c.scores) if explain else [f"scores: {_short_scores(c.scores)}"]
@@ -112,14 +115,22 @@ def _short_scores(scores: dict[str, Any]) -> str:
 def nothing_to_review(store: Store) -> str:
     """What an empty review says: where the bios are, and the next step."""
     counts = store.count_by_status()
-    waiting = f"{counts['approved']} approved wait to be posted (`djbios post` posts one now); " \
-        if counts["approved"] else ""
-    return (f"nothing to review: no pending bios. {waiting}`djbios generate` makes a new batch, "
-            f"`djbios queue` lists every bio.")
+    waiting = (
+        f"{counts['approved']} approved wait to be posted (`djbios post` posts one now); " if counts["approved"] else ""
+    )
+    return (
+        f"nothing to review: no pending bios. {waiting}`djbios generate` makes a new batch, "
+        f"`djbios queue` lists every bio."
+    )
 
 
-def review_loop(store: Store, term: Terminal, *, pipe: Pipeline,
-                explain: Callable[[dict[str, Any]], list[str]] | None = compact_scores) -> ReviewSummary:
+def review_loop(
+    store: Store,
+    term: Terminal,
+    *,
+    pipe: Pipeline,
+    explain: Callable[[dict[str, Any]], list[str]] | None = compact_scores,
+) -> ReviewSummary:
     """Show each pending candidate, best first, and apply the reviewer's key; stop at q or end of input.
 
     Approvals and edits go through the filters (bot/filters/gate.py) with `pipe`.
@@ -130,8 +141,9 @@ def review_loop(store: Store, term: Terminal, *, pipe: Pipeline,
 class _Session:
     """One review session: the queue still to see and the decisions it can take back."""
 
-    def __init__(self, store: Store, pipe: Pipeline, term: Terminal,
-                 explain: Callable[[dict[str, Any]], list[str]] | None) -> None:
+    def __init__(
+        self, store: Store, pipe: Pipeline, term: Terminal, explain: Callable[[dict[str, Any]], list[str]] | None
+    ) -> None:
         self.store, self.pipe, self.term, self.explain = store, pipe, term, explain
         self.summary = ReviewSummary()
         self.decided: list[tuple[int, str, str | None]] = []  # (id, state set, reason before): for undo

@@ -29,8 +29,9 @@ def reviewer_lines(cands: list[Candidate]) -> list[str]:
             lines.append(f"{AUTO[who]}: {n['approved']}")
             continue
         rate = 100 * n["approved"] / (n["approved"] + n["rejected"])
-        lines.append(f"reviewed by {who}: {n['approved']} approved, {n['rejected']} rejected "
-                     f"(approval rate {rate:.0f}%)")
+        lines.append(
+            f"reviewed by {who}: {n['approved']} approved, {n['rejected']} rejected (approval rate {rate:.0f}%)"
+        )
     lines.append(f"rejected by the filters before any review: {unseen}")
     return lines
 

@@ -93,6 +93,7 @@ def wrap(text: str, width: int | None = None, indent: str = "") -> list[str]:
     out: list[str] = []
     for para in text.split("\n"):
         lead = para[: len(para) - len(para.lstrip(" "))]  # a line's own indent (explain's sub-lines)
-        out += textwrap.wrap(para.strip(), w, initial_indent=lead, subsequent_indent=lead + indent,
-                             break_on_hyphens=False) or [""]
+        out += textwrap.wrap(
+            para.strip(), w, initial_indent=lead, subsequent_indent=lead + indent, break_on_hyphens=False
+        ) or [""]
     return out

@@ -8,9 +8,13 @@ import click
 
 from bot.cli.common import App, pass_app
 
-_FAILED = {"retry": "will retry", "auth": "posting stopped", "rejected": "back to pending",
-           "failed": "failed, not retried (fix the cause, then `djbios approve ID` re-queues it)",
-           "error": "unexpected error"}
+_FAILED = {
+    "retry": "will retry",
+    "auth": "posting stopped",
+    "rejected": "back to pending",
+    "failed": "failed, not retried (fix the cause, then `djbios approve ID` re-queues it)",
+    "error": "unexpected error",
+}
 
 
 @click.command()
@@ -38,15 +42,19 @@ def post(app: App, dry_run: bool) -> None:
     elif out.result == "posted":
         click.echo(f"posted bio {out.candidate_id}: {out.url}")
     else:
-        raise click.ClickException(f"bio {out.candidate_id}: {_FAILED.get(out.result, out.result)}: "
-                                   f"{out.error}")
+        raise click.ClickException(f"bio {out.candidate_id}: {_FAILED.get(out.result, out.result)}: {out.error}")
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="Run each job once and exit (for cron).")
-@click.option("--role", type=click.Choice(["all", "post", "generate"]), default="all", show_default=True,
-              help="post: post, replies, alerts (no model needed); generate: keep the queue filled "
-                   "(the GPU box); all: both in one process. Roles share one database.")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "post", "generate"]),
+    default="all",
+    show_default=True,
+    help="post: post, replies, alerts (no model needed); generate: keep the queue filled "
+    "(the GPU box); all: both in one process. Roles share one database.",
+)
 @pass_app
 def run(app: App, once: bool, role: str) -> None:
     """Run the worker: refill the queue and post on the [schedule] until SIGTERM or Ctrl-C.
@@ -100,15 +108,21 @@ def unpost(app: App, cid: int, reason: str, by: str | None) -> None:
     from bot.posting.retract import unpost_now
 
     out = unpost_now(app.config, cid, by=by, reason=reason)
-    click.echo(f"retracted bio {cid}: deleted {out.deleted} status(es)"
-               + (f", {out.gone} already gone" if out.gone else ""))
+    click.echo(
+        f"retracted bio {cid}: deleted {out.deleted} status(es)" + (f", {out.gone} already gone" if out.gone else "")
+    )
 
 
 @click.command()
 @click.option("--instance", required=True, help="The bot account's instance URL, e.g. https://your.instance")
-@click.option("--token-file", "token_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("secrets/mastodon.token"), show_default=True,
-              help="Where to save the token (mode 0600).")
+@click.option(
+    "--token-file",
+    "token_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("secrets/mastodon.token"),
+    show_default=True,
+    help="Where to save the token (mode 0600).",
+)
 @pass_app
 def login(app: App, instance: str, token_file: Path) -> None:
     """Register djbios on an instance and save an access token for the bot account.
@@ -132,8 +146,10 @@ def login(app: App, instance: str, token_file: Path) -> None:
     click.echo(f"Open this URL logged in as the bot account, then authorize:\n  {flow.authorize_url()}")
     code = click.prompt("Paste the authorization code", hide_input=True)
     save_token(token_file, flow.token(code))
-    click.echo(f"saved the token to {token_file} (mode 0600). Add to bot.toml:\n"
-               f'[mastodon]\napi_base_url = "{flow.instance}"\ntoken_file = "{token_file}"')
+    click.echo(
+        f"saved the token to {token_file} (mode 0600). Add to bot.toml:\n"
+        f'[mastodon]\napi_base_url = "{flow.instance}"\ntoken_file = "{token_file}"'
+    )
 
 
 @click.command()

@@ -30,19 +30,47 @@ log = logging.getLogger(__name__)
 # Entries of the default list left out because their everyday or music sense dominates in bios;
 # each was seen in the sample bios or in real artist profiles, or is the same kind as one that was.
 # Operators can block any of them again through [filters] blocklist.
-DEFAULT_RELAXED = frozenset({
-    # intensifiers: "crazy basslines", "big dumb happy dance music", "danced like an idiot"
-    "crazy", "crazie", "insane", "insanity", "insanitie", "lame", "dumb", "idiot", "lunatic",
-    # names: Mick Clarke, Dick Dale, John Lee Hooker, Dego (4hero), the label Dago Breaks
-    "mick", "dick", "hooker", "dego", "dago",
-    "negro",  # Spanish and Portuguese "black": label and club names (Blanco y Negro, Caju Negro)
-    "skank",  # the reggae and ska dance: "skanking offbeat guitars"
-    "kraut",  # "kraut-rock", "kraut and kosmische"
-    "spade", "spook", "nip",  # ordinary words: "spooky", "nipped out", "in spades"
-})
+DEFAULT_RELAXED = frozenset(
+    {
+        # intensifiers: "crazy basslines", "big dumb happy dance music", "danced like an idiot"
+        "crazy",
+        "crazie",
+        "insane",
+        "insanity",
+        "insanitie",
+        "lame",
+        "dumb",
+        "idiot",
+        "lunatic",
+        # names: Mick Clarke, Dick Dale, John Lee Hooker, Dego (4hero), the label Dago Breaks
+        "mick",
+        "dick",
+        "hooker",
+        "dego",
+        "dago",
+        "negro",  # Spanish and Portuguese "black": label and club names (Blanco y Negro, Caju Negro)
+        "skank",  # the reggae and ska dance: "skanking offbeat guitars"
+        "kraut",  # "kraut-rock", "kraut and kosmische"
+        "spade",
+        "spook",
+        "nip",  # ordinary words: "spooky", "nipped out", "in spades"
+    }
+)
 _INFLECTIONS = ("", "s", "es", "z", "ed", "ing", "ings", "er", "ers")  # "-z": "-s" as slang spells it
-_LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a",
-         "$": "s", "!": "i", "|": "il"}  # digits and signs that stand for letters in leetspeak
+_LEET = {
+    "0": "o",
+    "1": "il",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "!": "i",
+    "|": "il",
+}  # digits and signs that stand for letters in leetspeak
 _MAX_VARIANTS = 32  # de-leet/un-stretch readings tried per token: bounds the work on "1111111"
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # fillers that render blank but are not Cf
 _TOKEN = re.compile(r"[a-z0-9@$]+(?:[!|]+[a-z0-9@$]+)*")  # "!" and "|" stand for letters only inside
@@ -110,7 +138,7 @@ def _normalise(text: str) -> tuple[str, list[int] | None]:
     offsets: list[int] = []
     pos = 0
     for m in _NON_ASCII.finditer(text):  # ASCII stretches in bulk: most bios are mostly ASCII
-        parts.append(text[pos:m.start()].lower())
+        parts.append(text[pos : m.start()].lower())
         offsets.extend(range(pos, m.start()))
         for i in range(m.start(), m.end()):
             f = _fold_char(text[i])
@@ -134,8 +162,7 @@ def _readings(token: str) -> list[str]:
     bases = [token, bare] if bare and bare != token else [token]
     out: list[str] = []
     for b in bases:
-        out += ["".join(p) for p in itertools.islice(itertools.product(*(_LEET.get(c, c) for c in b)),
-                                                     _MAX_VARIANTS)]
+        out += ["".join(p) for p in itertools.islice(itertools.product(*(_LEET.get(c, c) for c in b)), _MAX_VARIANTS)]
     for s in [s for s in out if _STRETCH.search(s)]:  # each run of 3+ letters reads as one or two
         pieces = _STRETCH.split(s)
         choices = [(p,) if i % 2 == 0 else (p, p * 2) for i, p in enumerate(pieces)]
@@ -146,13 +173,18 @@ def _readings(token: str) -> list[str]:
 class Blocklist:
     """Compiled entries (`terms`: every entry as configured); find() reports each match with its span."""
 
-    def __init__(self, forms: dict[str, str], phrases: list[tuple[str, str, str | None]],
-                 regexes: list[tuple[str, re.Pattern[str]]]) -> None:
+    def __init__(
+        self,
+        forms: dict[str, str],
+        phrases: list[tuple[str, str, str | None]],
+        regexes: list[tuple[str, re.Pattern[str]]],
+    ) -> None:
         """Built by compile_blocklist(): inflected form -> entry, (entry, regex, first word), /regex/s."""
         self._forms = forms
         self.terms = frozenset(forms.values()) | {t for t, _, _ in phrases} | {e for e, _ in regexes}
-        self._phrase = (re.compile("|".join(f"(?P<p{i}>{rx})" for i, (_, rx, _) in enumerate(phrases)))
-                        if phrases else None)
+        self._phrase = (
+            re.compile("|".join(f"(?P<p{i}>{rx})" for i, (_, rx, _) in enumerate(phrases))) if phrases else None
+        )
         self._phrase_terms = [t for t, _, _ in phrases]
         # A phrase can only match where its first word is a token: skip the scan when none is.
         self._firsts = {first for _, _, first in phrases if first is not None}
@@ -213,8 +245,7 @@ class Blocklist:
         chars = [c.group() for c in _RUN_CHAR.finditer(m.group())]
         where = [c.start() + m.start() for c in _RUN_CHAR.finditer(m.group())]
         starts = [0] + list(itertools.takewhile(lambda k: chars[k - 1] in "ai", range(1, len(chars))))
-        ends = [len(chars)] + list(itertools.takewhile(lambda k: chars[k] in "ai",
-                                                       range(len(chars) - 1, 0, -1)))
+        ends = [len(chars)] + list(itertools.takewhile(lambda k: chars[k] in "ai", range(len(chars) - 1, 0, -1)))
         for i, j in itertools.product(starts, ends):
             term = self._lookup("".join(chars[i:j])) if j - i >= 3 else None
             if term is not None:
@@ -253,8 +284,7 @@ def default_terms() -> tuple[str, ...]:
     return tuple(sorted(folded - DEFAULT_RELAXED))
 
 
-def compile_blocklist(extra: Iterable[str], *, use_default: bool = True,
-                      allow: Iterable[str] = ()) -> Blocklist:
+def compile_blocklist(extra: Iterable[str], *, use_default: bool = True, allow: Iterable[str] = ()) -> Blocklist:
     """Words (whole word, with inflections and dodges) or "/regex/" entries, plus the default list."""
     return _compile(tuple(extra), use_default, tuple(allow))
 
@@ -302,5 +332,4 @@ def blocklist(text: str, bl: Blocklist) -> Check:
     """Fail on any blocked term; the hits (entry, the text as written, span) go to the reviewer."""
     hits = bl.find(text)
     detail = f"blocked: {hits[0].term} ({hits[0].text!r})" if hits else "clean"
-    return Check(not hits, detail, {"hits": [h.term for h in hits],
-                                     "spans": [[h.start, h.end] for h in hits]})
+    return Check(not hits, detail, {"hits": [h.term for h in hits], "spans": [[h.start, h.end] for h in hits]})

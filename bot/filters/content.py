@@ -39,14 +39,21 @@ def repetition(text: str, cfg: FiltersConfig) -> Check:
     lines = Counter(" ".join(u) for u in units)
     opens = Counter(" ".join(u[:2]) for u in units if len(u) >= 3)
     tokens = words(text)
-    grams = Counter(tuple(tokens[i:i + 6]) for i in range(len(tokens) - 5))
+    grams = Counter(tuple(tokens[i : i + 6]) for i in range(len(tokens) - 5))
     top = lambda c: c.most_common(1)[0] if c else ("", 0)  # noqa: E731
     (line, nl), (opening, no), (gram, ng) = top(lines), top(opens), top(grams)
     dup = list_repeats(text)
     stutter = stutters(text)
     share = no / len(units) if units else 0.0  # a long bio may open many sentences with the name
-    s = {"line_repeats": nl, "pattern_repeats": no, "pattern_share": round(share, 3),
-         "phrase_repeats": ng, "list_repeats": dup[1], "list_item": dup[0], "stutters": stutter}
+    s = {
+        "line_repeats": nl,
+        "pattern_repeats": no,
+        "pattern_share": round(share, 3),
+        "phrase_repeats": ng,
+        "list_repeats": dup[1],
+        "list_item": dup[0],
+        "stutters": stutter,
+    }
     if nl > cfg.max_line_repeats:
         return Check(False, f"line repeated {nl} times: {line[:60]!r}", s)
     if no > cfg.max_pattern_repeats and share > cfg.max_pattern_share:

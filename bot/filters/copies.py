@@ -26,7 +26,7 @@ def copies(text: str, index: CopyIndex | None, cfg: FiltersConfig) -> Check:
     s = {"checked": True, **m.to_dict(), "run_limit": limit, "overlap_max": cfg.copy_overlap_max}
     if m.span_chars:
         a, z = m.span_chars
-        s["span_in_context"] = f"{text[max(0, a - 80):a]}»{text[a:z]}«{text[z:z + 80]}"
+        s["span_in_context"] = f"{text[max(0, a - 80) : a]}»{text[a:z]}«{text[z : z + 80]}"
     where = f" of {m.bio_name!r}" if m.bio_name else ""
     if m.longest_run >= limit:
         return Check(False, f"{m.longest_run}-word run copied from bio {m.bio_index}{where} (limit {limit})", s)

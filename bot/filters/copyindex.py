@@ -79,7 +79,7 @@ def ngram_hashes(h: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.uint64)
     g = h[:m] * _MUL[0]
     for j in range(1, N):
-        g += h[j:j + m] * _MUL[j]
+        g += h[j : j + m] * _MUL[j]
     return _mix(g)
 
 
@@ -120,10 +120,24 @@ def build_index(corpus_path: Path, index_path: Path) -> dict[str, Any]:
     dir_bits = max(1, min(20, nk.bit_length() - 4))  # ~16 keys per bucket, at most 8 MB
     buckets = np.arange(1 << dir_bits, dtype=np.uint64) << np.uint64(64 - dir_bits)
     directory = np.append(np.searchsorted(keys, buckets), nk).astype(np.int64)
-    stats = {"version": VERSION, "n": N, "pos_bits": pos_bits, "dir_bits": dir_bits, "bios": nbios,
-             "words": nw, "ngrams": nk, "corpus": str(corpus_path), "corpus_bytes": size}
-    parts = [("keys", keys), ("dir", directory), ("starts", np.array(starts, np.int64)),
-             ("offsets", np.array(offsets, np.int64)), ("names", names)]
+    stats = {
+        "version": VERSION,
+        "n": N,
+        "pos_bits": pos_bits,
+        "dir_bits": dir_bits,
+        "bios": nbios,
+        "words": nw,
+        "ngrams": nk,
+        "corpus": str(corpus_path),
+        "corpus_bytes": size,
+    }
+    parts = [
+        ("keys", keys),
+        ("dir", directory),
+        ("starts", np.array(starts, np.int64)),
+        ("offsets", np.array(offsets, np.int64)),
+        ("names", names),
+    ]
     _write(index_path, stats, parts, bios_tmp)
     log.info("copy index: %s bios, %s words, %s %s-grams -> %s", nbios, nw, nk, N, index_path)
     return stats
@@ -153,8 +167,9 @@ def _write(path: Path, meta: dict[str, Any], parts: list[tuple[str, Any]], bios_
     bios_tmp.unlink()
 
 
-def _add_chunk(batch: list[str], keys: np.ndarray, nk: int, nw: int, pos_bits: int,
-               starts: list[int], offsets: list[int], out: Any) -> tuple[int, int]:
+def _add_chunk(
+    batch: list[str], keys: np.ndarray, nk: int, nw: int, pos_bits: int, starts: list[int], offsets: list[int], out: Any
+) -> tuple[int, int]:
     """Hash one batch of bios into `keys` at `nk`; return the new key and word counts."""
     if not batch:
         return nk, nw
@@ -167,10 +182,10 @@ def _add_chunk(batch: list[str], keys: np.ndarray, nk: int, nw: int, pos_bits: i
         offsets.append(offsets[-1] + len(data))
         starts.append(starts[-1] + c)
     g = ngram_hashes(h)
-    ok = line_of[:g.size] == line_of[N - 1:]  # n-grams never cross two bios
+    ok = line_of[: g.size] == line_of[N - 1 :]  # n-grams never cross two bios
     pos = np.flatnonzero(ok).astype(np.uint64) + np.uint64(nw)
     new = ((g[ok] >> np.uint64(pos_bits)) << np.uint64(pos_bits)) | pos
-    keys[nk:nk + new.size] = new
+    keys[nk : nk + new.size] = new
     return nk + new.size, nw + h.size
 
 
@@ -302,8 +317,9 @@ class CopyIndex:
         pos = (self._keys[first + np.arange(c.sum())] & mask).astype(np.int64)
         return qi.astype(np.int64), pos, kept.size < order.size
 
-    def _best_run(self, words: list[str], lo: np.ndarray, counts: np.ndarray,
-                  mask: np.uint64) -> tuple[Any, ...] | None:
+    def _best_run(
+        self, words: list[str], lo: np.ndarray, counts: np.ndarray, mask: np.uint64
+    ) -> tuple[Any, ...] | None:
         """The longest verified run: (start word, length, bio, (bio text, start char, end char))."""
         qi, pos, dropped = self._seeds(lo, counts, mask)
         if qi.size == 0:
@@ -330,7 +346,7 @@ class CopyIndex:
         bm = list(WORD.finditer(bio))
         bwords = normalise([m.group() for m in bm])
         j = p - int(self._starts[b])
-        if words[i:i + N] != bwords[j:j + N]:
+        if words[i : i + N] != bwords[j : j + N]:
             return None  # a hash collision, not a copy
         s, t = i, j
         while s > 0 and t > 0 and words[s - 1] == bwords[t - 1]:
@@ -340,8 +356,9 @@ class CopyIndex:
             e += 1
         return s, e - s, b, (bio, bm[t].start(), bm[t + e - s - 1].end())
 
-    def _match(self, text: str, nwords: int, overlap: float, best: tuple[Any, ...] | None,
-               run_words: int | None) -> CopyMatch:
+    def _match(
+        self, text: str, nwords: int, overlap: float, best: tuple[Any, ...] | None, run_words: int | None
+    ) -> CopyMatch:
         """Assemble the CopyMatch with the candidate span and the bio excerpt."""
         if best is None:
             return CopyMatch(0, overlap, None, None, "", "", None, nwords, False if run_words else None)
@@ -350,7 +367,7 @@ class CopyIndex:
         a, z = spans[s][0], spans[-1][1]
         lead = "…" if ba > _EXCERPT else ""
         tail = "…" if bz + _EXCERPT < len(bio) else ""
-        excerpt = f"{lead}{bio[max(0, ba - _EXCERPT):ba]}»{bio[ba:bz]}«{bio[bz:bz + _EXCERPT]}{tail}"
+        excerpt = f"{lead}{bio[max(0, ba - _EXCERPT) : ba]}»{bio[ba:bz]}«{bio[bz : bz + _EXCERPT]}{tail}"
         copied = length >= run_words if run_words else None
         return CopyMatch(length, overlap, b, self.name(b), text[a:z], excerpt, (a, z), nwords, copied)
 

@@ -25,7 +25,7 @@ class NearDuplicates:
     def shingles(text: str) -> set[int]:
         """Hashes of the word 5-grams (the whole text when shorter)."""
         w = words(text)
-        return {hash(tuple(w[i:i + 5])) for i in range(max(1, len(w) - 4))} if w else set()
+        return {hash(tuple(w[i : i + 5])) for i in range(max(1, len(w) - 4))} if w else set()
 
     def add(self, text: str) -> None:
         """Remember a text."""
@@ -58,7 +58,6 @@ class NearDuplicates:
             sim = inter / (len(sh) + len(self._sets[i]) - inter)
             if sim > j:
                 best, j = i, sim
-        s = {"jaccard": round(j, 4), "of": self._texts[best][:80] if best is not None else None,
-             "threshold": threshold}
+        s = {"jaccard": round(j, 4), "of": self._texts[best][:80] if best is not None else None, "threshold": threshold}
         ok = j < threshold
         return Check(ok, f"max Jaccard {j:.2f} (threshold {threshold})", s)

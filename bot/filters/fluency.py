@@ -43,34 +43,46 @@ MIN_WORDS = 5  # fewer judged words than this is no prose to score (a name, a tr
 SHOW_UNKNOWN = 8  # unknown words kept for the reviewer
 # Electronic-music words that real bios (the team's samples, public artist profiles) use and
 # wordfreq 3.1 does not list at all (each checked: zipf 0.0). Plurals of these come free.
-DOMAIN_WORDS = frozenset({
-    "afrohouse", "afroswing", "amapiano", "beatmaking", "beatmatch", "bleepy", "clubnight", "coldwave",
-    "dubplate", "folktronica", "frenchcore", "ghettotech", "gqom", "groovebox", "hardgroove", "hardstep",
-    "hardtechno", "housier", "hyperpop", "longplayer", "microhouse", "mixdown", "netlabel", "plunderphonics",
-    "rawstyle", "selecta", "soundsystem", "sublabel", "supersaw", "tearout", "technoid", "techstep",
-    "terrorcore", "triphop",
-})
+DOMAIN_WORDS = frozenset(
+    """
+        afrohouse afroswing amapiano beatmaking beatmatch bleepy clubnight coldwave dubplate folktronica
+        frenchcore ghettotech gqom groovebox hardgroove hardstep hardtechno housier hyperpop longplayer
+        microhouse mixdown netlabel plunderphonics rawstyle selecta soundsystem sublabel supersaw
+        tearout technoid techstep terrorcore triphop
+    """.split()
+)
 PLURAL_STEM_ZIPF = 1.5  # "funiculars": unlisted plurals of listed nouns; a junk stem is rarer than this
 # Fusions a weak model writes: a preposition or conjunction glued to a determiner ("ofthe"),
 # or "the" glued to a content word ("theclub"). wordfreq lists some of them as web typos.
-_GLUE_FIRST = frozenset({"of", "in", "on", "to", "at", "for", "with", "from", "by", "and", "is",
-                         "was", "as", "that", "into", "onto", "but", "or"})
-_GLUE_DET = frozenset({"the", "his", "her", "their", "its", "this", "these", "those"})
-_FUNCTION = _GLUE_FIRST | _GLUE_DET | {"a", "an", "me", "my", "he", "she", "it", "we", "us", "re"}
+_GLUE_FIRST = frozenset(
+    """
+        of in on to at for with from by and is was as that into onto but or
+    """.split()
+)
+_GLUE_DET = frozenset("the his her their its this these those".split())
+_FUNCTION = _GLUE_FIRST | _GLUE_DET | frozenset("a an me my he she it we us re".split())
 _TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*['’]?")
 _SENTENCE_END = frozenset(".!?:;…\n")  # a token after one of these (in the gap before it) opens a sentence
 _DIGIT = re.compile(r"\d")
 # Contractions split by a tokenizer or a weak model: "does n't", "it' s", "it 's", "don t". The
 # pattern starts at the gap (one cheap character test per position); the bare-letter forms
 # ("don t", "it s") are confirmed against the word before them in _BARE.
-_BROKEN = re.compile(r"(?<=[^\W\d_])(?: n['’]t| ['’](?:s|t|re|ve|ll|d|m)|['’] (?:s|t|re|ve|ll|d|m)"
-                     r"| (t|s|re|ve|ll|m))\b(?!['’])")
-_BARE = {"t": {"don", "doesn", "didn", "isn", "wasn", "aren", "weren", "can", "couldn", "wouldn", "shouldn",
-               "won", "hasn", "haven", "hadn", "ain", "mustn", "needn"},
-         "s": {"it", "that", "there", "what", "who", "here", "let", "he", "she"},
-         "re": {"you", "we", "they", "who"}, "ve": {"i", "you", "we", "they", "could", "would", "should",
-                                                      "might", "must"},
-         "ll": {"i", "you", "he", "she", "we", "they", "it", "that"}, "m": {"i"}}
+_BROKEN = re.compile(
+    r"(?<=[^\W\d_])(?: n['’]t| ['’](?:s|t|re|ve|ll|d|m)|['’] (?:s|t|re|ve|ll|d|m)"
+    r"| (t|s|re|ve|ll|m))\b(?!['’])"
+)
+_BARE = {
+    "t": frozenset(
+        """
+            don doesn didn isn wasn aren weren can couldn wouldn shouldn won hasn haven hadn ain mustn needn
+        """.split()
+    ),
+    "s": frozenset("it that there what who here let he she".split()),
+    "re": {"you", "we", "they", "who"},
+    "ve": frozenset("i you we they could would should might must".split()),
+    "ll": frozenset("i you he she we they it that".split()),
+    "m": {"i"},
+}
 _WORD_BEFORE = re.compile(r"[^\W\d_]+$")
 
 
@@ -201,7 +213,7 @@ def fluency(text: str, names: Iterable[str] = ()) -> FluencyScore:
     prev = 0
     for m in _TOKEN.finditer(clean):
         tok = m.group().rstrip("'’")
-        initial = prev == 0 or not _SENTENCE_END.isdisjoint(clean[prev:m.start()])
+        initial = prev == 0 or not _SENTENCE_END.isdisjoint(clean[prev : m.start()])
         prev = m.end()
         v = _judge(tok, initial)
         if v == "neutral" or known and _is_name(tok, known):
@@ -214,19 +226,28 @@ def fluency(text: str, names: Iterable[str] = ()) -> FluencyScore:
             unknown.append(m.group())
     counted = good + bad + len(spans)
     score = good / counted if counted else 1.0
-    return FluencyScore(round(score, 4), counted, tuple(unknown[:SHOW_UNKNOWN]), len(unknown),
-                        fused, len(spans), tuple(text[a:z] for a, z in spans[:SHOW_UNKNOWN]))
+    return FluencyScore(
+        round(score, 4),
+        counted,
+        tuple(unknown[:SHOW_UNKNOWN]),
+        len(unknown),
+        fused,
+        len(spans),
+        tuple(text[a:z] for a, z in spans[:SHOW_UNKNOWN]),
+    )
 
 
 def fluency_check(text: str, cfg: FiltersConfig, names: Iterable[str] = ()) -> Check:
     """The pipeline's fluency filter, with [filters] min_fluency, max_fused_words, max_broken_contractions."""
-    ok, detail, scores = check_fluency(text, cfg.min_fluency, names, max_fused=cfg.max_fused_words,
-                                       max_broken=cfg.max_broken_contractions)
+    ok, detail, scores = check_fluency(
+        text, cfg.min_fluency, names, max_fused=cfg.max_fused_words, max_broken=cfg.max_broken_contractions
+    )
     return Check(ok, detail, scores)
 
 
-def check_fluency(text: str, min_score: float, names: Iterable[str] = (), *, max_fused: int = 0,
-                  max_broken: int = 0) -> tuple[bool, str, dict[str, Any]]:
+def check_fluency(
+    text: str, min_score: float, names: Iterable[str] = (), *, max_fused: int = 0, max_broken: int = 0
+) -> tuple[bool, str, dict[str, Any]]:
     """ok, a one-line detail for the reviewer, and JSON-safe scores.
 
     One fused word or broken contraction already reads as broken to anyone ("does n't"), while

@@ -44,19 +44,23 @@ def gate_pipeline(cfg: Config, store: Store, max_chars: int | None = None) -> Pi
 def record(v: Verdict, keep: dict[str, Any] | None = None) -> dict[str, Any]:
     """A verdict as the store keeps it; `keep` carries scores that are not filters' (tokens, timings)."""
     extra = {k: val for k, val in (keep or {}).items() if k not in ORDER}
-    return {"reason": v.reason, "scores": {**extra, **v.scores}, "quality": v.quality,
-            "filter_fingerprint": v.fingerprint}
+    return {
+        "reason": v.reason,
+        "scores": {**extra, **v.scores},
+        "quality": v.quality,
+        "filter_fingerprint": v.fingerprint,
+    }
 
 
 def judge(pipe: Pipeline, c: Candidate, text: str | None = None) -> Verdict:
     """The verdict on a candidate's text (or a new text for it), with its prompt and pronouns."""
     complete = c.scores.get("complete") is not False  # stored by the generator
-    return pipe.check(c.text if text is None else text, complete=complete, pronouns=c.pronouns,
-                      prompt=c.prompt)
+    return pipe.check(c.text if text is None else text, complete=complete, pronouns=c.pronouns, prompt=c.prompt)
 
 
-def import_bios(store: Store, pipe: Pipeline, bios: Sequence[str], source: str,
-                now: datetime | None = None) -> list[tuple[Candidate, Verdict]]:
+def import_bios(
+    store: Store, pipe: Pipeline, bios: Sequence[str], source: str, now: datetime | None = None
+) -> list[tuple[Candidate, Verdict]]:
     """`djbios add`: every bio is judged and stored pending, a failing one with its reason."""
     verdicts = []
     for bio in bios:
@@ -76,8 +80,9 @@ def edit(store: Store, pipe: Pipeline, cid: int, text: str, now: datetime | None
     return store.edit(cid, v.text if v.ok else text, now, verdict=record(v, c.scores)), v
 
 
-def approve(store: Store, pipe: Pipeline, cid: int, *, force: bool = False, by: str = "operator",
-            now: datetime | None = None) -> Candidate:
+def approve(
+    store: Store, pipe: Pipeline, cid: int, *, force: bool = False, by: str = "operator", now: datetime | None = None
+) -> Candidate:
     """Approve (or re-queue a failed bio) after judging its current text under the current settings.
 
     GateRefused when the text fails a filter and `force` is not set; the verdict is stored either way.
@@ -95,8 +100,10 @@ def approve(store: Store, pipe: Pipeline, cid: int, *, force: bool = False, by: 
             store.set_verdict(cid, verdict=record(v, c.scores), reject=False, now=now)
     if not v.ok and not force:
         detail = v.scores.get(str(v.reason), {}).get("detail", "")
-        raise GateRefused(f"#{cid} fails the {v.reason} filter ({detail}); edit it, reject it, or "
-                          f"`djbios approve --force {cid}` to post it anyway")
+        raise GateRefused(
+            f"#{cid} fails the {v.reason} filter ({detail}); edit it, reject it, or "
+            f"`djbios approve --force {cid}` to post it anyway"
+        )
     pipe.remember(v.text)
     return store.approve(cid, now, by=by, force=not v.ok)
 
@@ -140,8 +147,7 @@ def auto_approve(store: Store, pipe: Pipeline, max_per_day: int, now: datetime |
             continue
         if c.filter_fingerprint != pipe.fingerprint or c.reason is not None:
             v = judge(pipe, c)
-            store.set_verdict(c.id, verdict=record(v, c.scores), text=v.text if v.ok else None,
-                              reject=False, now=now)
+            store.set_verdict(c.id, verdict=record(v, c.scores), text=v.text if v.ok else None, reject=False, now=now)
             if not v.ok:
                 continue
         try:

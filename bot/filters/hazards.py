@@ -27,12 +27,23 @@ from bot.filters.links import LATIN_ACCENTS, SCHEMES, extract_urls, find_urls
 from bot.text import URL_CHARS
 
 ZWSP = "\u200b"  # zero-width space after a sigil: "@\u200bname" reads the same and is no mention
-MODES = {"mentions": ("defuse", "reject", "keep"), "hashtags": ("defuse", "reject", "keep"),
-         "urls": ("remove", "placeholder", "reject")}
+MODES = {
+    "mentions": ("defuse", "reject", "keep"),
+    "hashtags": ("defuse", "reject", "keep"),
+    "urls": ("remove", "placeholder", "reject"),
+}
 KINDS = ("mention", "hashtag", "url", "email", "phone", "artefact")
 _FLAGS = regex.MULTILINE | regex.VERSION0  # Ruby's ^ and $ are always line anchors
-__all__ = ["SCHEMES", "defuse", "find_hashtags", "find_mentions", "find_urls", "graphemes", "mastodon_length",
-           "rejected"]
+__all__ = [
+    "SCHEMES",
+    "defuse",
+    "find_hashtags",
+    "find_mentions",
+    "find_urls",
+    "graphemes",
+    "mastodon_length",
+    "rejected",
+]
 
 # Onigmo's POSIX classes, written for use inside [...].
 _WORD = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}"  # [[:word:]]
@@ -44,8 +55,10 @@ _USER = "A-Za-z0-9_\u017f\u212a"
 # --- hashtags: app/models/tag.rb Tag::HASHTAG_SEPARATORS, HASHTAG_FIRST_SEQUENCE_CHUNK_ONE/_TWO,
 # HASHTAG_LAST_SEQUENCE and HASHTAG_NAME_PAT (moved to app/models/concerns/tag/naming.rb in 4.6). ---
 _SEP = "_\u00b7\u30fb\u200c"
-_TAG_NAME = (rf"(?:[{_WORD}_][{_WORD}{_SEP}]*[{_ALPHA}{_SEP}][{_WORD}{_SEP}]*[{_WORD}_])"
-             rf"|(?:[{_WORD}_]*[{_ALPHA}][{_WORD}_]*)")
+_TAG_NAME = (
+    rf"(?:[{_WORD}_][{_WORD}{_SEP}]*[{_ALPHA}{_SEP}][{_WORD}{_SEP}]*[{_WORD}_])"
+    rf"|(?:[{_WORD}_]*[{_ALPHA}][{_WORD}_]*)"
+)
 _HASHTAG_RULES = {
     # Tag::HASHTAG_RE to 4.2.0: %r{(?:^|[^/)\w])#(NAME)}i; \w is ASCII, the preceding character is
     # consumed. 4.2.1 (PR #27271) made it a lookbehind that also refuses "=": a subset of this one.
@@ -107,8 +120,11 @@ _EMAIL = re.compile(r"(?<![\w.+@\u200b-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w+])(?:\+|\b0)\d[\d ()./-]{6,}\d\b|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")
 # Any linkified scheme wherever it stands: Mastodon's preceding-character rules are what changes
 # between releases and clients, so "xhttps://..." goes too although Mastodon would not link it.
-_LOOSE_URL = regex.compile(r"(?:(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://|xmpp:|magnet:\?)"
-                           r"(?:[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019])?", regex.I)
+_LOOSE_URL = regex.compile(
+    r"(?:(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://|xmpp:|magnet:\?)"
+    r"(?:[^\s<>\"]*[^\s<>\".,;:!?)\]'\u2019])?",
+    regex.I,
+)
 # Every sigil directly followed by a name character gets a ZWSP, whatever precedes it: no release's
 # lookbehind can then matter, and one pass is a fixed point (a ZWSP starts no name and is no sigil).
 _SIGILS = "@\uff20\ufe6b#\uff03\ufe5f"
@@ -244,8 +260,11 @@ def mastodon_length(text: str, spoiler_text: str = "") -> int:
     if text.strip():  # String#blank?
         found = [(s, e, "x" * URL_CHARS) for s, e in extract_urls(text, bare_domains=False)]
         rx = _MENTION_RX["4.4"]  # the current release's rule, as the formatter applies it
-        found += [(m.start(1) - 1, m.end(1), "@" + m.group(1).split("@")[0]) for m in rx.finditer(text)
-                  if not _END_MENTION.match(text, m.end()) and len(m.group(1).partition("@")[2]) <= 253]
+        found += [
+            (m.start(1) - 1, m.end(1), "@" + m.group(1).split("@")[0])
+            for m in rx.finditer(text)
+            if not _END_MENTION.match(text, m.end()) and len(m.group(1).partition("@")[2]) <= 253
+        ]
         last, parts = 0, []
         for s, e, new in sorted(found):  # Extractor.remove_overlapping_entities, then rewrite
             if s >= last:

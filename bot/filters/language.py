@@ -15,14 +15,18 @@ from bot.text import words as text_words
 
 # Words that are common in English prose and rare in the other languages of DJ bios ("in", "is",
 # "was", "an", "a", "also" are left out: they are German, Dutch or Romance words too).
-_EN = frozenset("the and of to with for on his her he she by from at has have had that it are their they "
-                "which this who been were into after its or but him them while when".split())
+_EN = frozenset(
+    "the and of to with for on his her he she by from at has have had that it are their they "
+    "which this who been were into after its or but him them while when".split()
+)
 
 
-_OTHER = frozenset("der die das und ist mit von ein eine auf den sich nicht auch wurde seine ihre bei aus im "
-                   "dem des el la los las y es con por una del que se su sus para como fue le les et est "
-                   "du avec il elle pour dans sur au aux qui sont di che della per sono nel gli het een van "
-                   "zijn werd voor ook não com uma em os pelo".split())
+_OTHER = frozenset(
+    "der die das und ist mit von ein eine auf den sich nicht auch wurde seine ihre bei aus im "
+    "dem des el la los las y es con por una del que se su sus para como fue le les et est "
+    "du avec il elle pour dans sur au aux qui sont di che della per sono nel gli het een van "
+    "zijn werd voor ook não com uma em os pelo".split()
+)
 
 
 # Fast-path shares of the first 200 words: German/Spanish prose has ~30% _OTHER words and ~0 _EN ones;
@@ -84,8 +88,11 @@ def language(text: str, cfg: FiltersConfig) -> Check:
         return Check(True, "not checked (min_lang_prob = 0)")
     langs = {lang: round(p, 3) for lang, p in detect_languages(text[:PREFIX_CHARS]).items()}
     p = langs.get(cfg.language, 0.0)
-    rule = LanguageCheck(cfg.min_lang_prob, PREFIX_CHARS, SHORT_WORDS).stopword_rule(text) \
-        if cfg.language == "en" and p < cfg.min_lang_prob else None
+    rule = (
+        LanguageCheck(cfg.min_lang_prob, PREFIX_CHARS, SHORT_WORDS).stopword_rule(text)
+        if cfg.language == "en" and p < cfg.min_lang_prob
+        else None
+    )
     ok = p >= cfg.min_lang_prob or rule is not None
     detail = f"{cfg.language} p={p:.2f} (min {cfg.min_lang_prob})"
     if rule:

@@ -86,10 +86,14 @@ def length(text: str, cfg: FiltersConfig, max_chars: int | None = None, spoiler_
     if cfg.too_long == "thread":
         parts = split_thread(text, limit, spoiler_text)
         if not parts:
-            why = (f"the {graphemes(spoiler_text)}-character content warning leaves" if spoiler_text
-                   else "the limit leaves")
-            return Check(False, f"{n} chars, over the limit of {limit}, and no thread fits: {why} "
-                         f"too little room per part", s)
+            why = (
+                f"the {graphemes(spoiler_text)}-character content warning leaves"
+                if spoiler_text
+                else "the limit leaves"
+            )
+            return Check(
+                False, f"{n} chars, over the limit of {limit}, and no thread fits: {why} too little room per part", s
+            )
         s["thread"] = parts
         return Check(True, f"{n} chars > {limit}: a thread of {len(parts)} posts", s)
     return Check(False, f"{n} chars, over the limit of {limit}", s)

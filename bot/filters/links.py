@@ -19,8 +19,10 @@ from pathlib import Path
 import regex  # Unicode properties (\p{White_Space}, \p{Cyrillic}, \p{Pd}) and possessive quantifiers
 
 # twitter-text LATIN_ACCENTS (for REGEXEN[:latin_accents], [:valid_ascii_domain], [:end_mention_match])
-LATIN_ACCENTS = ("\xc0-\xd6\xd8-\xf6\xf8-\xff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b\u0263"
-                 "\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff")
+LATIN_ACCENTS = (
+    "\xc0-\xd6\xd8-\xf6\xf8-\xff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b\u0263"
+    "\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
+)
 # Mastodon's linkified schemes: REGEXEN[:valid_url] protocol group in config/initializers/
 # twitter_regex.rb, plus xmpp: and magnet: from REGEXEN[:valid_extended_uri]; the same list as
 # app/lib/sanitize_config.rb Sanitize::Config::LINK_PROTOCOLS.
@@ -39,7 +41,7 @@ def _tlds(name: str) -> list[str]:
     file_spec.loader.exec_module(mod)
     pattern = getattr(mod, name).pattern
     assert pattern.startswith("(?:(?:"), "twitter-text-parser changed its TLD layout"
-    return pattern[6:pattern.index(")(?=")].split("|")
+    return pattern[6 : pattern.index(")(?=")].split("|")
 
 
 def _trie(words: list[str]) -> str:
@@ -61,6 +63,7 @@ def _trie(words: list[str]) -> str:
         if not branches:
             return ""
         return f"(?:{'|'.join(branches)}){'?' if '' in node else ''}"
+
     return emit(tree)
 
 
@@ -83,22 +86,30 @@ def _url_rx() -> tuple[regex.Pattern[str], regex.Pattern[str], regex.Pattern[str
     # Mastodon's valid_url_path_ending_chars embeds twitter-text's ORIGINAL balanced parens: Ruby
     # interpolates it before the override below replaces it.
     tt_gen = rf"(?i:[a-z\p{{Cyrillic}}0-9!*';:=+,.$/%#\[\]\p{{Pd}}_~&|@{LATIN_ACCENTS}])"
-    ending = (rf"(?:[^\p{{White_Space}}()?!*\"'\u300c\u300d<>;:=,.$%\[\]~&|@]"
-              rf"|\((?:{tt_gen}+|(?:{tt_gen}*\({tt_gen}+\){tt_gen}*))\))")
+    ending = (
+        rf"(?:[^\p{{White_Space}}()?!*\"'\u300c\u300d<>;:=,.$%\[\]~&|@]"
+        rf"|\((?:{tt_gen}+|(?:{tt_gen}*\({tt_gen}+\){tt_gen}*))\))"
+    )
     balanced = rf"\((?:{gen}+|(?:{gen}*\({gen}+\){gen}*))\)"
     path = rf"(?:(?:{gen}*(?:{balanced}{gen}*)*{ending})|(?:{gen}+/))"
-    uchars = (r"\xa0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\U00010000-\U0001fffd\U00020000-\U0002fffd"
-              r"\U00030000-\U0003fffd\U00040000-\U0004fffd\U00050000-\U0005fffd\U00060000-\U0006fffd"
-              r"\U00070000-\U0007fffd\U00080000-\U0008fffd\U00090000-\U0009fffd\U000a0000-\U000afffd"
-              r"\U000b0000-\U000bfffd\U000c0000-\U000cfffd\U000d0000-\U000dfffd\U000e1000-\U000efffd"
-              r"\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd")  # Mastodon's UCHARS
+    uchars = (
+        r"\xa0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\U00010000-\U0001fffd\U00020000-\U0002fffd"
+        r"\U00030000-\U0003fffd\U00040000-\U0004fffd\U00050000-\U0005fffd\U00060000-\U0006fffd"
+        r"\U00070000-\U0007fffd\U00080000-\U0008fffd\U00090000-\U0009fffd\U000a0000-\U000afffd"
+        r"\U000b0000-\U000bfffd\U000c0000-\U000cfffd\U000d0000-\U000dfffd\U000e1000-\U000efffd"
+        r"\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+    )  # Mastodon's UCHARS
     query = rf"\?(?i:[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{uchars}]*[a-z0-9_&=#/\-{uchars}])"
-    url = (rf"(?P<before>{before})(?P<url>(?P<protocol>(?i:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://)?"
-           rf"(?P<domain>{domain})(?::[0-9]+)?(?P<path>/{path}*)?(?:{query})?)")
+    url = (
+        rf"(?P<before>{before})(?P<url>(?P<protocol>(?i:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://)?"
+        rf"(?P<domain>{domain})(?::[0-9]+)?(?P<path>/{path}*)?(?:{query})?)"
+    )
     node = r"(?i:[a-z\p{Cyrillic}0-9\p{Pd}._~]|%[0-9a-f]{2}|[!$()*+,;=])"  # validate_nodeid
     res = r"(?i:[a-z\p{Cyrillic}0-9\p{Pd}._~]|%[0-9a-f]{2}|[!$&'()*+,;=])"  # validate_resid
-    extended = (rf"(?P<before>{before})(?P<url>(?i:xmpp:)(?:(?://{node}+@{domain}/)?(?:{node}+@)?{domain}"
-                rf"(?:/{res}+)?(?:{query})?)|(?i:magnet:){query})")
+    extended = (
+        rf"(?P<before>{before})(?P<url>(?i:xmpp:)(?:(?://{node}+@{domain}/)?(?:{node}+@)?{domain}"
+        rf"(?:/{res}+)?(?:{query})?)|(?i:magnet:){query})"
+    )
     # valid_ascii_domain, with `[LATIN]+` inside `(...)+` written as `[LATIN]`: the same language
     # without the exponential backtracking Ruby suffers on long accented runs.
     ascii_domain = rf"(?:(?:(?i:[a-z0-9\-_])|[{LATIN_ACCENTS}])+\.)+{tld}"

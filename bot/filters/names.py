@@ -74,7 +74,7 @@ class NameIndex:
         found: list[str] = []
         i = 0
         while i < len(tokens):
-            hit = next((k for k in self._by_first.get(tokens[i], ()) if tuple(tokens[i:i + len(k)]) == k), None)
+            hit = next((k for k in self._by_first.get(tokens[i], ()) if tuple(tokens[i : i + len(k)]) == k), None)
             if hit and hit not in allowed and self.names[hit] not in found:
                 found.append(self.names[hit])
             i += len(hit) if hit else 1

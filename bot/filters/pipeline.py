@@ -32,23 +32,40 @@ from bot.text import with_suffix
 log = logging.getLogger(__name__)
 
 
-ORDER = ("completeness", "hazards", "length", "blocklist", "language", "fluency", "repetition", "pronouns",
-         "names", "copy", "duplicate")
+ORDER = (
+    "completeness",
+    "hazards",
+    "length",
+    "blocklist",
+    "language",
+    "fluency",
+    "repetition",
+    "pronouns",
+    "names",
+    "copy",
+    "duplicate",
+)
 
 
 def fingerprint(cfg: FiltersConfig, spoiler_text: str = "", max_chars: int | None = None) -> str:
     """A short hash of every setting a verdict depends on: a changed one means check again."""
-    data = {"filters": dataclasses.asdict(cfg), "spoiler": spoiler_text, "max_chars": max_chars,
-            "order": ORDER}
+    data = {"filters": dataclasses.asdict(cfg), "spoiler": spoiler_text, "max_chars": max_chars, "order": ORDER}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Pipeline:
     """All filters in order; built once per batch with the copy index and the texts already stored."""
 
-    def __init__(self, cfg: FiltersConfig, copy_index: CopyIndex | None = None,
-                 existing: Iterable[str] = (), *, spoiler_text: str = "", names: NameIndex | None = None,
-                 max_chars: int | None = None) -> None:
+    def __init__(
+        self,
+        cfg: FiltersConfig,
+        copy_index: CopyIndex | None = None,
+        existing: Iterable[str] = (),
+        *,
+        spoiler_text: str = "",
+        names: NameIndex | None = None,
+        max_chars: int | None = None,
+    ) -> None:
         self.cfg, self.index, self.spoiler_text, self.names = cfg, copy_index, spoiler_text, names
         self.max_chars = max_chars  # the instance's limit when lower than [filters] max_chars
         self.fingerprint = fingerprint(cfg, spoiler_text, max_chars)
@@ -58,8 +75,9 @@ class Pipeline:
             raise ConfigError(f"[filters] skip: unknown filter {sorted(unknown)[0]!r}; use {', '.join(ORDER)}")
         self._dups = NearDuplicates(existing)
 
-    def check(self, text: str, *, complete: bool = True, pronouns: str | None = None,
-              prompt: str | None = None) -> Verdict:
+    def check(
+        self, text: str, *, complete: bool = True, pronouns: str | None = None, prompt: str | None = None
+    ) -> Verdict:
         """Run every filter; the reason is the first that failed, the scores hold all of them.
 
         `prompt` is the name the bio was asked for: it may appear (names guard) and is not judged
@@ -82,8 +100,7 @@ class Pipeline:
             checks[name] = Check(True, f"skipped ({checks[name].detail})", checks[name].scores)
         failed = [name for name in ORDER if not checks[name].ok]
         scores = {name: {"ok": c.ok, "detail": c.detail, **c.scores} for name, c in checks.items()}
-        return Verdict(not failed, failed[0] if failed else None, scores, posted, quality(scores),
-                       self.fingerprint)
+        return Verdict(not failed, failed[0] if failed else None, scores, posted, quality(scores), self.fingerprint)
 
     def remember(self, text: str) -> None:
         """Add an accepted text to the near-duplicate set."""
@@ -108,8 +125,10 @@ def build_pipeline(cfg: Config, existing: Iterable[str], *, max_chars: int | Non
         log.warning("no copy index at %s (run `djbios corpus index`); copies are not checked", cfg.index_path)
     names = NameIndex.load(names_path(cfg.corpus.path))
     if not len(names) and cfg.corpus.path.exists():
-        log.warning("no corpus names at %s (run `djbios corpus index`); real artists are not checked",
-                    names_path(cfg.corpus.path))
+        log.warning(
+            "no corpus names at %s (run `djbios corpus index`); real artists are not checked",
+            names_path(cfg.corpus.path),
+        )
     # The suffix the publisher appends to every post counts like the CW: the length filter sees the final size.
     counted = cfg.mastodon.spoiler_text + with_suffix("", cfg.profile.post_suffix)
     return Pipeline(cfg.filters, index, existing, spoiler_text=counted, names=names, max_chars=max_chars)

@@ -25,23 +25,31 @@ MAX_ITEM_WORDS = 4  # a list item is a name of at most 4 words ("Tresor Records"
 # Clause boundaries: a list never crosses a sentence end, a colon, a bracket or a dash.
 _CLAUSE = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+|[:()\[\]]|\s[—–-]\s|—")
 _PIECE = re.compile(r"\s*[,;]\s*|\s+(?:and/or|and|or|&|nor|plus)\s+|\s*(?<!\d)/(?!\d)\s*", re.IGNORECASE)  # not 7/8
-_LEAD = {"and", "or", "&", "the", "a", "an", "plus", "nor"}  # dropped from the start of an item
-_STOP = {"on", "in", "at", "of", "to", "for", "with", "by", "from", "a", "an", "the", "he", "she", "they",
-         "it", "his", "her", "their", "was", "is", "and", "or", "then", "so", "too", "also", "more",
-         "now", "still", "later", "again", "here", "there", "up", "out", "off", "down", "back", "very",
-         "really", "much", "even", "ever", "long"}  # "very, very warm" is emphasis, not a list
+_LEAD = frozenset("and or & the a an plus nor".split())  # dropped from the start of an item
+_STOP = frozenset(
+    """
+        on in at of to for with by from a an the he she they it his her their was is and or then so too
+        also more now still later again here there up out off down back very really much even ever long
+    """.split()
+)  # "very, very warm" is emphasis, not a list
 # Words that make a piece a clause, not a list item: pronouns, auxiliaries, relatives.
-_CLAUSE_WORDS = {"he", "she", "they", "i", "we", "it", "his", "her", "their", "my", "is", "was", "has", "had",
-                 "have", "are", "were", "be", "been", "does", "did", "will", "would", "can", "who", "which",
-                 "that", "where", "when", "while"}
+_CLAUSE_WORDS = frozenset(
+    """
+        he she they i we it his her their my is was has had have are were be been does did will would
+        can who which that where when while
+    """.split()
+)
 # Words before a list's first item or after its last: "played in France", "Netherlands in May",
 # "mix disco, ...": prepositions and the verbs bios put before a list (base forms; "plays" is caught
 # by its -s).
-_OPENERS = _STOP | {"play", "mix", "spin", "blend", "fuse", "love", "make", "produce", "release", "tour",
-                    "visit", "hear", "expect", "include", "combine", "cover", "favour", "favor", "span",
-                    "toured", "played", "across", "through", "including", "like", "between", "into", "as",
-                    "such", "around", "throughout", "via", "over", "under", "than", "where", "when", "while",
-                    "before", "after", "during", "since", "until", "both", "either", "every", "all", "each"}
+_OPENERS = _STOP | frozenset(
+    """
+        play mix spin blend fuse love make produce release tour visit hear expect include combine cover
+        favour favor span toured played across through including like between into as such around
+        throughout via over under than where when while before after during since until both either
+        every all each
+    """.split()
+)
 
 
 def _items(piece: str) -> list[tuple[str, str]]:
@@ -88,7 +96,7 @@ def _clause_repeats(clause: str) -> Counter[str]:
     for i in range(1, len(pieces) + 1):  # runs of short pieces, bounded by long ones or the ends
         if i < len(pieces) and _is_item(pieces[i]):
             continue
-        run = pieces[start:i + 1]
+        run = pieces[start : i + 1]
         start = i
         mid = [" ".join(w for w, _ in p) for p in run[1:-1]]
         if not mid:
@@ -120,21 +128,37 @@ FAMILIES = PRONOUNS
 _FAMILY_OF = {w: fam for fam, forms in FAMILIES.items() for w in forms}
 _ANY = frozenset(FAMILIES)
 # Other people a bio mentions, with the pronoun family they take ("_ANY": he, she or they).
-_KIN = {**dict.fromkeys(("father", "dad", "grandfather", "grandad", "granddad", "grandpa", "uncle", "brother",
-                         "son", "husband", "boyfriend", "nephew", "stepfather", "stepdad", "man", "boy", "guy",
-                         "godfather"), frozenset({"he"})),
-        **dict.fromkeys(("mother", "mum", "mom", "grandmother", "gran", "grandma", "nan", "aunt", "auntie",
-                         "sister", "daughter", "wife", "girlfriend", "niece", "stepmother", "woman", "girl",
-                         "godmother"), frozenset({"she"})),
-        **dict.fromkeys(("parents", "family", "friends", "band", "crew", "collective", "duo", "trio",
-                         "bandmates", "brothers", "sisters", "cousins", "grandparents", "neighbours",
-                         "neighbors", "kids", "children", "promoters", "owners", "crowd", "audience"),
-                        frozenset({"they"}))}
-_ROLE = dict.fromkeys(("partner", "cousin", "friend", "mentor", "teacher", "tutor", "neighbour", "neighbor",
-                       "boss", "flatmate", "housemate", "roommate", "bandmate", "collaborator", "manager",
-                       "landlord", "landlady", "sibling", "child", "kid", "spouse", "colleague", "hero",
-                       "idol", "producer", "dj", "singer", "vocalist", "rapper", "mc", "engineer",
-                       "owner", "promoter", "drummer", "guitarist", "pianist", "selector"), _ANY)
+_KIN = {
+    **dict.fromkeys(
+        """
+            father dad grandfather grandad granddad grandpa uncle brother son husband boyfriend nephew
+            stepfather stepdad man boy guy godfather
+        """.split(),
+        frozenset({"he"}),
+    ),
+    **dict.fromkeys(
+        """
+            mother mum mom grandmother gran grandma nan aunt auntie sister daughter wife girlfriend
+            niece stepmother woman girl godmother
+        """.split(),
+        frozenset({"she"}),
+    ),
+    **dict.fromkeys(
+        """
+            parents family friends band crew collective duo trio bandmates brothers sisters cousins
+            grandparents neighbours neighbors kids children promoters owners crowd audience
+        """.split(),
+        frozenset({"they"}),
+    ),
+}
+_ROLE = dict.fromkeys(
+    """
+        partner cousin friend mentor teacher tutor neighbour neighbor boss flatmate housemate roommate
+        bandmate collaborator manager landlord landlady sibling child kid spouse colleague hero idol
+        producer dj singer vocalist rapper mc engineer owner promoter drummer guitarist pianist selector
+    """.split(),
+    _ANY,
+)
 _POSSESSIVE = {"his", "her", "their", "whose", "my", "its"}
 _POSSESSIVE_FORMS = {"his", "her", "hers", "their", "theirs"}  # all an ungendered other may claim
 _DETERMINER = {"a", "an", "the", "one", "another"}
@@ -197,8 +221,10 @@ def subject_pronouns(text: str, wanted: str | None = None, name: str = "") -> di
         fam = _FAMILY_OF.get(t.word)
         if fam is None:
             continue
-        claimed = any(fam in fams and (t.sent - s <= 1 if len(fams) == 1 else
-                                       t.sent == s and t.word in _POSSESSIVE_FORMS) for s, fams in others)
+        claimed = any(
+            fam in fams and (t.sent - s <= 1 if len(fams) == 1 else t.sent == s and t.word in _POSSESSIVE_FORMS)
+            for s, fams in others
+        )
         if fam == "they" and fam_subject != "they" and _plural_before(toks, i):
             claimed = True  # "she plays records and sells them"
         if fam_subject is None and not claimed:
@@ -218,11 +244,18 @@ def _opening_name(toks: list[_Token]) -> set[str]:
     return out
 
 
-_NOT_PLURAL = {"his", "hers", "its", "this", "was", "is", "has", "does", "us", "as", "yes", "thus",
-               "plus", "bus", "less", "across", "always", "perhaps", "various", "famous", "serious",
-               "whereas", "besides", "sometimes", "nowadays", "afterwards", "towards", "news", "bass"}
-_PLURAL = {"people", "both", "all", "many", "others", "everyone", "everybody", "crowd", "folk", "men",
-           "women", "children", "kids", "regulars", "those", "these", "some", "several", "few"}
+_NOT_PLURAL = frozenset(
+    """
+        his hers its this was is has does us as yes thus plus bus less across always perhaps various
+        famous serious whereas besides sometimes nowadays afterwards towards news bass
+    """.split()
+)
+_PLURAL = frozenset(
+    """
+        people both all many others everyone everybody crowd folk men women children kids regulars those
+        these some several few
+    """.split()
+)
 
 
 def _plural_before(toks: list[_Token], i: int) -> bool:
@@ -236,8 +269,13 @@ def _plural_before(toks: list[_Token], i: int) -> bool:
         if u.word in _PLURAL:
             return True
         acronym = u.raw[:-1].isupper() and len(u.raw) > 2  # "DJs", "EPs", "CDs"
-        if (u.word.endswith("s") and (u.raw.islower() or acronym) and len(u.word) > 3
-                and not u.word.endswith(("ss", "ous")) and u.word not in _NOT_PLURAL):
+        if (
+            u.word.endswith("s")
+            and (u.raw.islower() or acronym)
+            and len(u.word) > 3
+            and not u.word.endswith(("ss", "ous"))
+            and u.word not in _NOT_PLURAL
+        ):
             return True
     return False
 

@@ -105,8 +105,9 @@ def read_hparams(model_dir: Path) -> Any:
             shown = repr(data[key]) if key in data else "missing"
             raise ModelError(f"{path}: '{key}' must be a positive integer, got {shown}; {MAKE_HINT}")
     if hparams.n_embd % hparams.n_head:
-        raise ModelError(f"{path}: 'n_embd' ({hparams.n_embd}) must be a multiple of 'n_head' "
-                         f"({hparams.n_head}); {MAKE_HINT}")
+        raise ModelError(
+            f"{path}: 'n_embd' ({hparams.n_embd}) must be a multiple of 'n_head' ({hparams.n_head}); {MAKE_HINT}"
+        )
     return hparams
 
 
@@ -138,7 +139,9 @@ def load_vocab(run_dir: Path) -> tuple[Any, Any]:
     if ids != set(range(hparams.n_vocab)):
         missing = hparams.n_vocab - len(ids & set(range(hparams.n_vocab)))
         extra = len(ids) - (hparams.n_vocab - missing)
-        raise ModelError(f"{run_dir}: encoder.json has {len(ids)} token ids but hparams.json says n_vocab = "
-                         f"{hparams.n_vocab} ({missing} ids missing, {extra} beyond it): the files come from "
-                         f"different models; copy the matching encoder.json and vocab.bpe, or {MAKE_HINT}")
+        raise ModelError(
+            f"{run_dir}: encoder.json has {len(ids)} token ids but hparams.json says n_vocab = "
+            f"{hparams.n_vocab} ({missing} ids missing, {extra} beyond it): the files come from "
+            f"different models; copy the matching encoder.json and vocab.bpe, or {MAKE_HINT}"
+        )
     return enc, hparams

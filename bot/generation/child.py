@@ -41,8 +41,15 @@ def _base_command(cfg: Config) -> list[str]:
     return [sys.executable, "-m", "bot.cli", *(["--config", str(cfg.source)] if cfg.source is not None else [])]
 
 
-def child_command(cfg: Config, *, n: int, now: datetime | None = None, max_chars: int | None = None,
-                  prompt: str | None = None, pronouns: str | None = None) -> list[str]:
+def child_command(
+    cfg: Config,
+    *,
+    n: int,
+    now: datetime | None = None,
+    max_chars: int | None = None,
+    prompt: str | None = None,
+    pronouns: str | None = None,
+) -> list[str]:
     """The child's command line: this interpreter, the same bot.toml, `generate --for-refill`."""
     cmd = [*_base_command(cfg), "generate", "--for-refill", "-n", str(n)]
     if now is not None:
@@ -67,13 +74,21 @@ def parse_summary(stdout: str) -> BatchSummary | None:
     """The summary from the child's stdout (its last result line), or None if it printed none."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(SUMMARY_PREFIX):
-            return BatchSummary(**json.loads(line[len(SUMMARY_PREFIX):]))
+            return BatchSummary(**json.loads(line[len(SUMMARY_PREFIX) :]))
     return None
 
 
-def generate_in_child(cfg: Config, *, n: int, now: datetime | None = None, max_chars: int | None = None,
-                      prompt: str | None = None, pronouns: str | None = None, timeout_s: float | None = None,
-                      on_start: Callable[[subprocess.Popen[str]], None] | None = None) -> BatchSummary:
+def generate_in_child(
+    cfg: Config,
+    *,
+    n: int,
+    now: datetime | None = None,
+    max_chars: int | None = None,
+    prompt: str | None = None,
+    pronouns: str | None = None,
+    timeout_s: float | None = None,
+    on_start: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> BatchSummary:
     """Run one batch in a child process and return its summary; GenerationError if it fails or hangs.
 
     `timeout_s` defaults to [generate] timeout_s; a child past it is killed. `on_start` receives the
@@ -87,9 +102,15 @@ def generate_in_child(cfg: Config, *, n: int, now: datetime | None = None, max_c
     return summary
 
 
-def answer_in_child(cfg: Config, store: Store, now: datetime, *, max_chars: int | None = None,
-                    timeout_s: float | None = None,
-                    on_start: Callable[[subprocess.Popen[str]], None] | None = None) -> AnswerOutcome:
+def answer_in_child(
+    cfg: Config,
+    store: Store,
+    now: datetime,
+    *,
+    max_chars: int | None = None,
+    timeout_s: float | None = None,
+    on_start: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> AnswerOutcome:
     """The generate role's request cycle: settle answered requests here, answer new ones in a child.
 
     A child (`generate --answer-requests`) starts only when a request is new, so a quiet bot never
@@ -108,7 +129,7 @@ def answer_in_child(cfg: Config, store: Store, now: datetime, *, max_chars: int 
     out = _run_child(cfg, cmd, "request child", timeout_s, on_start)
     for line in reversed(out.splitlines()):
         if line.startswith(ANSWER_PREFIX):
-            answered = AnswerOutcome(**json.loads(line[len(ANSWER_PREFIX):]))
+            answered = AnswerOutcome(**json.loads(line[len(ANSWER_PREFIX) :]))
             answered.settled += settled
             return answered
     raise GenerationError("request child printed no summary")
@@ -121,16 +142,30 @@ def answer_line(out: AnswerOutcome) -> str:
     return ANSWER_PREFIX + json.dumps(asdict(out), separators=(",", ":"))
 
 
-def _run_child(cfg: Config, cmd: list[str], what: str, timeout_s: float | None,
-               on_start: Callable[[subprocess.Popen[str]], None] | None) -> str:
+def _run_child(
+    cfg: Config,
+    cmd: list[str],
+    what: str,
+    timeout_s: float | None,
+    on_start: Callable[[subprocess.Popen[str]], None] | None,
+) -> str:
     """Run `cmd` with a deadline; its stdout, or GenerationError with the end of its stderr."""
     timeout = timeout_s if timeout_s is not None else cfg.generate.timeout_s
-    env = {"TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's start-up chatter would crowd the error out of the tail
-           **os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))
-                                                       if p)}
+    env = {
+        "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's start-up chatter would crowd the error out of the tail
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p),
+    }
     log.debug("%s: %s", what, " ".join(cmd))
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=str(cfg.root))
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=str(cfg.root),
+    )
     if on_start is not None:
         on_start(proc)
     try:
@@ -154,5 +189,3 @@ def _tail(stderr: str) -> str:
     """The end of the child's stderr on one line (the error is usually last)."""
     text = " | ".join(line.strip() for line in stderr.strip().splitlines() if line.strip())
     return ("..." + text[-STDERR_TAIL_CHARS:]) if len(text) > STDERR_TAIL_CHARS else (text or "no stderr")
-
-

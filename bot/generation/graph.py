@@ -21,8 +21,7 @@ TEXT, PIECE, BLANK = 0, 1, 2  # token kinds: bio text, a piece of a delimiter, w
 _BUILD_LOCK = threading.Lock()  # the control-flow setting switched while a graph is built is process-wide
 
 
-def build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
-           threads: int) -> tuple[Any, Any, dict]:
+def build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *, threads: int) -> tuple[Any, Any, dict]:
     """The sampling graph in a fresh tf.Graph, restored from `prefix` and finalized."""
     import tensorflow as tf
 
@@ -37,11 +36,11 @@ def build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
         finally:
             if v2:
                 tf.compat.v1.enable_control_flow_v2()
-        saver = tf.compat.v1.train.Saver(var_list=[v for v in tf.compat.v1.global_variables()
-                                                   if v.name.startswith("model/")])
+        saver = tf.compat.v1.train.Saver(
+            var_list=[v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
+        )
         graph.finalize()  # any op added later (a leak) raises instead of growing memory
-    cfg = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
-                                   inter_op_parallelism_threads=threads)
+    cfg = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
     sess = tf.compat.v1.Session(graph=graph, config=cfg)
     try:
         saver.restore(sess, str(prefix))
@@ -53,8 +52,16 @@ def build(hparams: Any, stop_ids: list[int], kinds: list[int], prefix: Path, *,
 
 
 # Lines of TensorFlow's error text that say where, not what: the cause is the first line after them.
-_WHERE_LINES = ("Graph execution error", "Detected at node", "File ", "Node:", "[[", "Original stack trace",
-                "Restoring from checkpoint failed", "Caused by op")
+_WHERE_LINES = (
+    "Graph execution error",
+    "Detected at node",
+    "File ",
+    "Node:",
+    "[[",
+    "Original stack trace",
+    "Restoring from checkpoint failed",
+    "Caused by op",
+)
 _DAMAGED = ("DataLossError", "OutOfRangeError")  # a truncated or garbled file
 
 
@@ -65,10 +72,14 @@ def restore_error(prefix: Path, exc: BaseException) -> str:
     kind = type(exc).__name__
     detail = f"{kind}: {cause}" if cause else kind
     if kind in _DAMAGED:
-        return (f"{prefix}: the checkpoint files are truncated or damaged ({detail}); copy them again, "
-                f"pick another step with [model] checkpoint_step, or {MAKE_HINT}")
-    return (f"{prefix}: corrupt or incompatible checkpoint ({detail}); check that hparams.json belongs "
-            f"to these weights, or {MAKE_HINT}")
+        return (
+            f"{prefix}: the checkpoint files are truncated or damaged ({detail}); copy them again, "
+            f"pick another step with [model] checkpoint_step, or {MAKE_HINT}"
+        )
+    return (
+        f"{prefix}: corrupt or incompatible checkpoint ({detail}); check that hparams.json belongs "
+        f"to these weights, or {MAKE_HINT}"
+    )
 
 
 def _embed(tf: Any, hp: Any) -> tuple[Any, Any]:
@@ -126,9 +137,14 @@ def decode_step(tf: Any, hp: Any, prev: Any, pos: Any, cache: list[tuple[Any, An
     """
     wte, wpe = _embed(tf, hp)
     rows, n_head = tf.shape(prev)[0], hp.n_head
-    where = tf.stack([tf.tile(tf.range(rows)[:, tf.newaxis], [1, n_head]),
-                      tf.tile(tf.range(n_head)[tf.newaxis, :], [rows, 1]),
-                      tf.tile(pos[:, tf.newaxis], [1, n_head])], axis=-1)  # [rows, head, 3]
+    where = tf.stack(
+        [
+            tf.tile(tf.range(rows)[:, tf.newaxis], [1, n_head]),
+            tf.tile(tf.range(n_head)[tf.newaxis, :], [rows, 1]),
+            tf.tile(pos[:, tf.newaxis], [1, n_head]),
+        ],
+        axis=-1,
+    )  # [rows, head, 3]
     hidden = tf.where(tf.range(slot_len)[tf.newaxis, :] <= pos[:, tf.newaxis], 0.0, -1e10)
     hidden = hidden[:, tf.newaxis, tf.newaxis, :]  # [rows, 1, 1, slot_len]
 
@@ -149,8 +165,9 @@ def slot_cache(tf: Any, hp: Any) -> list[tuple[Any, Any]]:
     v1, feat = tf.compat.v1, hp.n_embd // hp.n_head
 
     def var(name: str) -> Any:
-        return v1.Variable(tf.zeros([0, hp.n_head, 0, feat]), validate_shape=False,
-                           use_resource=False, trainable=False, name=name)
+        return v1.Variable(
+            tf.zeros([0, hp.n_head, 0, feat]), validate_shape=False, use_resource=False, trainable=False, name=name
+        )
 
     with v1.variable_scope("slot_cache"):
         return [(var(f"k{layer}"), var(f"v{layer}")) for layer in range(hp.n_layer)]
@@ -184,8 +201,9 @@ def sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> d
     cache = slot_cache(tf, hp)
     # Every slot's region starts with the prompt's keys and values: run io["fill"] before the loop
     # (a control dependency does not order reads of a variable by reference inside a v1 loop).
-    fill = [v1.assign(var, pad(t), validate_shape=False) for pair, kv in zip(cache, prompt_kv)
-            for var, t in zip(pair, kv)]
+    fill = [
+        v1.assign(var, pad(t), validate_shape=False) for pair, kv in zip(cache, prompt_kv) for var, t in zip(pair, kv)
+    ]
     wte, _ = _embed(tf, hp)
     # The LM head as [embd, vocab], made once after restore: matmul(h, wte, transpose_b=True)
     # re-transposes the whole embedding (150 MB for 124M) every token on CPU (bench/RESULTS.md, "Generation").
@@ -222,25 +240,51 @@ def sampling_graph(tf: Any, hp: Any, stop_ids: list[int], kinds: list[int]) -> d
         nxt_bio += tf.reduce_sum(tf.cast(finished, tf.int32))
         fresh = lambda new, old: tf.where(finished, new, old)  # noqa: E731
         pos = tf.minimum(pos + 1, slot_len - 1)  # an idle slot keeps writing its last index
-        return (i + 1, fresh(tf.fill([rows], first), tok), fresh(tf.fill([rows], fed), pos), bio,
-                fresh(tf.zeros([rows], tf.int32), length),
-                tf.where(finished[:, tf.newaxis], tf.fill([rows, head], -1), tail), nxt_bio, out, lengths, done)
+        return (
+            i + 1,
+            fresh(tf.fill([rows], first), tok),
+            fresh(tf.fill([rows], fed), pos),
+            bio,
+            fresh(tf.zeros([rows], tf.int32), length),
+            tf.where(finished[:, tf.newaxis], tf.fill([rows, head], -1), tail),
+            nxt_bio,
+            out,
+            lengths,
+            done,
+        )
 
     def cond(i, prev, pos, bio, *_):  # type: ignore[no-untyped-def]
         return tf.reduce_any(bio < n)
 
     slots = tf.range(rows)
-    loop_vars = (tf.constant(0), tf.fill([rows], first), tf.fill([rows], fed),
-                 tf.where(slots < n, slots, n), tf.zeros([rows], tf.int32), tf.fill([rows, head], -1),
-                 tf.minimum(rows, n),
-                 tf.zeros([n + 1, tf.reduce_max(caps)], tf.int32), tf.zeros([n + 1], tf.int32),
-                 tf.zeros([n + 1], tf.bool))
+    loop_vars = (
+        tf.constant(0),
+        tf.fill([rows], first),
+        tf.fill([rows], fed),
+        tf.where(slots < n, slots, n),
+        tf.zeros([rows], tf.int32),
+        tf.fill([rows, head], -1),
+        tf.minimum(rows, n),
+        tf.zeros([n + 1, tf.reduce_max(caps)], tf.int32),
+        tf.zeros([n + 1], tf.int32),
+        tf.zeros([n + 1], tf.bool),
+    )
     vec = tf.TensorShape([None])
-    invariants = (tf.TensorShape([]), vec, vec, vec, vec,
-                  tf.TensorShape([None, head]), tf.TensorShape([]), tf.TensorShape([None, None]), vec, vec)
+    invariants = (
+        tf.TensorShape([]),
+        vec,
+        vec,
+        vec,
+        vec,
+        tf.TensorShape([None, head]),
+        tf.TensorShape([]),
+        tf.TensorShape([None, None]),
+        vec,
+        vec,
+    )
     steps, *_, out, lengths, done = tf.nest.map_structure(
-        tf.stop_gradient, tf.while_loop(cond, body, loop_vars, shape_invariants=invariants,
-                                        parallel_iterations=1))  # each step reads the last one's writes
+        tf.stop_gradient, tf.while_loop(cond, body, loop_vars, shape_invariants=invariants, parallel_iterations=1)
+    )  # each step reads the last one's writes
     io.update(fill=tf.group(fill), steps=steps, tokens=out[:n], lengths=lengths[:n], done=done[:n])
     return io
 

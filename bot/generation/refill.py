@@ -45,16 +45,24 @@ class BatchSummary:
         """Human-readable summary for the CLI."""
         why = ", ".join(f"{r}: {n}" for r, n in sorted(self.rejected.items())) or "none"
         head = f"batch {self.batch_id}: " if self.batch_id is not None else ""
-        return [f"{head}made {self.made} in {self.seconds:.1f} s (seed {self.seed})",
-                f"rejected {sum(self.rejected.values())} ({why})", f"queued {self.queued}"]
+        return [
+            f"{head}made {self.made} in {self.seconds:.1f} s (seed {self.seed})",
+            f"rejected {sum(self.rejected.values())} ({why})",
+            f"queued {self.queued}",
+        ]
 
 
 def sampling_params(cfg: Config, prompt: str | None) -> dict[str, Any]:
     """The sampling settings of a batch, as stored with each candidate."""
     g = cfg.generate
-    return {"temperature": g.temperature, "top_k": g.top_k, "top_p": g.top_p,
-            "batch_size": g.batch_size, "max_tokens": max_tokens_for(cfg),
-            "prefix": g.prefix + (prompt or "")}
+    return {
+        "temperature": g.temperature,
+        "top_k": g.top_k,
+        "top_p": g.top_p,
+        "batch_size": g.batch_size,
+        "max_tokens": max_tokens_for(cfg),
+        "prefix": g.prefix + (prompt or ""),
+    }
 
 
 def resolve_seed(cfg: Config, seed: int | None) -> int:
@@ -67,15 +75,30 @@ def resolve_seed(cfg: Config, seed: int | None) -> int:
 def run_generator(generator: Generator, params: dict[str, Any], n: int, seed: int) -> tuple[list[Sample], float]:
     """Sample n bios with the stored sampling params; return (samples, seconds)."""
     t0 = time.perf_counter()
-    samples = generator.generate(n, batch_size=params["batch_size"], temperature=params["temperature"],
-                                 top_k=params["top_k"], top_p=params["top_p"], seed=seed,
-                                 prefix=params["prefix"], max_tokens=params["max_tokens"])
+    samples = generator.generate(
+        n,
+        batch_size=params["batch_size"],
+        temperature=params["temperature"],
+        top_k=params["top_k"],
+        top_p=params["top_p"],
+        seed=seed,
+        prefix=params["prefix"],
+        max_tokens=params["max_tokens"],
+    )
     return samples, time.perf_counter() - t0
 
 
-def generate_batch(cfg: Config, store: Store, generator: Generator, *, n: int, prompt: str | None = None,
-                   pronouns: str | None = None, seed: int | None = None,
-                   now: datetime | None = None) -> BatchSummary:
+def generate_batch(
+    cfg: Config,
+    store: Store,
+    generator: Generator,
+    *,
+    n: int,
+    prompt: str | None = None,
+    pronouns: str | None = None,
+    seed: int | None = None,
+    now: datetime | None = None,
+) -> BatchSummary:
     """Generate n candidates, filter them, and store each as pending or rejected with provenance.
 
     The batch row is written once the samples and the filters are ready (a model or filter that
@@ -86,12 +109,25 @@ def generate_batch(cfg: Config, store: Store, generator: Generator, *, n: int, p
     batch_seed = resolve_seed(cfg, seed)
     samples, seconds = run_generator(generator, params, n, batch_seed)
     pipe = _pipeline(cfg, store)
-    batch_id = store.create_batch("generate", checkpoint=prov["checkpoint"], step=prov["step"],
-                                  params=params, seed=batch_seed, prompt=prompt, now=now)
+    batch_id = store.create_batch(
+        "generate",
+        checkpoint=prov["checkpoint"],
+        step=prov["step"],
+        params=params,
+        seed=batch_seed,
+        prompt=prompt,
+        now=now,
+    )
     summary = BatchSummary(batch_id=batch_id, made=len(samples), queued=0, seconds=seconds, seed=batch_seed)
     try:
-        fields = {"source": "generate", "batch_id": batch_id, "checkpoint": prov["checkpoint"],
-                  "step": prov["step"], "params": params, "prompt": prompt}
+        fields = {
+            "source": "generate",
+            "batch_id": batch_id,
+            "checkpoint": prov["checkpoint"],
+            "step": prov["step"],
+            "params": params,
+            "prompt": prompt,
+        }
         _store_samples(store, pipe, samples, summary, fields, pronouns, now)
     finally:
         store.finish_batch(batch_id, seconds=seconds, made=summary.made, queued=summary.queued, now=now)
@@ -99,8 +135,15 @@ def generate_batch(cfg: Config, store: Store, generator: Generator, *, n: int, p
     return summary
 
 
-def _store_samples(store: Store, pipe: Pipeline, samples: list[Sample], summary: BatchSummary,
-                   fields: dict[str, Any], pronouns: str | None, now: datetime | None) -> None:
+def _store_samples(
+    store: Store,
+    pipe: Pipeline,
+    samples: list[Sample],
+    summary: BatchSummary,
+    fields: dict[str, Any],
+    pronouns: str | None,
+    now: datetime | None,
+) -> None:
     """Filter each sample and store it; `summary` counts what was stored so far, even on failure."""
     from bot.filters.gate import record  # the filters load on first use: this module stays cheap
 
@@ -113,10 +156,16 @@ def _store_samples(store: Store, pipe: Pipeline, samples: list[Sample], summary:
         else:
             if v.ok:
                 pipe.remember(v.text)
-            generation = {"tokens": s.tokens, "complete": s.complete,
-                          "generation_seconds": round(summary.seconds, 3)}
-            c = store.add(text, status="pending" if v.ok else "rejected", seed=s.seed, pronouns=pronouns,
-                          now=now, verdict=record(v, generation), **fields)
+            generation = {"tokens": s.tokens, "complete": s.complete, "generation_seconds": round(summary.seconds, 3)}
+            c = store.add(
+                text,
+                status="pending" if v.ok else "rejected",
+                seed=s.seed,
+                pronouns=pronouns,
+                now=now,
+                verdict=record(v, generation),
+                **fields,
+            )
             if v.ok:
                 summary.queued_ids.append(c.id)
             else:
@@ -131,9 +180,9 @@ def _pipeline(cfg: Config, store: Store) -> Pipeline:
     return build_pipeline(cfg, store.texts())
 
 
-
-def write_samples(out: TextIO, path: Path, samples: list[Sample], provenance: dict[str, Any],
-                  params: dict[str, Any]) -> None:
+def write_samples(
+    out: TextIO, path: Path, samples: list[Sample], provenance: dict[str, Any], params: dict[str, Any]
+) -> None:
     """Write samples as corpus-style blocks, or JSON lines when path ends in .jsonl."""
     jsonl = path.suffix.lower() in (".jsonl", ".json")
     for s in samples:
@@ -143,8 +192,16 @@ def write_samples(out: TextIO, path: Path, samples: list[Sample], provenance: di
             out.write(block(s.text))
 
 
-def generate_to_file(cfg: Config, generator: Generator, path: Path, *, n: int, prompt: str | None = None,
-                     seed: int | None = None, progress: bool = True) -> BatchSummary:
+def generate_to_file(
+    cfg: Config,
+    generator: Generator,
+    path: Path,
+    *,
+    n: int,
+    prompt: str | None = None,
+    seed: int | None = None,
+    progress: bool = True,
+) -> BatchSummary:
     """Bulk mode: write n bios to path batch by batch with a progress bar; nothing is stored."""
     from tqdm import tqdm
 
@@ -169,5 +226,4 @@ def load_generator(cfg: Config, step: int | None = None) -> GPT2Generator:
     """The configured checkpoint (checkpoint_dir/run_name, step or [model] checkpoint_step) loaded once."""
     from bot.generation.sampler import GPT2Generator
 
-    return GPT2Generator.load(cfg.model.checkpoint_dir / cfg.model.run_name,
-                              step or cfg.model.checkpoint_step or None)
+    return GPT2Generator.load(cfg.model.checkpoint_dir / cfg.model.run_name, step or cfg.model.checkpoint_step or None)

@@ -49,9 +49,18 @@ class Generator(Protocol):
 
     provenance: dict[str, Any]
 
-    def generate(self, nsamples: int, *, batch_size: int, temperature: float, top_k: int,
-                 top_p: float, seed: int | None, prefix: str = START,
-                 max_tokens: int | Sequence[int] | None = None) -> list[Sample]:
+    def generate(
+        self,
+        nsamples: int,
+        *,
+        batch_size: int,
+        temperature: float,
+        top_k: int,
+        top_p: float,
+        seed: int | None,
+        prefix: str = START,
+        max_tokens: int | Sequence[int] | None = None,
+    ) -> list[Sample]:
         """Return nsamples samples."""
         ...
 
@@ -72,8 +81,9 @@ class GPT2Generator:
     The KV cache lives in the session's variables, so generate() calls take turns (a lock).
     """
 
-    def __init__(self, graph: Any, session: Any, io: dict[str, Any], enc: Any, hparams: Any,
-                 checkpoint: Path, step: int) -> None:
+    def __init__(
+        self, graph: Any, session: Any, io: dict[str, Any], enc: Any, hparams: Any, checkpoint: Path, step: int
+    ) -> None:
         self._graph, self._sess, self._io, self._enc, self._hp = graph, session, io, enc, hparams
         self._lock = threading.Lock()  # fill and loop share the cache variables: one run at a time
         self.provenance = {"checkpoint": str(checkpoint), "step": step}
@@ -99,9 +109,18 @@ class GPT2Generator:
         """Free the session's memory."""
         self._sess.close()
 
-    def generate(self, nsamples: int, *, batch_size: int, temperature: float = 0.8, top_k: int = 40,
-                 top_p: float = 0.0, seed: int | None = None, prefix: str = START,
-                 max_tokens: int | Sequence[int] | None = None) -> list[Sample]:
+    def generate(
+        self,
+        nsamples: int,
+        *,
+        batch_size: int,
+        temperature: float = 0.8,
+        top_k: int = 40,
+        top_p: float = 0.0,
+        seed: int | None = None,
+        prefix: str = START,
+        max_tokens: int | Sequence[int] | None = None,
+    ) -> list[Sample]:
         """Sample nsamples bios, batch_size at a time, in one continuous run; a seed reproduces them.
 
         max_tokens caps every bio, or each bio on its own when it is a list of nsamples caps.
@@ -138,7 +157,8 @@ class GPT2Generator:
             with self._lock:
                 self._sess.run(io["fill"], feed_dict=feed)
                 tokens, lengths, done, steps = self._sess.run(
-                    [io["tokens"], io["lengths"], io["done"], io["steps"]], feed_dict=feed)
+                    [io["tokens"], io["lengths"], io["done"], io["steps"]], feed_dict=feed
+                )
         except Exception as exc:  # tf.errors.OpError; TF is not imported at module level
             raise GenerationError(f"sampling failed: {type(exc).__name__}: {exc}") from exc
         self.last_steps = int(steps)
@@ -171,6 +191,7 @@ def _token_kinds(enc: Any, n_vocab: int) -> list[int]:
     A weak model often writes "<|" and fumbles the rest of <|endoftext|>, or starts the next bio
     without ending this one; no piece occurs in bio text, so once a bio has begun each marks its end.
     """
+
     def kind(i: int) -> int:
         s = enc.decode([i]) if i < len(enc.decoder) else " "
         if any(piece in s for piece in DELIMITER_PIECES):
@@ -178,5 +199,3 @@ def _token_kinds(enc: Any, n_vocab: int) -> list[int]:
         return BLANK if not s.strip() else TEXT
 
     return [kind(i) for i in range(n_vocab)]
-
-

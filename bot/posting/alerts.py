@@ -56,8 +56,11 @@ def alert_urls(cfg: AlertsConfig) -> list[tuple[str, str]]:
     found = [(f"alerts.urls[{i}]", u) for i, u in enumerate(cfg.urls)]
     if cfg.urls_file is not None:
         text = read_private_file(cfg.urls_file, "alerts.urls_file", "one apprise URL a line, mode 0600")
-        found += [(f"{cfg.urls_file} line {n}", line.strip()) for n, line in enumerate(text.splitlines(), 1)
-                  if line.strip() and not line.lstrip().startswith("#")]
+        found += [
+            (f"{cfg.urls_file} line {n}", line.strip())
+            for n, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
     return [(where, expand_env(url, where)) for where, url in found]
 
 
@@ -90,8 +93,9 @@ def apprise_channels(cfg: AlertsConfig) -> list[Channel]:
     for where, url in urls:
         plugin = apprise.Apprise.instantiate(url)
         if plugin is None:
-            raise ConfigError(f"{where}: apprise cannot use this URL (scheme {scheme(url)!r}); "
-                              "see apprise's list of services")
+            raise ConfigError(
+                f"{where}: apprise cannot use this URL (scheme {scheme(url)!r}); see apprise's list of services"
+            )
         channels.append(Channel(scheme(url), _notifier(plugin)))
     return channels
 
@@ -134,8 +138,15 @@ def _utcnow() -> datetime:
 class Alerter:
     """Sends each condition once per repeat_hours through every channel, and records it in `alerts`."""
 
-    def __init__(self, store: Store, cfg: Config, *, dm: Callable[[str], bool] | None = None,
-                 channels: list[Channel] | None = None, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cfg: Config,
+        *,
+        dm: Callable[[str], bool] | None = None,
+        channels: list[Channel] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self.store, self.cfg, self.dm, self.clock = store, cfg, dm, clock
         # built now, not at the first alert: a bad URL or unset ${NAME} stops the start, not the alert
         self.channels = apprise_channels(cfg.alerts) if channels is None else channels
@@ -237,8 +248,12 @@ class Alerter:
         if dm and self.dm is not None:
             results.append(self.dm(f"djbios alert: {message}"))
         if about_mastodon(key) and not outside:
-            log.error("alert %s reached no channel outside Mastodon (set [alerts] urls; see `djbios doctor`); "
-                      "it is recorded in %s", key, self.cfg.alerts.file)
+            log.error(
+                "alert %s reached no channel outside Mastodon (set [alerts] urls; see `djbios doctor`); "
+                "it is recorded in %s",
+                key,
+                self.cfg.alerts.file,
+            )
         return any(results) or not results  # with no channel at all the log and the file are all there is
 
     def _to_file(self, key: str, message: str, now: datetime) -> None:
@@ -267,8 +282,9 @@ class AlertingPublisher:
     def __init__(self, inner: Any, alerter: Alerter) -> None:
         self.inner, self.alerter = inner, alerter
 
-    def post(self, candidate: Candidate, parts: list[str] | None = None,
-             on_part: OnPart | None = None) -> tuple[str, str]:
+    def post(
+        self, candidate: Candidate, parts: list[str] | None = None, on_part: OnPart | None = None
+    ) -> tuple[str, str]:
         """The inner publisher's post."""
         result: tuple[str, str] = self.inner.post(candidate, parts, on_part)
         return result

@@ -81,8 +81,9 @@ def _model(cfg: Config) -> str:
     run_dir = cfg.model.checkpoint_dir / cfg.model.run_name
     missing = missing_files(run_dir)
     if missing:
-        raise BotError(f"{run_dir} lacks {', '.join(missing)}: run `djbios train` "
-                       "(or set [model] checkpoint_dir / run_name)")
+        raise BotError(
+            f"{run_dir} lacks {', '.join(missing)}: run `djbios train` (or set [model] checkpoint_dir / run_name)"
+        )
     return str(run_dir)
 
 
@@ -98,8 +99,11 @@ def _schedule(cfg: Config) -> str:
 
     post_trigger(cfg)  # ConfigError naming the key when post_cron is not a crontab line
     nxt = next_post_at(cfg, datetime.now(UTC))
-    how = f"cron {cfg.schedule.post_cron!r}" if cfg.schedule.post_cron else \
-        f"every {cfg.schedule.post_every_minutes:g} minutes"
+    how = (
+        f"cron {cfg.schedule.post_cron!r}"
+        if cfg.schedule.post_cron
+        else f"every {cfg.schedule.post_every_minutes:g} minutes"
+    )
     return f"posts on {how}; next by {nxt:%Y-%m-%d %H:%M %Z}" if nxt else f"posts on {how}; no next time"
 
 
@@ -117,8 +121,13 @@ def _alerts(cfg: Config) -> Check:
     said = f"{' + '.join(names) or 'no channel'}; always logged and written to {cfg.alerts.file}"
     if channels:
         return Check("alerts", True, said)
-    return Check("alerts", True, f"{said}. Nothing outside Mastodon would tell you that the token was refused "
-                                 "or the instance is down: add [alerts] urls (ntfy, e-mail, a webhook ...)", warn=True)
+    return Check(
+        "alerts",
+        True,
+        f"{said}. Nothing outside Mastodon would tell you that the token was refused "
+        "or the instance is down: add [alerts] urls (ntfy, e-mail, a webhook ...)",
+        warn=True,
+    )
 
 
 def _profile(cfg: Config) -> Check:
@@ -132,11 +141,14 @@ def _profile(cfg: Config) -> Check:
         return Check("profile", True, f"not read: {exc}", warn=True)
     missing = "" if cfg.profile.operator else "; set [profile] operator so readers know who runs the bot"
     if changes and cfg.mastodon.set_bot_flag:
-        return Check("profile", True, f"the worker will set {', '.join(sorted(changes))} at start{missing}",
-                     warn=True)
+        return Check("profile", True, f"the worker will set {', '.join(sorted(changes))} at start{missing}", warn=True)
     if changes:
-        return Check("profile", True, f"lacks {', '.join(sorted(changes))} and [mastodon] set_bot_flag is "
-                                      f"off: set them by hand{missing}", warn=True)
+        return Check(
+            "profile",
+            True,
+            f"lacks {', '.join(sorted(changes))} and [mastodon] set_bot_flag is off: set them by hand{missing}",
+            warn=True,
+        )
     return Check("profile", True, f"bot flag, disclosure and fields present{missing}", warn=bool(missing))
 
 
@@ -193,15 +205,21 @@ def _instance(cfg: Config) -> str:
 
     from bot.posting.publishers import MastodonPublisher
 
-    client = Mastodon(api_base_url=cfg.mastodon.api_base_url, request_timeout=cfg.mastodon.request_timeout_s,
-                      version_check_mode="none")
+    client = Mastodon(
+        api_base_url=cfg.mastodon.api_base_url,
+        request_timeout=cfg.mastodon.request_timeout_s,
+        version_check_mode="none",
+    )
     try:
         ask = dataclasses.replace(cfg.mastodon, max_characters=0)  # the instance's own limit
         limit = MastodonPublisher(client, ask).max_characters()
     except RetryLater as exc:
-        raise BotError(f"{cfg.mastodon.api_base_url} is not reachable: {exc}; "
-                       "check [mastodon] api_base_url and the network") from exc
+        raise BotError(
+            f"{cfg.mastodon.api_base_url} is not reachable: {exc}; check [mastodon] api_base_url and the network"
+        ) from exc
     if cfg.filters.max_chars > limit:
-        raise BotError(f"the instance allows {limit} characters but [filters] max_chars is "
-                       f"{cfg.filters.max_chars}: lower it to {limit}")
+        raise BotError(
+            f"the instance allows {limit} characters but [filters] max_chars is "
+            f"{cfg.filters.max_chars}: lower it to {limit}"
+        )
     return f"reachable, max_characters = {limit}"

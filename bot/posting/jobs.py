@@ -51,9 +51,17 @@ def backoff_s(attempts: int, retry_after: float, base_s: float = BACKOFF_BASE_S)
     return min(max(retry_after, exp), max(retry_after, BACKOFF_MAX_S))
 
 
-def post_next(now: datetime, store: Store, publisher: Publisher, cfg: Config, *,
-              rng: random.Random | None = None, state: PostingState | None = None,
-              dry_run: bool = False, holder: str | None = None) -> PostOutcome:
+def post_next(
+    now: datetime,
+    store: Store,
+    publisher: Publisher,
+    cfg: Config,
+    *,
+    rng: random.Random | None = None,
+    state: PostingState | None = None,
+    dry_run: bool = False,
+    holder: str | None = None,
+) -> PostOutcome:
     """Post the next approved bio (or a failed one whose retry time has come), exactly once.
 
     `holder` names this process in the claim. A bio another process claims first is skipped.
@@ -85,8 +93,9 @@ def post_next(now: datetime, store: Store, publisher: Publisher, cfg: Config, *,
     return PostOutcome("idle")
 
 
-def _post_claimed(now: datetime, store: Store, publisher: Publisher, cfg: Config, state: PostingState,
-                  c: Candidate) -> PostOutcome:
+def _post_claimed(
+    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: PostingState, c: Candidate
+) -> PostOutcome:
     """Send what is missing of a claimed bio and record the outcome."""
     try:
         status_id, url, ids = _send(now, store, publisher, cfg, c)
@@ -101,16 +110,18 @@ def _post_claimed(now: datetime, store: Store, publisher: Publisher, cfg: Config
     except PublishError as exc:
         return _retry_later(now, store, publisher, cfg, c, exc)
     except Exception as exc:  # a bug, not the network: keep the bio retryable, then surface it
-        store.mark_failed(c.id, error=f"unexpected: {exc!r}", retry_at=now + timedelta(hours=1),
-                          holder=c.claimed_by, now=now)
+        store.mark_failed(
+            c.id, error=f"unexpected: {exc!r}", retry_at=now + timedelta(hours=1), holder=c.claimed_by, now=now
+        )
         raise
     store.mark_posted(c.id, status_id=status_id, url=url, status_ids=ids, holder=c.claimed_by, now=now)
     log.info("posted bio %s as %s", c.id, url)
     return PostOutcome("posted", candidate_id=c.id, status_id=status_id, url=url, text=c.text)
 
 
-def _send(now: datetime, store: Store, publisher: Publisher, cfg: Config,
-          c: Candidate) -> tuple[str, str, list[str] | None]:
+def _send(
+    now: datetime, store: Store, publisher: Publisher, cfg: Config, c: Candidate
+) -> tuple[str, str, list[str] | None]:
     """(first id, url, every id if found online) after posting the parts still missing."""
     parts = plan_parts(c, publisher, cfg)  # from the CURRENT text: an edit posts what it says
     # An earlier try may have gone out (a timeout; a thread cut short by a 422 and re-approved):
@@ -127,22 +138,28 @@ def _send(now: datetime, store: Store, publisher: Publisher, cfg: Config,
     return status_id, url, None
 
 
-def _retry_later(now: datetime, store: Store, publisher: Publisher, cfg: Config, c: Candidate,
-                 exc: PublishError) -> PostOutcome:
+def _retry_later(
+    now: datetime, store: Store, publisher: Publisher, cfg: Config, c: Candidate, exc: PublishError
+) -> PostOutcome:
     """posting -> failed with a retry time; alert the operator every max_attempts failures."""
     hint = exc.retry_after if isinstance(exc, RetryLater) else 0.0  # only a 429 names a time
     retry_at = now + timedelta(seconds=backoff_s(c.attempts, hint, cfg.schedule.retry_base_s))
     store.mark_failed(c.id, error=str(exc), retry_at=retry_at, holder=c.claimed_by, now=now)
-    log.warning("bio %s failed (attempt %s), retry at %s: %s", c.id, c.attempts,
-                retry_at.isoformat(timespec="seconds"), exc)
+    log.warning(
+        "bio %s failed (attempt %s), retry at %s: %s", c.id, c.attempts, retry_at.isoformat(timespec="seconds"), exc
+    )
     if c.attempts % cfg.schedule.max_attempts == 0:
-        alert(publisher, f"bio-failed:{c.id}", f"bio {c.id} failed {c.attempts} times; last error: {exc}; "
-              f"see `djbios queue --status failed`")
+        alert(
+            publisher,
+            f"bio-failed:{c.id}",
+            f"bio {c.id} failed {c.attempts} times; last error: {exc}; see `djbios queue --status failed`",
+        )
     return PostOutcome("retry", candidate_id=c.id, error=str(exc), retry_at=retry_at)
 
 
-def _auth_failed(now: datetime, store: Store, publisher: Publisher, state: PostingState, c: Candidate,
-                 exc: AuthError) -> PostOutcome:
+def _auth_failed(
+    now: datetime, store: Store, publisher: Publisher, state: PostingState, c: Candidate, exc: AuthError
+) -> PostOutcome:
     """The token is bad: keep the bio (failed, due now: retried after a restart), stop posting, alert."""
     store.mark_failed(c.id, error=str(exc), retry_at=now, holder=c.claimed_by, now=now)
     return _stop_posting(publisher, state, c.id, exc)

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 class LeaseKeeper:
     """The leases of `roles` for `holder` on one database."""
 
-    def __init__(self, store: Store, holder: str, roles: tuple[str, ...], stale_after_s: float,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Store, holder: str, roles: tuple[str, ...], stale_after_s: float, clock: Callable[[], datetime]
+    ) -> None:
         self.store, self.holder, self.roles = store, holder, roles
         self.stale_after_s, self.clock = stale_after_s, clock
         self.held: list[str] = []
@@ -38,9 +39,11 @@ class LeaseKeeper:
                 self.release()
                 other = leases.get(self.store, role)
                 who = other.describe(now) if other else "another process"
-                raise LeaseHeld(f"another worker holds the {role!r} lease on this database: {who}. "
-                                f"Stop it first; a lease is released at a clean stop, or taken over "
-                                f"{self.stale_after_s:.0f} s after its last heartbeat ([schedule] lease_stale_s)")
+                raise LeaseHeld(
+                    f"another worker holds the {role!r} lease on this database: {who}. "
+                    f"Stop it first; a lease is released at a clean stop, or taken over "
+                    f"{self.stale_after_s:.0f} s after its last heartbeat ([schedule] lease_stale_s)"
+                )
             self.held.append(role)
         log.info("took the %s lease(s) as %s", "/".join(self.roles), self.holder)
 

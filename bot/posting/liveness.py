@@ -36,9 +36,15 @@ class Condition:
 def failed_bios(store: Store, cfg: Config, open_keys: Iterable[str]) -> list[Condition]:
     """A bio that failed [schedule] max_attempts times; open ones whose bio recovered clear."""
     failing = {f"bio-failed:{c.id}": c for c in store.list("failed") if c.attempts >= cfg.schedule.max_attempts}
-    out = [Condition(key, f"bio {c.id} failed {c.attempts} times; last error: {c.last_error}; see "
-                          f"`djbios queue --status failed` (`djbios reject {c.id}` drops it)", False)
-           for key, c in failing.items()]
+    out = [
+        Condition(
+            key,
+            f"bio {c.id} failed {c.attempts} times; last error: {c.last_error}; see "
+            f"`djbios queue --status failed` (`djbios reject {c.id}` drops it)",
+            False,
+        )
+        for key, c in failing.items()
+    ]
     return out + [Condition(k, "", True) for k in open_keys if k.startswith("bio-failed:") and k not in failing]
 
 
@@ -74,8 +80,12 @@ def silent(store: Store, cfg: Config, now: datetime) -> Condition | None:
     hours = (naive_utc(now) - since).total_seconds() / 3600
     if hours < cfg.alerts.silent_hours:
         return Condition("silent", "", True)
-    return Condition("silent", f"{what} for {hours:.0f} h (since {since:%Y-%m-%d %H:%M} UTC); see "
-                               "`djbios status`, `djbios doctor` and the worker's log", False)
+    return Condition(
+        "silent",
+        f"{what} for {hours:.0f} h (since {since:%Y-%m-%d %H:%M} UTC); see "
+        "`djbios status`, `djbios doctor` and the worker's log",
+        False,
+    )
 
 
 def store_conditions(store: Store, cfg: Config, now: datetime, next_post: datetime | None) -> list[Condition]:
@@ -89,13 +99,16 @@ def store_conditions(store: Store, cfg: Config, now: datetime, next_post: dateti
 def refill_condition(out: RefillOutcome, needed: bool) -> Condition | None:
     """A refill that failed, or that ran and queued nothing that passed the filters."""
     if out.errors:
-        return Condition("refill", f"refill failed: {out.errors[0]}; see the worker's log and `djbios doctor`",
-                         False)
+        return Condition("refill", f"refill failed: {out.errors[0]}; see the worker's log and `djbios doctor`", False)
     if not needed:
         return None  # the queue was full: it had nothing to do
     if out.queued == 0:
-        return Condition("refill", f"refill made {out.made} bios and none passed the filters; see "
-                                   "`djbios queue --status rejected` (`djbios show ID` says why)", False)
+        return Condition(
+            "refill",
+            f"refill made {out.made} bios and none passed the filters; see "
+            "`djbios queue --status rejected` (`djbios show ID` says why)",
+            False,
+        )
     return Condition("refill", "", True)
 
 
@@ -104,8 +117,16 @@ def post_conditions(out: PostOutcome) -> list[Condition]:
     return [Condition("token", "", True)] if out.result == "posted" else []
 
 
-def watch(alerter: Alerter, store: Store, cfg: Config, now: datetime, next_post: datetime | None, *,
-          refill: tuple[RefillOutcome, bool] | None = None, post: PostOutcome | None = None) -> None:
+def watch(
+    alerter: Alerter,
+    store: Store,
+    cfg: Config,
+    now: datetime,
+    next_post: datetime | None,
+    *,
+    refill: tuple[RefillOutcome, bool] | None = None,
+    post: PostOutcome | None = None,
+) -> None:
     """Apply every condition (store checks plus this refill's or post's outcome) through the alerter."""
     found = store_conditions(store, cfg, now, next_post)
     if refill is not None:

@@ -24,10 +24,10 @@ class LoginFlow:
         # plain http only to this machine (a test instance); a real login always goes over https
         self.allow_http = urlparse(self.instance).hostname in ("127.0.0.1", "localhost", "::1")
         with _login_errors(self.instance):
-            cid, secret = Mastodon.create_app(app_name, scopes=SCOPES, redirect_uris=OOB,
-                                              api_base_url=self.instance)
-            self.client = Mastodon(client_id=cid, client_secret=secret, api_base_url=self.instance,
-                                   version_check_mode="none")
+            cid, secret = Mastodon.create_app(app_name, scopes=SCOPES, redirect_uris=OOB, api_base_url=self.instance)
+            self.client = Mastodon(
+                client_id=cid, client_secret=secret, api_base_url=self.instance, version_check_mode="none"
+            )
 
     def authorize_url(self) -> str:
         """Where the operator logs in as the bot and gets the code."""
@@ -37,8 +37,7 @@ class LoginFlow:
     def token(self, code: str) -> str:
         """The access token for the pasted code."""
         with _login_errors(self.instance):
-            return self.client.log_in(code=code.strip(), redirect_uri=OOB, scopes=SCOPES,
-                                      allow_http=self.allow_http)
+            return self.client.log_in(code=code.strip(), redirect_uri=OOB, scopes=SCOPES, allow_http=self.allow_http)
 
 
 @contextmanager

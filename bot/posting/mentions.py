@@ -97,18 +97,25 @@ def _id_key(nid: Any) -> tuple[int, str]:
     return (int(s), "") if s.isdigit() else (-1, s)
 
 
-def _intake(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config, n: Any,
-            out: PollOutcome) -> None:
+def _intake(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config, n: Any, out: PollOutcome) -> None:
     """One mention: an operator command, an ignored request (with why), or a new request."""
     account, status = n.get("account") or {}, n.get("status")
-    base = {"notification_id": str(n["id"]), "account_id": str(account.get("id", "")),
-            "acct": str(account.get("acct", ""))[:500], "now": now}
+    base = {
+        "notification_id": str(n["id"]),
+        "account_id": str(account.get("id", "")),
+        "acct": str(account.get("acct", ""))[:500],
+        "now": now,
+    }
     if status is None:  # deleted before we read it
-        _record(store, out, base, status_id="", visibility="", text="", state="ignored",
-                reason="the mention was deleted")
+        _record(
+            store, out, base, status_id="", visibility="", text="", state="ignored", reason="the mention was deleted"
+        )
         return
-    base.update(status_id=str(status["id"]), visibility=str(status.get("visibility", "")),
-                text=plain_text(status.get("content") or "")[:STORED_TEXT_CHARS])
+    base.update(
+        status_id=str(status["id"]),
+        visibility=str(status.get("visibility", "")),
+        text=plain_text(status.get("content") or "")[:STORED_TEXT_CHARS],
+    )
     if base["visibility"] == "direct":
         if base["account_id"] == operator_id(store, publisher, cfg):
             _record(store, out, base, state="command")
@@ -140,8 +147,9 @@ def _record(store: Store, out: PollOutcome, base: dict[str, Any], **fields: Any)
     return req
 
 
-def _guards(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config, account: Any,
-            status: Any) -> str | None:
+def _guards(
+    now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config, account: Any, status: Any
+) -> str | None:
     """Why this mention gets no answer, or None; the checks needing a request to the instance last."""
     r = cfg.replies
     if account.get("bot"):

@@ -118,8 +118,9 @@ def execute(now: datetime, store: Store, cfg: Config, cmd: Command | None, by: s
     except BotError as exc:
         return f"#{cmd.cid}: {exc}"
     if cmd.verb == "pause":  # the same pause as `djbios pause` (bot/posting/pause.py)
-        p = pause(store, now, hours=cmd.seconds / 3600 if cmd.seconds else None,
-                  reason="paused by direct message", by=by)
+        p = pause(
+            store, now, hours=cmd.seconds / 3600 if cmd.seconds else None, reason="paused by direct message", by=by
+        )
         return f"paused until {p.until:%Y-%m-%d %H:%M} UTC" if p.until else "paused until `resume`"
     if cmd.verb == "resume":
         resume(store, now)
@@ -163,6 +164,9 @@ def _dm(publisher: MastodonPublisher, req: Request, answer: str) -> None:
     """Answer by direct message, in reply to the command; only the operator can be mentioned."""
     body, _ = defuse(answer, mentions="defuse", hashtags="defuse", urls="placeholder")
     with publisher._wrapped("answering the operator"):
-        publisher.client.status_post(f"@{req.acct} {body}"[:MASTODON_MAX_CHARS], visibility="direct",
-                                     in_reply_to_id=req.status_id,
-                                     idempotency_key=f"djbios-dm-{req.notification_id}")
+        publisher.client.status_post(
+            f"@{req.acct} {body}"[:MASTODON_MAX_CHARS],
+            visibility="direct",
+            in_reply_to_id=req.status_id,
+            idempotency_key=f"djbios-dm-{req.notification_id}",
+        )

@@ -47,11 +47,12 @@ class OutboxPublisher:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()
 
-    def post(self, candidate: Candidate, parts: list[str] | None = None,
-             on_part: OnPart | None = None) -> tuple[str, str]:
+    def post(
+        self, candidate: Candidate, parts: list[str] | None = None, on_part: OnPart | None = None
+    ) -> tuple[str, str]:
         """Append each part not yet recorded once per idempotency key, like the Idempotency-Key header."""
         parts = parts or [candidate.text]
-        posts, done = self._posts(), list(candidate.status_ids)[:len(parts)]
+        posts, done = self._posts(), list(candidate.status_ids)[: len(parts)]
         first = (done[0], candidate.posted_url or "") if done else None
         for i in range(len(done), len(parts)):
             key = part_key(candidate.idempotency_key, i)
@@ -65,10 +66,18 @@ class OutboxPublisher:
 
     def _new(self, candidate: Candidate, key: str, text: str, reply_to: str | None) -> dict[str, Any]:
         """Append one post and return its record."""
-        rec = {"id": key, "url": f"{self.path.as_uri()}#{key}", "idempotency_key": key,
-               "candidate_id": candidate.id, "text": text, "in_reply_to_id": reply_to,
-               "visibility": self.cfg.visibility, "spoiler_text": self.cfg.spoiler_text,
-               "language": self.cfg.language, "posted_at": self.clock().isoformat()}
+        rec = {
+            "id": key,
+            "url": f"{self.path.as_uri()}#{key}",
+            "idempotency_key": key,
+            "candidate_id": candidate.id,
+            "text": text,
+            "in_reply_to_id": reply_to,
+            "visibility": self.cfg.visibility,
+            "spoiler_text": self.cfg.spoiler_text,
+            "language": self.cfg.language,
+            "posted_at": self.clock().isoformat(),
+        }
         self._append(rec)
         return rec
 
@@ -76,8 +85,7 @@ class OutboxPublisher:
         """bot.toml's limit, else Mastodon's default."""
         return self.cfg.max_characters or MASTODON_MAX_CHARS
 
-    def find_bio(self, candidate: Candidate, parts: list[str],
-                 exclude: Collection[str] = ()) -> Online | None:
+    def find_bio(self, candidate: Candidate, parts: list[str], exclude: Collection[str] = ()) -> Online | None:
         """The whole bio in the outbox: every part's idempotency key present (and not deleted)."""
         posts = self._posts()
         recs = [posts.get(part_key(candidate.idempotency_key, i)) for i in range(len(parts))]

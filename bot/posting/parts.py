@@ -57,8 +57,9 @@ def status_key(status: Any) -> str:
     return match_key(html_to_text(status.get("content") or ""))
 
 
-def find_chain(statuses: Iterable[Any], parts: list[str], *, known: list[str] | None = None,
-               exclude: Collection[str] = ()) -> list[str] | None:
+def find_chain(
+    statuses: Iterable[Any], parts: list[str], *, known: list[str] | None = None, exclude: Collection[str] = ()
+) -> list[str] | None:
     """Status ids of the whole bio among `statuses`, or None unless EVERY part is there.
 
     `known` are ids already recorded for the bio (its first parts); the rest must follow as
@@ -81,8 +82,16 @@ def _extend(chain: list[str], keys: list[str], pub: list[Any]) -> list[str] | No
     """Follow replies part by part; each reply answers the part before (or, in older threads, the first)."""
     while len(chain) < len(keys):
         want = keys[len(chain)]
-        nxt = next((s for s in pub if str(s.get("in_reply_to_id")) in (chain[-1], chain[0])
-                    and str(s["id"]) not in chain and status_key(s) == want), None)
+        nxt = next(
+            (
+                s
+                for s in pub
+                if str(s.get("in_reply_to_id")) in (chain[-1], chain[0])
+                and str(s["id"]) not in chain
+                and status_key(s) == want
+            ),
+            None,
+        )
         if nxt is None:
             return None
         chain.append(str(nxt["id"]))

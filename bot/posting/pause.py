@@ -50,8 +50,9 @@ def current_pause(store: Store) -> Pause | None:
     if not raw:
         return None
     at = _parse(raw.get("at")) or datetime.fromtimestamp(0, UTC)
-    return Pause(at=at, until=_parse(raw.get("until")), reason=str(raw.get("reason") or ""),
-                 by=str(raw.get("by") or "?"))
+    return Pause(
+        at=at, until=_parse(raw.get("until")), reason=str(raw.get("reason") or ""), by=str(raw.get("by") or "?")
+    )
 
 
 def active_pause(store: Store, now: datetime) -> Pause | None:
@@ -62,14 +63,16 @@ def active_pause(store: Store, now: datetime) -> Pause | None:
     return p
 
 
-def pause(store: Store, now: datetime, *, hours: float | None = None, reason: str = "",
-          by: str | None = None) -> Pause:
+def pause(store: Store, now: datetime, *, hours: float | None = None, reason: str = "", by: str | None = None) -> Pause:
     """Stop posting and replies from `now`, for `hours` or until resumed."""
     now = _aware(now)
-    p = Pause(at=now, until=now + timedelta(hours=hours) if hours else None, reason=reason.strip(),
-              by=by or _user())
-    set_state(store, PAUSE_KEY, {"at": p.at.isoformat(), "until": p.until.isoformat() if p.until else None,
-                                 "reason": p.reason, "by": p.by}, now)
+    p = Pause(at=now, until=now + timedelta(hours=hours) if hours else None, reason=reason.strip(), by=by or _user())
+    set_state(
+        store,
+        PAUSE_KEY,
+        {"at": p.at.isoformat(), "until": p.until.isoformat() if p.until else None, "reason": p.reason, "by": p.by},
+        now,
+    )
     return p
 
 

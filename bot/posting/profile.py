@@ -76,8 +76,11 @@ def plan(account: dict[str, Any], cfg: Config) -> dict[str, Any]:
         if len(new) <= NOTE_MAX_CHARS:
             changes["note"] = new
         else:  # cutting the operator's words is worse than a missing line: say so instead
-            log.warning("the profile note has no room for [profile] disclosure (%d > %d characters); "
-                        "shorten the note by hand", len(new), NOTE_MAX_CHARS)
+            log.warning(
+                "the profile note has no room for [profile] disclosure (%d > %d characters); shorten the note by hand",
+                len(new),
+                NOTE_MAX_CHARS,
+            )
     fields = current_fields(account)
     merged = merge_fields(fields, wanted_fields(cfg))
     if merged != fields:
@@ -122,8 +125,9 @@ class SuffixPublisher:
     def __init__(self, inner: Any, suffix: str) -> None:
         self.inner, self.suffix = inner, suffix
 
-    def post(self, candidate: Candidate, parts: list[str] | None = None,
-             on_part: OnPart | None = None) -> tuple[str, str]:
+    def post(
+        self, candidate: Candidate, parts: list[str] | None = None, on_part: OnPart | None = None
+    ) -> tuple[str, str]:
         """Post the bio with the suffix under it (and under every part of a thread)."""
         final = [self._final(p) for p in (parts or [candidate.text])]
         result: tuple[str, str] = self.inner.post(candidate, final, on_part)

@@ -34,8 +34,9 @@ RECENT_LIMIT = 40  # statuses read back by find_bio (Mastodon's page maximum)
 class Publisher(Protocol):
     """What the jobs need from a place to post."""
 
-    def post(self, candidate: Candidate, parts: list[str] | None = None,
-             on_part: OnPart | None = None) -> tuple[str, str]:
+    def post(
+        self, candidate: Candidate, parts: list[str] | None = None, on_part: OnPart | None = None
+    ) -> tuple[str, str]:
         """Publish the parts not yet in candidate.status_ids; return the first's (status_id, url)."""
         ...
 
@@ -43,8 +44,7 @@ class Publisher(Protocol):
         """The longest status the destination accepts."""
         ...
 
-    def find_bio(self, candidate: Candidate, parts: list[str],
-                 exclude: Collection[str] = ()) -> Online | None:
+    def find_bio(self, candidate: Candidate, parts: list[str], exclude: Collection[str] = ()) -> Online | None:
         """The whole bio online (every part, in order), else None; never ids in `exclude`."""
         ...
 
@@ -99,8 +99,9 @@ class MastodonPublisher:
         return cls(client, m, operator=cfg.alerts.operator)
 
     # -- the protocol ----------------------------------------------------------------------------
-    def post(self, candidate: Candidate, parts: list[str] | None = None,
-             on_part: OnPart | None = None) -> tuple[str, str]:
+    def post(
+        self, candidate: Candidate, parts: list[str] | None = None, on_part: OnPart | None = None
+    ) -> tuple[str, str]:
         """Post the bio's parts still missing, each with its own idempotency key, as a reply chain.
 
         Parts already in candidate.status_ids are skipped (a resumed thread); `on_part` records each
@@ -109,7 +110,7 @@ class MastodonPublisher:
         Returns the first status: the bio's address.
         """
         parts = parts or [candidate.text]
-        done = list(candidate.status_ids)[:len(parts)]
+        done = list(candidate.status_ids)[: len(parts)]
         first = (done[0], candidate.posted_url or "") if done else None
         for i in range(len(done), len(parts)):
             with self._wrapped("posting" if not i else f"posting reply {i + 1}/{len(parts)}"):
@@ -136,8 +137,7 @@ class MastodonPublisher:
                 self._max_chars = _instance_max_chars(self.client)
         return self._max_chars
 
-    def find_bio(self, candidate: Candidate, parts: list[str],
-                 exclude: Collection[str] = ()) -> Online | None:
+    def find_bio(self, candidate: Candidate, parts: list[str], exclude: Collection[str] = ()) -> Online | None:
         """The whole bio among the account's recent statuses: every part, in order, as a reply chain.
 
         Compared as plain text (the server re-renders markup, links and entities); the ids this bio
@@ -252,8 +252,10 @@ def _api_error(exc: Exception, doing: str, reset_in: float = RETRY_RATELIMIT_S) 
     if code is None:  # Mastodon.py could not parse the reply: malformed body, proxy error page
         return RetryLater(f"malformed reply while {doing}: {scrub(str(exc))[:200]}", RETRY_NETWORK_S)
     if code in (401, 403):
-        return AuthError(f"the instance refused the token ({code} {detail}) while {doing}; "
-                         "run `djbios login` or fix [mastodon] token_file / $DJBIOS_ACCESS_TOKEN")
+        return AuthError(
+            f"the instance refused the token ({code} {detail}) while {doing}; "
+            "run `djbios login` or fix [mastodon] token_file / $DJBIOS_ACCESS_TOKEN"
+        )
     if code == 422:
         return Rejected(f"{detail}")
     if code == 429:
@@ -262,8 +264,9 @@ def _api_error(exc: Exception, doing: str, reset_in: float = RETRY_RATELIMIT_S) 
         return RetryLater(f"server error {code} {detail} while {doing}", RETRY_NETWORK_S)
     # 400, 404, 410 ...: the request itself is wrong (a deleted reply target, a bad api_base_url);
     # asking again changes nothing, so the bio fails for good and the operator decides
-    return PermanentError(f"HTTP {code} {detail} while {doing}; check [mastodon] api_base_url, "
-                          "then `djbios approve ID` re-queues the bio")
+    return PermanentError(
+        f"HTTP {code} {detail} while {doing}; check [mastodon] api_base_url, then `djbios approve ID` re-queues the bio"
+    )
 
 
 def _id_and_url(status: Any) -> tuple[str, str]:

@@ -63,8 +63,14 @@ def claim_is_stale(store: Store, c: Candidate, me: str | None, now: datetime | N
     return naive_utc(now) - since > timedelta(seconds=claim_window_s(cfg))
 
 
-def reconcile(store: Store, publisher: Publisher, now: datetime | None = None, *, cfg: Config | None = None,
-              holder: str | None = None) -> list[PostOutcome]:
+def reconcile(
+    store: Store,
+    publisher: Publisher,
+    now: datetime | None = None,
+    *,
+    cfg: Config | None = None,
+    holder: str | None = None,
+) -> list[PostOutcome]:
     """Settle stale rows in `posting`: posted if the whole bio is online, else retry (same keys)."""
     cfg = cfg or Config()
     outcomes: list[PostOutcome] = []
@@ -88,12 +94,18 @@ def _settle(store: Store, publisher: Publisher, cfg: Config, c: Candidate, now: 
     try:
         found = find_online(store, publisher, c, plan_parts(c, publisher, cfg))
         if found:
-            store.mark_posted(c.id, status_id=found.ids[0], url=found.url, status_ids=found.ids,
-                              holder=c.claimed_by, now=now)
+            store.mark_posted(
+                c.id, status_id=found.ids[0], url=found.url, status_ids=found.ids, holder=c.claimed_by, now=now
+            )
             log.info("reconciled bio %s: it was posted as %s", c.id, found.url)
             return PostOutcome("posted", candidate_id=c.id, status_id=found.ids[0], url=found.url)
-        store.mark_failed(c.id, error="interrupted while posting; retrying with the same key",
-                          retry_at=naive_utc(now), holder=c.claimed_by, now=now)
+        store.mark_failed(
+            c.id,
+            error="interrupted while posting; retrying with the same key",
+            retry_at=naive_utc(now),
+            holder=c.claimed_by,
+            now=now,
+        )
         log.info("reconciled bio %s: not (wholly) online, will retry with the same keys", c.id)
         return PostOutcome("retry", candidate_id=c.id, retry_at=now)
     except RetryLater as exc:
@@ -120,11 +132,15 @@ def _defer(store: Store, c: Candidate, until: datetime, error: str, now: datetim
     return PostOutcome("unknown", candidate_id=c.id, error=error, retry_at=until)
 
 
-def failed_for_good(store: Store, publisher: Publisher, c: Candidate, exc: PermanentError,
-                    now: datetime | None) -> PostOutcome:
+def failed_for_good(
+    store: Store, publisher: Publisher, c: Candidate, exc: PermanentError, now: datetime | None
+) -> PostOutcome:
     """posting -> failed without a retry time (the answer will not change); alert the operator."""
     store.mark_failed(c.id, error=str(exc), retry_at=None, holder=c.claimed_by, now=now)
     log.error("bio %s failed for good: %s", c.id, exc)
-    alert(publisher, f"bio-failed:{c.id}", f"bio {c.id} failed and will not be retried: {exc} "
-                    f"(see `djbios queue --status failed`)")
+    alert(
+        publisher,
+        f"bio-failed:{c.id}",
+        f"bio {c.id} failed and will not be retried: {exc} (see `djbios queue --status failed`)",
+    )
     return PostOutcome("failed", candidate_id=c.id, error=str(exc))

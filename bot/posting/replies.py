@@ -47,9 +47,9 @@ STEER = "{name} is a DJ. {subject}"
 # Canned replies, written by the team: no model or follower text in them, so they skip the filters.
 CANNED = {
     "help": "I write made-up DJ bios on request. Mention me with a name and, if you like, pronouns: "
-            "\"bio for Mara Quillon (she/her)\".",
+    '"bio for Mara Quillon (she/her)".',
     "decline": "Sorry, that is the name of a real artist from my training data, so I won't invent a bio "
-               "for them. Try a name of your own making!",
+    "for them. Try a name of your own making!",
 }
 LIVE = ("pending", "approved", "posting", "failed")  # a reply candidate in these may still go out
 
@@ -167,8 +167,9 @@ def reply_pipeline(cfg: Config, store: Store, acct: str, *, gate: bool = False) 
     return gate_pipeline(rcfg, store, room) if gate else build_pipeline(rcfg, store.texts(), max_chars=room)
 
 
-def generate_answer(cfg: Config, store: Store, generator: Generator, pipe: Pipeline, req: Request,
-                    now: datetime) -> Candidate | None:
+def generate_answer(
+    cfg: Config, store: Store, generator: Generator, pipe: Pipeline, req: Request, now: datetime
+) -> Candidate | None:
     """Sample [replies] candidates bios for the request, store them all; the best passing one is pending."""
     from bot.filters.gate import record
     from bot.generation.refill import resolve_seed, run_generator, sampling_params
@@ -177,33 +178,59 @@ def generate_answer(cfg: Config, store: Store, generator: Generator, pipe: Pipel
     params = {**sampling_params(cfg, prefix), "reply_to": reply_note(req)}
     seed = resolve_seed(cfg, None)
     prov = generator.provenance
-    batch_id = store.create_batch(f"reply:{req.id}", checkpoint=prov["checkpoint"], step=prov["step"],
-                                  params=params, seed=seed, prompt=req.name, now=now)
+    batch_id = store.create_batch(
+        f"reply:{req.id}",
+        checkpoint=prov["checkpoint"],
+        step=prov["step"],
+        params=params,
+        seed=seed,
+        prompt=req.name,
+        now=now,
+    )
     samples, seconds = run_generator(generator, params, cfg.replies.candidates, seed)
-    judged = [(s, pipe.check(s.text, complete=s.complete, pronouns=req.pronouns, prompt=req.name))
-              for s in samples]
+    judged = [(s, pipe.check(s.text, complete=s.complete, pronouns=req.pronouns, prompt=req.name)) for s in samples]
     passing = sorted((x for x in judged if x[1].ok), key=lambda x: -x[1].quality)
-    fields = {"source": SOURCE, "batch_id": batch_id, "checkpoint": prov["checkpoint"], "step": prov["step"],
-              "seed": seed, "params": params, "prompt": req.name, "pronouns": req.pronouns,
-              "request_id": req.id, "now": now}
+    fields = {
+        "source": SOURCE,
+        "batch_id": batch_id,
+        "checkpoint": prov["checkpoint"],
+        "step": prov["step"],
+        "seed": seed,
+        "params": params,
+        "prompt": req.name,
+        "pronouns": req.pronouns,
+        "request_id": req.id,
+        "now": now,
+    }
     chosen = None
     if passing:
         best, v = passing[0]
-        (chosen,) = store.add_many([v.text], status="pending", verdicts=[_record(record, best, v, seconds)],
-                                   **fields)
+        (chosen,) = store.add_many([v.text], status="pending", verdicts=[_record(record, best, v, seconds)], **fields)
     rest = [(s, v) for s, v in judged if not passing or s is not passing[0][0]]
     rest = [(s, v) for s, v in rest if (v.text if v.ok else s.text).strip()]  # the store keeps no empty text
     if rest:
-        store.add_many([v.text if v.ok else s.text for s, v in rest], status="rejected",
-                       verdicts=[_record(record, s, v, seconds, "not chosen") for s, v in rest], **fields)
+        store.add_many(
+            [v.text if v.ok else s.text for s, v in rest],
+            status="rejected",
+            verdicts=[_record(record, s, v, seconds, "not chosen") for s, v in rest],
+            **fields,
+        )
     store.finish_batch(batch_id, seconds=seconds, made=len(samples), queued=int(chosen is not None), now=now)
-    log.info("request %s (%s, %s): %s of %s candidates pass; chose %s", req.id, req.name, req.pronouns,
-             len(passing), len(samples), chosen.id if chosen else None)
+    log.info(
+        "request %s (%s, %s): %s of %s candidates pass; chose %s",
+        req.id,
+        req.name,
+        req.pronouns,
+        len(passing),
+        len(samples),
+        chosen.id if chosen else None,
+    )
     return chosen
 
 
-def _record(record: Callable[..., dict[str, Any]], s: Sample, v: Verdict, seconds: float,
-            not_chosen: str | None = None) -> dict[str, Any]:
+def _record(
+    record: Callable[..., dict[str, Any]], s: Sample, v: Verdict, seconds: float, not_chosen: str | None = None
+) -> dict[str, Any]:
     """A verdict as stored; a passing candidate that lost to a better one is rejected as "not chosen"."""
     out = record(v, {"tokens": s.tokens, "complete": s.complete, "generation_seconds": round(seconds, 3)})
     if v.ok and not_chosen:
@@ -218,21 +245,32 @@ def _no_answer(cfg: Config, store: Store, req: Request, now: datetime) -> str:
         return "retry"
     reasons = Counter(r for _, _, r in reply_candidates(store, req.id) if r)
     top = ", ".join(f"{r.split(':')[0]} {n}" for r, n in reasons.most_common(3)) or "none stored"
-    set_request_state(store, req.id, "failed", f"no candidate passed the filters in {batches} batches "
-                      f"({top})", now=now)
+    set_request_state(store, req.id, "failed", f"no candidate passed the filters in {batches} batches ({top})", now=now)
     return "failed"
 
 
 def reply_note(req: Request) -> dict[str, Any]:
     """What the reviewer is shown about the request a reply answers (kept in the candidate's params)."""
-    return {"request": req.id, "acct": req.acct, "visibility": req.visibility, "text": req.text[:300],
-            "name": req.name, "pronouns": req.pronouns}
+    return {
+        "request": req.id,
+        "acct": req.acct,
+        "visibility": req.visibility,
+        "text": req.text[:300],
+        "name": req.name,
+        "pronouns": req.pronouns,
+    }
 
 
 def queue_canned(store: Store, req: Request, kind: str, now: datetime) -> Candidate:
     """A help or decline reply: the team's fixed text, approved at once (no model or follower text in it)."""
-    (c,) = store.add_many([CANNED[kind]], source=f"{SOURCE}:{kind}", status="pending", request_id=req.id,
-                          params={"reply_to": reply_note(req)}, now=now)
+    (c,) = store.add_many(
+        [CANNED[kind]],
+        source=f"{SOURCE}:{kind}",
+        status="pending",
+        request_id=req.id,
+        params={"reply_to": reply_note(req)},
+        now=now,
+    )
     return store.approve(c.id, now, by=SOURCE)
 
 

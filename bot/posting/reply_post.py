@@ -60,8 +60,16 @@ def reply_text(req: Request, bio: str) -> str:
     return mention_prefix(req.acct) + bio
 
 
-def post_reply(now: datetime, store: Store, publisher: Any, cfg: Config, c: Candidate,
-               state: _Stop | None = None, *, holder: str | None = None) -> ReplyResult:
+def post_reply(
+    now: datetime,
+    store: Store,
+    publisher: Any,
+    cfg: Config,
+    c: Candidate,
+    state: _Stop | None = None,
+    *,
+    holder: str | None = None,
+) -> ReplyResult:
     """Post one approved (or failed, due) reply candidate exactly once; the request becomes answered.
 
     `holder` claims it as post_next claims a bio (IllegalTransition if another process won it).
@@ -70,8 +78,7 @@ def post_reply(now: datetime, store: Store, publisher: Any, cfg: Config, c: Cand
         return {"result": "stopped", "error": state.reason}
     client = base_publisher(publisher)  # under the alerting/suffix wrappers: a reply needs the client itself
     if not isinstance(client, MastodonPublisher):
-        return {"result": "error", "candidate_id": c.id,
-                "error": 'replies need [mastodon] publisher = "mastodon"'}
+        return {"result": "error", "candidate_id": c.id, "error": 'replies need [mastodon] publisher = "mastodon"'}
     req = get_request(store, int(c.request_id or 0))
     try:
         found = find_reply(client, req)
@@ -82,8 +89,12 @@ def post_reply(now: datetime, store: Store, publisher: Any, cfg: Config, c: Cand
     except AuthError as exc:
         return _stop(publisher, state, c.id, exc)
     except PublishError as exc:  # cannot tell yet: the candidate stays as it is for the next run
-        return {"result": "retry", "candidate_id": c.id, "error": str(exc),
-                "retry_at": now + timedelta(seconds=cfg.replies.poll_seconds)}
+        return {
+            "result": "retry",
+            "candidate_id": c.id,
+            "error": str(exc),
+            "retry_at": now + timedelta(seconds=cfg.replies.poll_seconds),
+        }
     c = store.start_posting(c.id, now=now, holder=holder)  # committed before the HTTP call
     try:
         status_id, url = found or _send(client, cfg, req, c)
@@ -110,10 +121,13 @@ def _send(publisher: MastodonPublisher, cfg: Config, req: Request, c: Candidate)
     """The HTTP call: a reply to the mention with the request's idempotency key."""
     with publisher._wrapped("posting a reply"):
         status = publisher.client.status_post(
-            reply_text(req, c.text), in_reply_to_id=req.status_id,
+            reply_text(req, c.text),
+            in_reply_to_id=req.status_id,
             visibility=visibility_for(req.visibility, cfg.replies.visibility),
-            spoiler_text=cfg.mastodon.spoiler_text or None, language=cfg.mastodon.language or None,
-            idempotency_key=req.idempotency_key)
+            spoiler_text=cfg.mastodon.spoiler_text or None,
+            language=cfg.mastodon.language or None,
+            idempotency_key=req.idempotency_key,
+        )
     return _id_and_url(status)
 
 
@@ -142,12 +156,15 @@ def _stop(publisher: MastodonPublisher, state: _Stop | None, cid: int, exc: Auth
     return {"result": "auth", "candidate_id": cid, "error": str(exc)}
 
 
-def post_replies(now: datetime, store: Store, publisher: Any, cfg: Config,
-                 state: _Stop | None = None) -> list[ReplyResult]:
+def post_replies(
+    now: datetime, store: Store, publisher: Any, cfg: Config, state: _Stop | None = None
+) -> list[ReplyResult]:
     """Post every approved reply (and failed ones whose retry time has come), oldest approval first."""
-    due = [c for c in store.list(("approved", "failed"))
-           if c.request_id is not None and (c.status == "approved" or c.retry_at is None
-                                            or c.retry_at <= naive_utc(now))]
+    due = [
+        c
+        for c in store.list(("approved", "failed"))
+        if c.request_id is not None and (c.status == "approved" or c.retry_at is None or c.retry_at <= naive_utc(now))
+    ]
     due.sort(key=lambda c: (c.status != "failed", c.reviewed_at or c.created_at, c.id))
     out = []
     for c in due:

@@ -29,8 +29,33 @@ MAX_REQUEST_CHARS = 500  # a mention longer than this (plain text) is no request
 MAX_NAME_CHARS = 80
 MAX_NAME_WORDS = 6
 NAME_PUNCT = "&.-'"  # besides letters and digits, the characters a stage name may use
-PARTICLES = frozenset({"de", "da", "di", "du", "del", "della", "der", "den", "van", "von", "la", "le", "el",
-                       "y", "e", "bin", "al", "dj", "mc", "the", "of", "and", "&"})
+PARTICLES = frozenset(
+    {
+        "de",
+        "da",
+        "di",
+        "du",
+        "del",
+        "della",
+        "der",
+        "den",
+        "van",
+        "von",
+        "la",
+        "le",
+        "el",
+        "y",
+        "e",
+        "bin",
+        "al",
+        "dj",
+        "mc",
+        "the",
+        "of",
+        "and",
+        "&",
+    }
+)
 _ALLOWED_FORMAT = {"\u200d"}  # the emoji joiner: harmless, and common in names of emoji
 
 _FAMILY = "he|she|they"
@@ -39,18 +64,26 @@ _PRONOUN_RX = re.compile(
     rf"\(\s*(?:pronouns?\s*[:=]?\s*)?({_FAMILY})(?:\s*/\s*({_FORMS}))?\s*\)"  # (she/her), (they)
     rf"|\bpronouns?\s*[:=]?\s*({_FAMILY})(?:\s*/\s*({_FORMS}))?\b"  # pronouns: she, pronouns he/him
     rf"|(?:\b(?:with|using)\s+)?\b({_FAMILY})\s*/\s*({_FORMS})\b(?:\s+pronouns?\b)?",  # with they/them pronouns
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _QUOTED_RX = re.compile(r"\"([^\"]+)\"|“([^”]+)”|«([^»]+)»|„([^“”]+)[“”]|(?<!\w)'([^']+)'(?!\w)")
-_GREETING = (r"(?:hi|hey|hello|yo|hiya|dear|please|pls|plz|kindly|pretty\s+please|ok|okay|thanks|thank\s+you"
-             r"|now|and|also|next|then)")
-_ASK = (r"(?:(?:could|can|would|will)\s+you(?:\s+please)?|i'?d\s+like|i\s+would\s+like|i\s+want"
-        r"|(?:please\s+)?(?:write|make|do|generate|create|give|gimme|send|tell)(?:\s+me|\s+us)?)")
-_NOUN = (r"(?:(?:a|an|the|another|some|one\s+more)\s+)?(?:(?:fake|new|short|little|dj)\s+)*"
-         r"(?:bio|bios|biography|profile|one)")
+_GREETING = (
+    r"(?:hi|hey|hello|yo|hiya|dear|please|pls|plz|kindly|pretty\s+please|ok|okay|thanks|thank\s+you"
+    r"|now|and|also|next|then)"
+)
+_ASK = (
+    r"(?:(?:could|can|would|will)\s+you(?:\s+please)?|i'?d\s+like|i\s+would\s+like|i\s+want"
+    r"|(?:please\s+)?(?:write|make|do|generate|create|give|gimme|send|tell)(?:\s+me|\s+us)?)"
+)
+_NOUN = (
+    r"(?:(?:a|an|the|another|some|one\s+more)\s+)?(?:(?:fake|new|short|little|dj)\s+)*"
+    r"(?:bio|bios|biography|profile|one)"
+)
 _LEAD_RX = re.compile(
     rf"^[\s,!.:;-]*(?:{_GREETING}\b[\s,!.:]*)*"  # hi, please
     rf"(?:{_ASK}\b\s*)*(?:{_NOUN}\b\s*)?(?:(?:for|of|about|on)\b)?[\s:,-]*",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _COURTESY_RX = re.compile(r"[\s,;:!?]*\b(?:please|pls|plz|thanks|thank\s+you|thx|ty|cheers)\s*$", re.IGNORECASE)
 _INITIALS_RX = re.compile(r"(?:^|\s)(?:\w\.)+$")
 
@@ -140,7 +173,7 @@ def _strip_lead(text: str) -> tuple[str, bool]:
     m = _LEAD_RX.match(text)
     lead = m.group(0) if m else ""
     asked = bool(re.search(rf"\b(?:{_NOUN}|for|write|make|generate|create)\b", lead, re.IGNORECASE))
-    return text[len(lead):], asked
+    return text[len(lead) :], asked
 
 
 def _strip_tail(name: str) -> str:
@@ -179,5 +212,5 @@ def _not_name_like(name: str) -> str | None:
     """Without "bio for", the words must look like a name (capitalised, a number or a particle)."""
     for word in name.split():
         if not (word[0].isupper() or word[0].isdigit() or word.lower() in PARTICLES or not word[0].isalpha()):
-            return f"not a request (\"{word}\" is not written as a name; try \"bio for NAME\")"
+            return f'not a request ("{word}" is not written as a name; try "bio for NAME")'
     return None

@@ -35,8 +35,9 @@ def operator_name() -> str:
         return "unknown"
 
 
-def unpost(store: Store, publisher: Publisher, cid: int, *, by: str, reason: str = "",
-           now: datetime | None = None) -> Unposted:
+def unpost(
+    store: Store, publisher: Publisher, cid: int, *, by: str, reason: str = "", now: datetime | None = None
+) -> Unposted:
     """Mark the bio retracted, then delete every status of it, replies first; rerun to finish a cut-short one.
 
     Retracting first takes the bio out of the posting queue, so no part goes out while the others are
@@ -46,11 +47,11 @@ def unpost(store: Store, publisher: Publisher, cid: int, *, by: str, reason: str
     c = store.get(cid)
     ids = list(c.status_ids) or ([c.status_id] if c.status_id else [])
     if c.status == "posting":
-        raise IllegalTransition(f"candidate {cid} is being posted right now (by {c.claimed_by}); "
-                                "try again in a minute")
+        raise IllegalTransition(f"candidate {cid} is being posted right now (by {c.claimed_by}); try again in a minute")
     if not ids and c.status != "posted":
-        raise IllegalTransition(f"candidate {cid} is {c.status} and has nothing online; "
-                                f"`djbios reject {cid}` keeps it from being posted")
+        raise IllegalTransition(
+            f"candidate {cid} is {c.status} and has nothing online; `djbios reject {cid}` keeps it from being posted"
+        )
     if c.status != "retracted":
         store.retract(cid, by=by, reason=reason, now=now)
     deleted = 0
@@ -58,8 +59,10 @@ def unpost(store: Store, publisher: Publisher, cid: int, *, by: str, reason: str
         try:
             deleted += publisher.delete(sid)
         except PublishError as exc:
-            raise PublishError(f"bio {cid} is retracted but {len(ids) - n} of its statuses may still be "
-                               f"online ({exc}); run `djbios unpost {cid}` again") from exc
+            raise PublishError(
+                f"bio {cid} is retracted but {len(ids) - n} of its statuses may still be "
+                f"online ({exc}); run `djbios unpost {cid}` again"
+            ) from exc
     log.info("retracted bio %s by %s: %d deleted, %d already gone", cid, by, deleted, len(ids) - deleted)
     return Unposted(cid, deleted, len(ids) - deleted)
 

@@ -27,26 +27,32 @@ def build_scheduler(worker: Worker) -> Any:
     # coalesce: after a pause run a missed job once, not once per missed slot (no burst of posts)
     once = {"coalesce": True, "max_instances": 1, "misfire_grace_time": s.misfire_grace_s}
     threads = 4 if worker.cfg.replies.enabled else 2  # one per job: a slow batch never delays a post
-    sched = BlockingScheduler(executors={"default": ThreadPoolExecutor(threads),
-                                         "lease": ThreadPoolExecutor(1)},  # nor the heartbeat
-                              job_defaults=once)
+    sched = BlockingScheduler(
+        executors={"default": ThreadPoolExecutor(threads), "lease": ThreadPoolExecutor(1)},  # nor the heartbeat
+        job_defaults=once,
+    )
     replies = worker.cfg.replies.enabled  # bios on request: own pace, [replies] poll_seconds
     every = IntervalTrigger(seconds=worker.cfg.replies.poll_seconds)
     if worker.role != "post":
-        sched.add_job(worker.refill_job, IntervalTrigger(minutes=s.refill_every_minutes), id="refill",
-                      next_run_time=worker.clock(), **once)  # fill the queue right away
+        sched.add_job(
+            worker.refill_job,
+            IntervalTrigger(minutes=s.refill_every_minutes),
+            id="refill",
+            next_run_time=worker.clock(),
+            **once,
+        )  # fill the queue right away
         if replies:
             sched.add_job(worker.answer_job, every, id="answer", **once)
     if worker.role != "generate":
         sched.add_job(worker.post_job, post_trigger(worker.cfg), id="post", **once)
         # its own job, at the refill's pace (the queue check looks one refill ahead), so a stuck refill
         # cannot silence it
-        sched.add_job(worker.liveness_job, IntervalTrigger(minutes=s.refill_every_minutes), id="liveness",
-                      **once)
+        sched.add_job(worker.liveness_job, IntervalTrigger(minutes=s.refill_every_minutes), id="liveness", **once)
         if replies:
             sched.add_job(worker.replies_job, every, id="replies", next_run_time=worker.clock(), **once)
-    sched.add_job(worker.lease_job, IntervalTrigger(seconds=worker.leases.renew_every_s), id="lease",
-                  executor="lease", **once)
+    sched.add_job(
+        worker.lease_job, IntervalTrigger(seconds=worker.leases.renew_every_s), id="lease", executor="lease", **once
+    )
     return sched
 
 
@@ -71,7 +77,8 @@ def post_trigger(cfg: Config) -> Any:
     try:
         trigger = CronTrigger.from_crontab(s.post_cron)
     except ValueError as exc:
-        raise ConfigError(f"{cfg.source}: 'schedule.post_cron' is not a crontab line "
-                          f"(minute hour day month weekday): {exc}") from exc
+        raise ConfigError(
+            f"{cfg.source}: 'schedule.post_cron' is not a crontab line (minute hour day month weekday): {exc}"
+        ) from exc
     trigger.jitter = jitter
     return trigger

@@ -73,9 +73,17 @@ class _Locked:
 class Worker:
     """The jobs with their dependencies bound; `run_once` or `run_forever`."""
 
-    def __init__(self, cfg: Config, store: Store, publisher: Publisher, make_batch: Callable[..., Any], *,
-                 rng: random.Random | None = None, clock: Callable[[], datetime] = utcnow,
-                 role: str = "all") -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        store: Store,
+        publisher: Publisher,
+        make_batch: Callable[..., Any],
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        role: str = "all",
+    ) -> None:
         if role not in ROLES:
             raise ConfigError(f"unknown worker role {role!r}; one of {', '.join(ROLES)}")
         self.cfg, self.publisher, self.clock, self.role = cfg, publisher, clock, role
@@ -125,9 +133,14 @@ class Worker:
             out = RefillOutcome(errors=[repr(exc)])
         finally:
             self._busy -= 1
-        log.info("refill: made=%d queued=%d approved=%d posted=0 errors=%d%s",
-                 out.made, out.queued, out.approved, len(out.errors),
-                 f" error={out.errors[-1]}" if out.errors else "")
+        log.info(
+            "refill: made=%d queued=%d approved=%d posted=0 errors=%d%s",
+            out.made,
+            out.queued,
+            out.approved,
+            len(out.errors),
+            f" error={out.errors[-1]}" if out.errors else "",
+        )
         self.liveness_job(refill=(out, needed))
         return out
 
@@ -143,8 +156,13 @@ class Worker:
             out = self._post(now)
         posted = int(out.result == "posted")
         errors = int(out.result in ("retry", "failed", "auth", "rejected", "error", "stopped"))
-        log.info("post: result=%s made=0 queued=0 posted=%d errors=%d%s", out.result, posted, errors,
-                 f" bio={out.candidate_id}" if out.candidate_id else "")
+        log.info(
+            "post: result=%s made=0 queued=0 posted=%d errors=%d%s",
+            out.result,
+            posted,
+            errors,
+            f" bio={out.candidate_id}" if out.candidate_id else "",
+        )
         if out.retry_at is not None:
             self._schedule_retry(out.retry_at)
         self.liveness_job(post=out)
@@ -167,8 +185,9 @@ class Worker:
             with self.lock:  # the whole cycle: start_posting -> HTTP -> mark_*
                 if not self.state.reconciled:
                     self._reconcile()
-                return post_next(now, self.store, self.publisher, self.cfg, rng=self.rng,
-                                 state=self.state, holder=self.holder)
+                return post_next(
+                    now, self.store, self.publisher, self.cfg, rng=self.rng, state=self.state, holder=self.holder
+                )
         except Exception as exc:  # database trouble or a bug: log it, keep the worker alive
             log.exception("post failed")
             # a row may be left in `posting` (e.g. mark_posted failed after the HTTP post): without
@@ -188,8 +207,14 @@ class Worker:
         except Exception as exc:  # the worker keeps running; the next poll starts where this one stopped
             log.exception("replies failed")
             out = PollOutcome(errors=[repr(exc)])
-        log.info("replies: read=%d new=%d ignored=%d commands=%d errors=%d",
-                 out.read, out.new, out.ignored, out.commands, len(out.errors))
+        log.info(
+            "replies: read=%d new=%d ignored=%d commands=%d errors=%d",
+            out.read,
+            out.new,
+            out.ignored,
+            out.commands,
+            len(out.errors),
+        )
         return out
 
     def answer_job(self) -> Any:
@@ -200,23 +225,41 @@ class Worker:
         self._busy += 1
         try:
             limit = fit_to_instance(self.cfg, self.publisher).filters.max_chars  # bios that fit the instance
-            out = answer_in_child(self.cfg, self.store, self.clock(), on_start=self.track_child,
-                                  max_chars=limit if limit < self.cfg.filters.max_chars else None)
+            out = answer_in_child(
+                self.cfg,
+                self.store,
+                self.clock(),
+                on_start=self.track_child,
+                max_chars=limit if limit < self.cfg.filters.max_chars else None,
+            )
         except Exception as exc:
             log.exception("answering requests failed")
             out = AnswerOutcome(errors=[repr(exc)])
         finally:
             self._busy -= 1
-        log.info("answers: queued=%d approved=%d retry=%d failed=%d errors=%d",
-                 out.queued, out.approved, out.retry, out.failed, len(out.errors))
+        log.info(
+            "answers: queued=%d approved=%d retry=%d failed=%d errors=%d",
+            out.queued,
+            out.approved,
+            out.retry,
+            out.failed,
+            len(out.errors),
+        )
         return out
 
     def _schedule_retry(self, when: datetime) -> None:
         """Retry a failed post at its retry time instead of waiting for the next post slot."""
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.add_job(self.post_job, "date", run_date=when + timedelta(seconds=1),
-                                   id="retry", replace_existing=True, coalesce=True, max_instances=1,
-                                   misfire_grace_time=self.cfg.schedule.misfire_grace_s)
+            self.scheduler.add_job(
+                self.post_job,
+                "date",
+                run_date=when + timedelta(seconds=1),
+                id="retry",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=self.cfg.schedule.misfire_grace_s,
+            )
 
     def lease_job(self) -> bool:
         """Renew the leases; one taken over means another worker runs now: stop posting and stop."""
@@ -264,16 +307,14 @@ class Worker:
         if stop.is_set():  # signalled during start-up
             self._finish()
             return
-        log.info("worker started: %s", ", ".join(f"{j.id} {j.trigger}"
-                                                  for j in self.scheduler.get_jobs()))
+        log.info("worker started: %s", ", ".join(f"{j.id} {j.trigger}" for j in self.scheduler.get_jobs()))
         self.scheduler.start()  # blocks until shutdown
         self._finish()
 
     def _finish(self) -> None:
         """Wait for the post cycle or store write in flight; never leave one half done."""
         if not self.lock.acquire(timeout=SHUTDOWN_WAIT_S):
-            log.error("a post did not finish in %s s; stopping anyway (reconciled at the next start)",
-                      SHUTDOWN_WAIT_S)
+            log.error("a post did not finish in %s s; stopping anyway (reconciled at the next start)", SHUTDOWN_WAIT_S)
         self.leases.release()
         if self._busy:  # a batch still sampling: its rows are whole transactions, so stop it there
             if self.child is not None and self.child.poll() is None:
@@ -285,8 +326,9 @@ class Worker:
         self.lock.release()
 
 
-def wire_publisher(publisher: Any, store: Store, cfg: Config,
-                   clock: Callable[[], datetime] = utcnow) -> tuple[Alerter, Any]:
+def wire_publisher(
+    publisher: Any, store: Store, cfg: Config, clock: Callable[[], datetime] = utcnow
+) -> tuple[Alerter, Any]:
     """The Alerter, and the publisher with [profile] post_suffix and keyed alerts through it."""
     alerter = Alerter(store, cfg, dm=getattr(publisher, "direct_message", None), clock=clock)
     if publisher is None:  # a generate-only box without a token posts nothing
@@ -301,8 +343,14 @@ def child_batch_maker(worker: Worker) -> Callable[..., Any]:
         from bot.generation.child import generate_in_child
 
         limit = fit_to_instance(worker.cfg, worker.publisher).filters.max_chars
-        return generate_in_child(worker.cfg, n=n, now=now, on_start=worker.track_child,
-                                 max_chars=limit if limit < worker.cfg.filters.max_chars else None, **request)
+        return generate_in_child(
+            worker.cfg,
+            n=n,
+            now=now,
+            on_start=worker.track_child,
+            max_chars=limit if limit < worker.cfg.filters.max_chars else None,
+            **request,
+        )
 
     return make_batch
 
@@ -346,8 +394,12 @@ def build_worker(cfg: Config, role: str = "all") -> Worker:
     return worker
 
 
-def run(cfg: Config, *, once: bool = False, role: str = "all",
-        ) -> tuple[RefillOutcome | None, PostOutcome | None] | None:
+def run(
+    cfg: Config,
+    *,
+    once: bool = False,
+    role: str = "all",
+) -> tuple[RefillOutcome | None, PostOutcome | None] | None:
     """`djbios run`: the worker of a role, forever or each job once."""
     scrub_logging()  # no log line or traceback of the worker shows the token (bot/redact.py)
     if not log.isEnabledFor(logging.INFO):

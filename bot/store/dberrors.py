@@ -19,24 +19,38 @@ from bot.errors import StoreError
 from bot.extras import missing_extra
 from bot.redact import scrub
 
-_FIX_DAMAGED = ("restore it from a backup, or move it aside and a new empty one is created "
-                "(`sqlite3 FILE .recover` may save its rows)")
-_FIX_WRITE = ("make the file and its folder writable by this user "
-              "(SQLite writes -wal and -shm files beside the database)")
+_FIX_DAMAGED = (
+    "restore it from a backup, or move it aside and a new empty one is created "
+    "(`sqlite3 FILE .recover` may save its rows)"
+)
+_FIX_WRITE = (
+    "make the file and its folder writable by this user (SQLite writes -wal and -shm files beside the database)"
+)
 # (result-code prefix, text SQLite uses for it, what happened, what to do)
 _SQLITE = [
-    ("SQLITE_NOTADB", "file is not a database", "is not a SQLite database (or its header is damaged)",
-     _FIX_DAMAGED),
+    ("SQLITE_NOTADB", "file is not a database", "is not a SQLite database (or its header is damaged)", _FIX_DAMAGED),
     ("SQLITE_CORRUPT", "malformed", "is damaged (corrupt or truncated)", _FIX_DAMAGED),
     ("SQLITE_READONLY", "readonly", "cannot be written (a read-only file, folder or disk)", _FIX_WRITE),
     ("SQLITE_CANTOPEN", "unable to open", "cannot be opened", _FIX_WRITE),
     ("SQLITE_PERM", "access permission denied", "cannot be opened", _FIX_WRITE),
-    ("SQLITE_FULL", "disk is full", "cannot grow: the disk is full",
-     "free some space and run it again (the unfinished transaction was rolled back)"),
-    ("SQLITE_IOERR", "disk i/o error", "could not be read or written (disk I/O error)",
-     "check the disk (full? removed? failing?) and run it again"),
-    ("SQLITE_BUSY", "database is locked", "was locked by another process for longer than the busy timeout",
-     "try again, or raise [database] busy_timeout_s"),
+    (
+        "SQLITE_FULL",
+        "disk is full",
+        "cannot grow: the disk is full",
+        "free some space and run it again (the unfinished transaction was rolled back)",
+    ),
+    (
+        "SQLITE_IOERR",
+        "disk i/o error",
+        "could not be read or written (disk I/O error)",
+        "check the disk (full? removed? failing?) and run it again",
+    ),
+    (
+        "SQLITE_BUSY",
+        "database is locked",
+        "was locked by another process for longer than the busy timeout",
+        "try again, or raise [database] busy_timeout_s",
+    ),
 ]
 
 
@@ -73,14 +87,20 @@ def _message(exc: BaseException, where: str) -> str:
         extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
         if extra:  # a driver djbios ships as an extra: say which (bot/extras.py)
             return extra
-        return (f"database {where}: its driver is not installed ({exc.name or exc}); install that "
-                "package into djbios' environment, or use a sqlite:/// URL")
+        return (
+            f"database {where}: its driver is not installed ({exc.name or exc}); install that "
+            "package into djbios' environment, or use a sqlite:/// URL"
+        )
     if isinstance(exc, NoSuchModuleError):
-        return (f"database {where}: unknown kind of database ({_first_line(exc)}); check [database] url, "
-                "e.g. sqlite:///var/djbios.db or postgresql://user@host/djbios")
+        return (
+            f"database {where}: unknown kind of database ({_first_line(exc)}); check [database] url, "
+            "e.g. sqlite:///var/djbios.db or postgresql://user@host/djbios"
+        )
     if isinstance(exc, ArgumentError):
-        return (f"database {where}: not a database URL ({_first_line(exc)}); check [database] url, "
-                "e.g. sqlite:///var/djbios.db")
+        return (
+            f"database {where}: not a database URL ({_first_line(exc)}); check [database] url, "
+            "e.g. sqlite:///var/djbios.db"
+        )
     if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
         return f"database {where}: {exc.strerror or exc} ({exc.filename or 'its folder'}); {_FIX_WRITE}"
     orig = (exc.orig if isinstance(exc, DBAPIError) else None) or exc
@@ -89,8 +109,10 @@ def _message(exc: BaseException, where: str) -> str:
         for prefix, said, what, fix in _SQLITE:
             if code.startswith(prefix) or said in text:
                 return f"database {where} {what}: {fix} ({_first_line(orig)})"
-    return (f"database {where}: {type(orig).__name__}: {_first_line(orig)}; check [database] url "
-            "and that the database server is running")
+    return (
+        f"database {where}: {type(orig).__name__}: {_first_line(orig)}; check [database] url "
+        "and that the database server is running"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

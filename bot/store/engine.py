@@ -12,7 +12,7 @@ def driver_url(url: str) -> str:
     """postgresql:// and postgres:// (as hosts hand them out) mean psycopg 3, the driver djbios ships."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -22,12 +22,16 @@ _JSON = {"scores", "params", "history", "status_ids"}
 _TIMES = {"created_at", "reviewed_at", "posted_at", "retry_at", "claimed_at", "retracted_at"}
 _COLUMNS = [f.name for f in dataclasses.fields(Candidate)]
 # Store.list's orderings, in SQL (unscored candidates last, like NULLS LAST)
-_ORDER_BY = {"oldest": " ORDER BY created_at, id",
-             "quality": " ORDER BY quality IS NULL, quality DESC, created_at, id"}
+_ORDER_BY = {"oldest": " ORDER BY created_at, id", "quality": " ORDER BY quality IS NULL, quality DESC, created_at, id"}
 
 
-def list_candidates(url: str, status: str | Iterable[str] | None = None, limit: int | None = None,
-                    cid: int | None = None, order: str = "oldest") -> list[Candidate] | None:
+def list_candidates(
+    url: str,
+    status: str | Iterable[str] | None = None,
+    limit: int | None = None,
+    cid: int | None = None,
+    order: str = "oldest",
+) -> list[Candidate] | None:
     """Candidates oldest first (like Store.list), or None when the fast path does not apply."""
     path = sqlite_file(url)
     if path is None or not path.exists():

@@ -31,8 +31,10 @@ def parse_bios(text: str, name: str) -> list[str]:
         bios = [p.strip() for p in re.split(r"\n\s*\n", text)]
     bios = [b for b in bios if b]
     if not bios:
-        raise InputError(f"{name}: no bios found (expected {START}…{END} blocks, JSONL with a "
-                         "'text' field, or paragraphs separated by blank lines)")
+        raise InputError(
+            f"{name}: no bios found (expected {START}…{END} blocks, JSONL with a "
+            "'text' field, or paragraphs separated by blank lines)"
+        )
     for i, bio in enumerate(bios, 1):
         problem = bio_problem(bio)  # a lone surrogate comes only from a JSON escape without its pair
         if problem:

@@ -37,8 +37,10 @@ class Lease:
         """For people: host H pid P since T (heartbeat N s ago)."""
         host, pid = host_and_pid(self.holder)
         ago = (naive_utc(now) - self.heartbeat_at).total_seconds()
-        return (f"host {host} pid {pid} since {self.started_at.isoformat(timespec='seconds')} UTC "
-                f"(heartbeat {ago:.0f} s ago)")
+        return (
+            f"host {host} pid {pid} since {self.started_at.isoformat(timespec='seconds')} UTC "
+            f"(heartbeat {ago:.0f} s ago)"
+        )
 
 
 def make_holder() -> str:

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 REQUEST_STATES = ("new", "queued", "answered", "failed", "ignored", "command", "done")
 ACCEPTED = ("new", "queued", "answered", "failed")  # requests the bot took on (the rate limits count these)
 # Which states each request state may be left for.
-_NEXT = {"new": ("queued", "failed", "ignored"), "queued": ("answered", "failed", "queued"),
-         "command": ("done",), "failed": ("new",)}
+_NEXT = {
+    "new": ("queued", "failed", "ignored"),
+    "queued": ("answered", "failed", "queued"),
+    "command": ("done",),
+    "failed": ("new",),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,19 +74,41 @@ class Request:
         return out
 
 
-def add_request(store: Store, *, notification_id: str, status_id: str, account_id: str, acct: str,
-                visibility: str, text: str, state: str, name: str | None = None,
-                pronouns: str | None = None, reason: str | None = None,
-                now: datetime | None = None) -> Request | None:
+def add_request(
+    store: Store,
+    *,
+    notification_id: str,
+    status_id: str,
+    account_id: str,
+    acct: str,
+    visibility: str,
+    text: str,
+    state: str,
+    name: str | None = None,
+    pronouns: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Request | None:
     """Insert a request; None (and nothing written) when this notification already has a row."""
     _check_state(state)
     when = naive_utc(now)
     with store.write_session() as s:
         if s.scalar(select(RequestRow.id).where(RequestRow.notification_id == notification_id)):
             return None
-        row = RequestRow(notification_id=notification_id, status_id=status_id, account_id=account_id,
-                         acct=acct, visibility=visibility, text=text, name=name, pronouns=pronouns,
-                         state=state, reason=reason, created_at=when, updated_at=when)
+        row = RequestRow(
+            notification_id=notification_id,
+            status_id=status_id,
+            account_id=account_id,
+            acct=acct,
+            visibility=visibility,
+            text=text,
+            name=name,
+            pronouns=pronouns,
+            state=state,
+            reason=reason,
+            created_at=when,
+            updated_at=when,
+        )
         try:
             with s.begin_nested():  # another database's writer may have won the race: the unique index says
                 s.add(row)
@@ -100,8 +126,7 @@ def get_request(store: Store, rid: int) -> Request:
         return Request.from_row(row)
 
 
-def list_requests(store: Store, state: str | Iterable[str] | None = None,
-                  limit: int | None = None) -> list[Request]:
+def list_requests(store: Store, state: str | Iterable[str] | None = None, limit: int | None = None) -> list[Request]:
     """Requests oldest first, optionally only in the given state(s); limit keeps the newest."""
     q = select(RequestRow)
     if state is not None:
@@ -116,8 +141,15 @@ def list_requests(store: Store, state: str | Iterable[str] | None = None,
         return [Request.from_row(r) for r in reversed(list(s.scalars(q)))]
 
 
-def set_request_state(store: Store, rid: int, state: str, reason: str | None = None, *,
-                      now: datetime | None = None, expect: str | None = None) -> Request:
+def set_request_state(
+    store: Store,
+    rid: int,
+    state: str,
+    reason: str | None = None,
+    *,
+    now: datetime | None = None,
+    expect: str | None = None,
+) -> Request:
     """Move a request to `state` (with a reason); IllegalTransition if it is not in `expect`."""
     _check_state(state)
     with store.write_session() as s:
@@ -134,11 +166,15 @@ def set_request_state(store: Store, rid: int, state: str, reason: str | None = N
         return Request.from_row(row)
 
 
-def count_requests(store: Store, *, since: datetime, account_id: str | None = None,
-                   states: Iterable[str] = ACCEPTED) -> int:
+def count_requests(
+    store: Store, *, since: datetime, account_id: str | None = None, states: Iterable[str] = ACCEPTED
+) -> int:
     """Requests created since a time in the given states (one account's, or everyone's)."""
-    q = (select(func.count()).select_from(RequestRow)
-         .where(RequestRow.created_at >= naive_utc(since), RequestRow.state.in_(list(states))))
+    q = (
+        select(func.count())
+        .select_from(RequestRow)
+        .where(RequestRow.created_at >= naive_utc(since), RequestRow.state.in_(list(states)))
+    )
     if account_id is not None:
         q = q.where(RequestRow.account_id == account_id)
     with store.read_session() as s:
@@ -155,8 +191,11 @@ def count_by_state(store: Store) -> dict[str, int]:
 
 def reply_candidates(store: Store, rid: int) -> list[tuple[int, str, str | None]]:
     """(candidate id, status, reason) of every candidate made for a request, oldest first."""
-    q = (select(CandidateRow.id, CandidateRow.status, CandidateRow.reason)
-         .where(CandidateRow.request_id == rid).order_by(CandidateRow.id))
+    q = (
+        select(CandidateRow.id, CandidateRow.status, CandidateRow.reason)
+        .where(CandidateRow.request_id == rid)
+        .order_by(CandidateRow.id)
+    )
     with store.read_session() as s:
         return [(i, st, r) for i, st, r in s.execute(q).all()]
 

@@ -24,12 +24,15 @@ class ReviewTransitions:
     """Mixed into Store: undo_review."""
 
     if TYPE_CHECKING:  # what Store provides (bot/store/store.py)
-        def get(self, cid: int) -> Candidate: ...
-        def _transition(self, cid: int, action: str, now: datetime | None, *, holder: str | None = None,
-                        **note: Any) -> AbstractContextManager[CandidateRow]: ...
 
-    def undo_review(self, cid: int, decision: str, *, reason: str | None = None, by: str = "operator",
-                    now: datetime | None = None) -> Candidate:
+        def get(self, cid: int) -> Candidate: ...
+        def _transition(
+            self, cid: int, action: str, now: datetime | None, *, holder: str | None = None, **note: Any
+        ) -> AbstractContextManager[CandidateRow]: ...
+
+    def undo_review(
+        self, cid: int, decision: str, *, reason: str | None = None, by: str = "operator", now: datetime | None = None
+    ) -> Candidate:
         """Take back `by`'s `decision` ("approved" or "rejected"): the bio is pending again.
 
         `reason`: what the bio's reason was before a rejection replaced it. The history records the

@@ -88,8 +88,7 @@ class Store(PostingTransitions, ReviewTransitions):
             target: str | URL = URL.create("sqlite", database=str(path)) if path is not None else url
             # pre_ping: a long-lived worker survives a database restart (a dead pooled connection is
             # replaced before use instead of failing the next post)
-            engine = create_engine(target, connect_args=connect_args(url, busy_timeout_s),
-                                   pool_pre_ping=path is None)
+            engine = create_engine(target, connect_args=connect_args(url, busy_timeout_s), pool_pre_ping=path is None)
             if engine.dialect.name == "sqlite":
                 sqlite_pragmas(engine, busy_timeout_s)
             store = cls(engine)
@@ -168,14 +167,24 @@ class Store(PostingTransitions, ReviewTransitions):
     ) -> int:
         """Record the start of a generation batch and return its id."""
         with self.write_session() as s:
-            row = BatchRow(source=source, checkpoint=checkpoint, step=step, params=params or {},
-                           seed=seed, prompt=prompt, created_at=naive_utc(now), made=0, queued=0)
+            row = BatchRow(
+                source=source,
+                checkpoint=checkpoint,
+                step=step,
+                params=params or {},
+                seed=seed,
+                prompt=prompt,
+                created_at=naive_utc(now),
+                made=0,
+                queued=0,
+            )
             s.add(row)
             s.flush()
             return row.id
 
-    def finish_batch(self, batch_id: int, *, seconds: float, made: int, queued: int,
-                     now: datetime | None = None) -> None:
+    def finish_batch(
+        self, batch_id: int, *, seconds: float, made: int, queued: int, now: datetime | None = None
+    ) -> None:
         """Record how a batch ended."""
         with self.write_session() as s:
             row = s.get(BatchRow, batch_id)
@@ -185,21 +194,52 @@ class Store(PostingTransitions, ReviewTransitions):
             row.finished_at = naive_utc(now)
 
     # -- candidates: create and read -----------------------------------------------------------
-    def add(self, text: str, *, source: str, status: str = "pending", reason: str | None = None,
-            scores: dict[str, Any] | None = None, batch_id: int | None = None,
-            checkpoint: str | None = None, step: int | None = None, seed: int | None = None,
-            params: dict[str, Any] | None = None, prompt: str | None = None,
-            pronouns: str | None = None, now: datetime | None = None,
-            verdict: dict[str, Any] | None = None) -> Candidate:
+    def add(
+        self,
+        text: str,
+        *,
+        source: str,
+        status: str = "pending",
+        reason: str | None = None,
+        scores: dict[str, Any] | None = None,
+        batch_id: int | None = None,
+        checkpoint: str | None = None,
+        step: int | None = None,
+        seed: int | None = None,
+        params: dict[str, Any] | None = None,
+        prompt: str | None = None,
+        pronouns: str | None = None,
+        now: datetime | None = None,
+        verdict: dict[str, Any] | None = None,
+    ) -> Candidate:
         """Insert one candidate, born pending or rejected (with its verdict: see add_many)."""
-        return self.add_many([text], source=source, status=status, reason=reason, scores=scores,
-                             batch_id=batch_id, checkpoint=checkpoint, step=step, seed=seed,
-                             params=params, prompt=prompt, pronouns=pronouns, now=now,
-                             verdicts=[verdict] if verdict else None)[0]
+        return self.add_many(
+            [text],
+            source=source,
+            status=status,
+            reason=reason,
+            scores=scores,
+            batch_id=batch_id,
+            checkpoint=checkpoint,
+            step=step,
+            seed=seed,
+            params=params,
+            prompt=prompt,
+            pronouns=pronouns,
+            now=now,
+            verdicts=[verdict] if verdict else None,
+        )[0]
 
-    def add_many(self, texts: Sequence[str], *, source: str, status: str = "pending",
-                 now: datetime | None = None, verdicts: Sequence[dict[str, Any]] | None = None,
-                 **fields: Any) -> list[Candidate]:
+    def add_many(
+        self,
+        texts: Sequence[str],
+        *,
+        source: str,
+        status: str = "pending",
+        now: datetime | None = None,
+        verdicts: Sequence[dict[str, Any]] | None = None,
+        **fields: Any,
+    ) -> list[Candidate]:
         """Insert several candidates in one transaction: all or none (e.g. one imported file).
 
         `verdicts` (one per text: reason, scores, quality, filter_fingerprint) override `fields`.
@@ -214,10 +254,20 @@ class Store(PostingTransitions, ReviewTransitions):
         with self.write_session() as s:
             rows = [
                 CandidateRow(
-                    uuid=str(uuidlib.uuid4()), text=t, status=status, source=source,
-                    created_at=created, attempts=0, history=[], status_ids=[],
-                    **{**fields, "scores": fields["scores"] or {}, "params": fields["params"] or {},
-                       **(verdicts[i] if verdicts else {})},
+                    uuid=str(uuidlib.uuid4()),
+                    text=t,
+                    status=status,
+                    source=source,
+                    created_at=created,
+                    attempts=0,
+                    history=[],
+                    status_ids=[],
+                    **{
+                        **fields,
+                        "scores": fields["scores"] or {},
+                        "params": fields["params"] or {},
+                        **(verdicts[i] if verdicts else {}),
+                    },
                 )
                 for i, t in enumerate(texts)
             ]
@@ -230,8 +280,9 @@ class Store(PostingTransitions, ReviewTransitions):
         with self.read_session() as s:
             return Candidate.from_row(self._row(s, cid))
 
-    def list(self, status: str | Iterable[str] | None = None, limit: int | None = None,
-             order: str = "oldest") -> builtins.list[Candidate]:
+    def list(
+        self, status: str | Iterable[str] | None = None, limit: int | None = None, order: str = "oldest"
+    ) -> builtins.list[Candidate]:
         """Candidates oldest first (or order="quality": best first), optionally only in the given state(s)."""
         q = select(CandidateRow).order_by(*_ORDER_BY[order])
         if status is not None:
@@ -246,9 +297,15 @@ class Store(PostingTransitions, ReviewTransitions):
 
     def count_reviewed(self, *, by: str, since: datetime) -> int:
         """How many candidates `by` (e.g. "auto") approved since a time (for the daily cap)."""
-        q = (select(func.count()).select_from(CandidateRow)
-             .where(CandidateRow.reviewed_by == by, CandidateRow.reviewed_at >= naive_utc(since),
-                    CandidateRow.status != "rejected"))
+        q = (
+            select(func.count())
+            .select_from(CandidateRow)
+            .where(
+                CandidateRow.reviewed_by == by,
+                CandidateRow.reviewed_at >= naive_utc(since),
+                CandidateRow.status != "rejected",
+            )
+        )
         with self.read_session() as s:
             return int(s.execute(q).scalar() or 0)
 
@@ -259,9 +316,10 @@ class Store(PostingTransitions, ReviewTransitions):
             counts = {st: n for st, n in s.execute(q).all()}
         return {st: counts.get(st, 0) for st in STATES}
 
-    def texts(self, statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed",
-                                               "retracted"),
-              ) -> builtins.list[str]:
+    def texts(
+        self,
+        statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed", "retracted"),
+    ) -> builtins.list[str]:
         """The texts in the given states: the near-duplicate filter compares against these.
 
         Retracted bios are in by default: a bio taken down must never be generated back."""
@@ -277,8 +335,9 @@ class Store(PostingTransitions, ReviewTransitions):
 
     # -- transitions ---------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _transition(self, cid: int, action: str, now: datetime | None, *, holder: str | None = None,
-                    **note: Any) -> Iterator[CandidateRow]:
+    def _transition(
+        self, cid: int, action: str, now: datetime | None, *, holder: str | None = None, **note: Any
+    ) -> Iterator[CandidateRow]:
         """Load the row under the write lock, check the state (and the claim) allows `action`, log it
         (with `note`'s non-empty items) in history."""
         with self.write_session() as s:
@@ -298,8 +357,7 @@ class Store(PostingTransitions, ReviewTransitions):
             raise IllegalTransition(f"candidate {cid} is claimed by {row.claimed_by}, not {holder}")
         return row
 
-    def approve(self, cid: int, now: datetime | None = None, *, by: str = "operator",
-                force: bool = False) -> Candidate:
+    def approve(self, cid: int, now: datetime | None = None, *, by: str = "operator", force: bool = False) -> Candidate:
         """pending -> approved; failed -> approved re-queues it (keeping its place: its first review).
 
         `by` (operator, auto, dm:<acct>) and `force` are kept in the history. The store does not judge
@@ -319,8 +377,9 @@ class Store(PostingTransitions, ReviewTransitions):
             row.reason = reason or "rejected by operator"
         return self.get(cid)
 
-    def edit(self, cid: int, text: str, now: datetime | None = None, *,
-             verdict: dict[str, Any] | None = None) -> Candidate:
+    def edit(
+        self, cid: int, text: str, now: datetime | None = None, *, verdict: dict[str, Any] | None = None
+    ) -> Candidate:
         """Replace the text (the previous one is kept in the history) with the new text's verdict.
 
         A text that now fails a filter cannot stay approved: it goes back to pending with its
@@ -329,8 +388,10 @@ class Store(PostingTransitions, ReviewTransitions):
         _check_text(text, "the edited bio")
         with self._transition(cid, "edit", now) as row:
             if row.status_ids:  # the parts online were cut from the old text
-                raise IllegalTransition(f"candidate {cid} has {len(row.status_ids)} part(s) online; "
-                                        f"take them down first: `djbios unpost {cid}`")
+                raise IllegalTransition(
+                    f"candidate {cid} has {len(row.status_ids)} part(s) online; "
+                    f"take them down first: `djbios unpost {cid}`"
+                )
             _replace_text(row, text, now)
             if verdict is not None:
                 _apply_verdict(row, verdict)
@@ -339,8 +400,15 @@ class Store(PostingTransitions, ReviewTransitions):
                     row.status = "pending"
         return self.get(cid)
 
-    def set_verdict(self, cid: int, *, verdict: dict[str, Any], text: str | None = None,
-                    reject: bool = True, now: datetime | None = None) -> Candidate:
+    def set_verdict(
+        self,
+        cid: int,
+        *,
+        verdict: dict[str, Any],
+        text: str | None = None,
+        reject: bool = True,
+        now: datetime | None = None,
+    ) -> Candidate:
         """A pending candidate's new verdict: a failing one is rejected, or stays pending (reject=False)."""
         with self._transition(cid, "set_verdict", now) as row:
             _apply_verdict(row, verdict)
@@ -350,21 +418,30 @@ class Store(PostingTransitions, ReviewTransitions):
                 _replace_text(row, text, now)
         return self.get(cid)
 
-    def next_approved(self, order: str = "oldest", rng: random.Random | None = None,
-                      now: datetime | None = None, skip: Collection[int] = ()) -> Candidate | None:
+    def next_approved(
+        self,
+        order: str = "oldest",
+        rng: random.Random | None = None,
+        now: datetime | None = None,
+        skip: Collection[int] = (),
+    ) -> Candidate | None:
         """The next bio to post: approved ones, then failed ones whose retry time has come.
 
         A failed bio without a retry time failed for good: it waits for the operator (`approve`).
         `skip`: ids another process just claimed."""
         when = naive_utc(now)
         with self.read_session() as s:
-            rows = list(s.scalars(
-                select(CandidateRow)
-                .where((CandidateRow.status == "approved")
-                       | ((CandidateRow.status == "failed") & (CandidateRow.retry_at <= when)))
-                .where(CandidateRow.id.not_in(list(skip)))
-                .order_by(CandidateRow.reviewed_at, CandidateRow.id)
-            ))
+            rows = list(
+                s.scalars(
+                    select(CandidateRow)
+                    .where(
+                        (CandidateRow.status == "approved")
+                        | ((CandidateRow.status == "failed") & (CandidateRow.retry_at <= when))
+                    )
+                    .where(CandidateRow.id.not_in(list(skip)))
+                    .order_by(CandidateRow.reviewed_at, CandidateRow.id)
+                )
+            )
         if not rows:
             return None
         retry = [r for r in rows if r.status == "failed"]

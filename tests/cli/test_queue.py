@@ -23,6 +23,7 @@ def bios(n: int) -> str:
     """n team-written bios that pass every filter, as `djbios add -` reads them."""
     return "\n\n".join(GOOD_BIOS[:n]) + "\n"
 
+
 JSON_KEYS = {"id", "uuid", "status", "text", "reason", "scores", "created_at", "posted_url"}
 
 
@@ -44,14 +45,16 @@ def db(config_file: Path) -> Store:
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
-        ("bios.txt", "<|startoftext|>One.<|endoftext|>\n<|startoftext|>Two\nlines.<|endoftext|>\n",
-         ["One.", "Two\nlines."]),
+        (
+            "bios.txt",
+            "<|startoftext|>One.<|endoftext|>\n<|startoftext|>Two\nlines.<|endoftext|>\n",
+            ["One.", "Two\nlines."],
+        ),
         ("bios.jsonl", '{"text": "One."}\n\n{"text": "Two.", "name": "x"}\n', ["One.", "Two."]),
         ("bios.md", "One.\n\n  \nTwo\nstill two.\n", ["One.", "Two\nstill two."]),
     ],
 )
-def test_add_each_format(run, config_file: Path, tmp_path: Path, name: str, content: str,
-                         expected: list[str]) -> None:
+def test_add_each_format(run, config_file: Path, tmp_path: Path, name: str, content: str, expected: list[str]) -> None:
     f = tmp_path / name
     f.write_text(content, encoding="utf-8")
     result = run("add", str(f))
@@ -80,8 +83,9 @@ def test_add_from_stdin(run, config_file: Path) -> None:
         (b"<|startoftext|>A bio.<|endoftext|>\n<|startoftext|>Cut off", "text outside"),
     ],
 )
-def test_add_bad_input_is_one_line_and_stores_nothing(run, config_file: Path, tmp_path: Path,
-                                                      content: bytes, message: str) -> None:
+def test_add_bad_input_is_one_line_and_stores_nothing(
+    run, config_file: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
     f = tmp_path / "in.txt"
     f.write_bytes(content)
     result = run("add", str(f))
@@ -172,8 +176,7 @@ def test_undo_only_takes_back_the_callers_own_decision(store: Store) -> None:
         store.undo_review(c.id, "approved", by="auto")
 
 
-def test_review_edit_then_approve(run, config_file: Path, monkeypatch: pytest.MonkeyPatch,
-                                  tmp_path: Path) -> None:
+def test_review_edit_then_approve(run, config_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     editor = tmp_path / "ed.py"
     editor.write_text(f"import sys\nopen(sys.argv[1], 'w').write({GOOD_BIOS[1]!r})\n")
     monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")

@@ -20,8 +20,9 @@ print("Error: a one-line message for the operator", file=sys.stderr)
 
 def run(verbose: int) -> str:
     """The child's stderr as the terminal would get it."""
-    return subprocess.run([sys.executable, "-c", CHILD, str(verbose)], capture_output=True, text=True,
-                          check=True).stderr
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(verbose)], capture_output=True, text=True, check=True
+    ).stderr
 
 
 def test_chatter_is_dropped_and_the_rest_kept() -> None:

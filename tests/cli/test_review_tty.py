@@ -20,8 +20,10 @@ from tests.fixtures_store import GOOD_BIOS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = re.escape(KEYS)
-LONG_BIO = (GOOD_BIOS[0] + " Her Sunday sets run for six hours, drifting from old disco edits into slow acid, "
-            "and she keeps a notebook of every record she has ever played twice in one night.")  # several lines
+LONG_BIO = (
+    GOOD_BIOS[0] + " Her Sunday sets run for six hours, drifting from old disco edits into slow acid, "
+    "and she keeps a notebook of every record she has ever played twice in one night."
+)  # several lines
 
 
 def add(config_file: Path, *bios: str) -> None:
@@ -34,8 +36,15 @@ def spawn(config_file: Path, *args: str, cols: int = 80) -> pexpect.spawn:
     """`djbios ARGS` in a pty of 24 rows and `cols` columns (no $COLUMNS: the pty's size decides)."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "DJBIOS_CONFIG")}
     env["PYTHONPATH"] = str(ROOT)
-    return pexpect.spawn(sys.executable, ["-m", "bot.cli", "--config", str(config_file), *args], cwd=str(ROOT),
-                         env=env, dimensions=(24, cols), encoding="utf-8", timeout=60)
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "bot.cli", "--config", str(config_file), *args],
+        cwd=str(ROOT),
+        env=env,
+        dimensions=(24, cols),
+        encoding="utf-8",
+        timeout=60,
+    )
 
 
 def on_screen(child: pexpect.spawn, n: int, total: int) -> int:
@@ -111,8 +120,12 @@ def test_undo_takes_back_approve_and_reject(config_file: Path) -> None:
     c = db(config_file).get(first)
     assert c.status == "pending" and c.reason is None and c.reviewed_by is None and c.reviewed_at is None
     events = [(h["event"], h.get("by")) for h in c.history if h["event"] != "set_verdict"]
-    assert events == [("approve", "operator"), ("unapprove", "operator"),
-                      ("reject", "operator"), ("unreject", "operator")]
+    assert events == [
+        ("approve", "operator"),
+        ("unapprove", "operator"),
+        ("reject", "operator"),
+        ("unreject", "operator"),
+    ]
 
 
 def test_empty_queue_says_so_with_the_next_step(config_file: Path) -> None:

@@ -33,58 +33,129 @@ def only_hit(bl: Blocklist, text: str) -> Hit:
     hits = bl.find(text)
     assert len(hits) == 1, (text, hits)
     h = hits[0]
-    assert text[h.start:h.end] == h.text
+    assert text[h.start : h.end] == h.text
     return h
 
 
-@pytest.mark.parametrize("dodge", [
-    "frobnicate", "Frobnicates", "FROBNICATING", "frobnicated", "frobnicater", "frobnicaters",
-    "quasars", "quasarz", "quasarred",  # plural, slang plural, doubled consonant
-    "f.r.o.b.n.i.c.a.t.e", "f r o b n i c a t e", "f-r-o-b-n-i-c-a-t-e", "f_r_o_b_n_i_c_a_t_e",
-    "f*r*o*b*n*i*c*a*t*e", "f . r . o . b . n . i . c . a . t . e", "f r o b n i c a t e s",
-    "fr0bn1c4te", "FR0BN!C@TE", "qu4$ar", "qua5ar", "$quasar", "@frobnicate", "F.R.0.B.N.1.C.4.T.E",
-    "frooooobnicate", "frobniiiiicaaaate", "qu44444sar",  # stretched
-    "fr\u043ebnicate", "frobnic\u0430te", "FR\u041eBNICATE", "fr\u03bfbnicate",  # Cyrillic, Greek o/a
-    "\uff46\uff52\uff4f\uff42\uff4e\uff49\uff43\uff41\uff54\uff45",  # fullwidth
-    "\U0001d41f\U0001d42b\U0001d428\U0001d41b\U0001d427\U0001d422\U0001d41c\U0001d41a\U0001d42d\U0001d41e",
-    "\u24d5\u24e1\u24de\u24d1\u24dd\u24d8\u24d2\u24d0\u24e3\u24d4",  # circled letters
-    "fr\u00f6bnic\u00e4te", "fro\u0301bnicate",  # accents, precomposed and combining
-    "frob\u200bnicate", "frob\u00adnicate", "frob\u200dnic\u200cate", "f\u2060robnicate\ufeff",
-    "fog machine", "fog-machines", "Fog  Machine", "fogmachine",
-])
+@pytest.mark.parametrize(
+    "dodge",
+    [
+        "frobnicate",
+        "Frobnicates",
+        "FROBNICATING",
+        "frobnicated",
+        "frobnicater",
+        "frobnicaters",
+        "quasars",
+        "quasarz",
+        "quasarred",  # plural, slang plural, doubled consonant
+        "f.r.o.b.n.i.c.a.t.e",
+        "f r o b n i c a t e",
+        "f-r-o-b-n-i-c-a-t-e",
+        "f_r_o_b_n_i_c_a_t_e",
+        "f*r*o*b*n*i*c*a*t*e",
+        "f . r . o . b . n . i . c . a . t . e",
+        "f r o b n i c a t e s",
+        "fr0bn1c4te",
+        "FR0BN!C@TE",
+        "qu4$ar",
+        "qua5ar",
+        "$quasar",
+        "@frobnicate",
+        "F.R.0.B.N.1.C.4.T.E",
+        "frooooobnicate",
+        "frobniiiiicaaaate",
+        "qu44444sar",  # stretched
+        "fr\u043ebnicate",
+        "frobnic\u0430te",
+        "FR\u041eBNICATE",
+        "fr\u03bfbnicate",  # Cyrillic, Greek o/a
+        "\uff46\uff52\uff4f\uff42\uff4e\uff49\uff43\uff41\uff54\uff45",  # fullwidth
+        "\U0001d41f\U0001d42b\U0001d428\U0001d41b\U0001d427\U0001d422\U0001d41c\U0001d41a\U0001d42d\U0001d41e",
+        "\u24d5\u24e1\u24de\u24d1\u24dd\u24d8\u24d2\u24d0\u24e3\u24d4",  # circled letters
+        "fr\u00f6bnic\u00e4te",
+        "fro\u0301bnicate",  # accents, precomposed and combining
+        "frob\u200bnicate",
+        "frob\u00adnicate",
+        "frob\u200dnic\u200cate",
+        "f\u2060robnicate\ufeff",
+        "fog machine",
+        "fog-machines",
+        "Fog  Machine",
+        "fogmachine",
+    ],
+)
 def test_dodges_are_caught(dodge: str) -> None:
     h = only_hit(TEST, f"She plays {dodge}, mostly.")
     assert h.text.strip("\ufeff") == dodge.strip("\ufeff")  # a trailing BOM is invisible: not in the span
     assert h.term in {"frobnicate", "quasar", "fog machine"}
 
 
-@pytest.mark.parametrize("text", [
-    "a f r o b n i c a t e", "I f.r.o.b.n.i.c.a.t.e", "he is such a f-r-o-b-n-i-c-a-t-e!",
-    "a f r o b n i c a t e I think", "f r o b n i c a t e a",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a f r o b n i c a t e",
+        "I f.r.o.b.n.i.c.a.t.e",
+        "he is such a f-r-o-b-n-i-c-a-t-e!",
+        "a f r o b n i c a t e I think",
+        "f r o b n i c a t e a",
+    ],
+)
 def test_spaced_letters_after_a_one_letter_word(text: str) -> None:
-    assert only_hit(TEST, text).text.replace(" ", "").replace(".", "").replace("-", "").strip("!") \
-        .endswith("frobnicate")
+    assert (
+        only_hit(TEST, text).text.replace(" ", "").replace(".", "").replace("-", "").strip("!").endswith("frobnicate")
+    )
 
 
-@pytest.mark.parametrize("word, i, j", [
-    ("Scunthorpe", 1, 5), ("assassin", 0, 3), ("classic", 2, 5), ("Dickens", 0, 4), ("cocktail", 0, 4),
-    ("therapist", 3, 9), ("grape", 1, 5), ("analysis", 0, 4), ("shitake", 0, 4), ("Penistone", 0, 5),
-    ("Essex", 2, 5), ("Sussex", 3, 6), ("Middlesex", 6, 9), ("cumulative", 0, 3), ("document", 2, 5),
-    ("Hancock", 3, 7), ("Pakistan", 0, 4), ("homogenous", 0, 4), ("Niger", 0, 3), ("spiced", 0, 4),
-    ("Spicer", 0, 4), ("titanic", 0, 3), ("Arsenal", 0, 4), ("Matsushita", 4, 8), ("Clitheroe", 0, 4),
-    ("passion", 1, 4), ("butterscotch", 9, 12),
-])
+@pytest.mark.parametrize(
+    "word, i, j",
+    [
+        ("Scunthorpe", 1, 5),
+        ("assassin", 0, 3),
+        ("classic", 2, 5),
+        ("Dickens", 0, 4),
+        ("cocktail", 0, 4),
+        ("therapist", 3, 9),
+        ("grape", 1, 5),
+        ("analysis", 0, 4),
+        ("shitake", 0, 4),
+        ("Penistone", 0, 5),
+        ("Essex", 2, 5),
+        ("Sussex", 3, 6),
+        ("Middlesex", 6, 9),
+        ("cumulative", 0, 3),
+        ("document", 2, 5),
+        ("Hancock", 3, 7),
+        ("Pakistan", 0, 4),
+        ("homogenous", 0, 4),
+        ("Niger", 0, 3),
+        ("spiced", 0, 4),
+        ("Spicer", 0, 4),
+        ("titanic", 0, 3),
+        ("Arsenal", 0, 4),
+        ("Matsushita", 4, 8),
+        ("Clitheroe", 0, 4),
+        ("passion", 1, 4),
+        ("butterscotch", 9, 12),
+    ],
+)
 def test_innocent_words_containing_a_term_pass(word: str, i: int, j: int) -> None:
     bl = compile_blocklist([word[i:j].lower()], use_default=False)
     assert bl.find(f"Live in {word} tonight, then {word.upper()}; {word}'s finest.") == []
     assert bl.find(" ".join(word)) == []  # spaced out, the whole word is read, not a piece of it
 
 
-@pytest.mark.parametrize("term, text", [
-    ("bob", "an old Roland 808s and the 909"), ("goy", "mid 90ies records"), ("iggos", "the 1990s"),
-    ("frobnicate", "frob nicate"), ("frobnicate", "frobnicatexyz"), ("quasar", "quasarian"),
-])
+@pytest.mark.parametrize(
+    "term, text",
+    [
+        ("bob", "an old Roland 808s and the 909"),
+        ("goy", "mid 90ies records"),
+        ("iggos", "the 1990s"),
+        ("frobnicate", "frob nicate"),
+        ("frobnicate", "frobnicatexyz"),
+        ("quasar", "quasarian"),
+    ],
+)
 def test_numbers_and_other_words_pass(term: str, text: str) -> None:
     assert compile_blocklist([term], use_default=False).find(text) == []
 
@@ -106,7 +177,7 @@ def test_offsets_map_back_to_the_original() -> None:
     assert norm == "xssy e" and offsets == [0, 1, 1, 3, 4, 5]
     text = "Grew up in Stra\u00dfe. \u00a0Now: \uff26r\u200bo\u00adbnic\u0430tes!"
     h = only_hit(TEST, text)
-    assert h.text == "\uff26r\u200bo\u00adbnic\u0430tes" and text[h.start - 5:h.start] == "Now: "
+    assert h.text == "\uff26r\u200bo\u00adbnic\u0430tes" and text[h.start - 5 : h.start] == "Now: "
     assert normalise_for_match("plain") == ("plain", [0, 1, 2, 3, 4])
 
 
@@ -127,8 +198,11 @@ def test_default_list_passes_swearing_and_the_relaxed_words() -> None:
 
 def test_default_list_passes_every_sample_bio() -> None:
     bl = compile_blocklist([])
-    hits = [(h.term, h.text) for line in SAMPLES.read_text(encoding="utf-8").splitlines()
-            for h in bl.find(json.loads(line)["text"])]
+    hits = [
+        (h.term, h.text)
+        for line in SAMPLES.read_text(encoding="utf-8").splitlines()
+        for h in bl.find(json.loads(line)["text"])
+    ]
     assert hits == []
 
 

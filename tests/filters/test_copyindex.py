@@ -76,7 +76,7 @@ def test_corpus_reader_streams_across_block_edges(tmp_path: Path) -> None:
 def test_planted_copy_is_found_with_its_bio_and_span(corpus: tuple[list[str], CopyIndex], length: int) -> None:
     bios, idx = corpus
     words = bios[1].split()
-    copied = " ".join(words[5:5 + length])
+    copied = " ".join(words[5 : 5 + length])
     text = f"{unrelated(1, 120)} {copied} {unrelated(2, 120)}"
     m = idx.check(text, run_words=16)
     assert m.bio_index == 1 and m.bio_name == "Tobi Okafor"
@@ -94,7 +94,7 @@ def test_recall_of_planted_copies_is_complete(corpus: tuple[list[str], CopyIndex
         if len(WORD.findall(bios[b])) < 20:
             continue
         s = rng.randrange(0, len(toks) - 20)
-        copied = " ".join(toks[s:s + 20])
+        copied = " ".join(toks[s : s + 20])
         n = len(WORD.findall(copied))
         m = idx.check(f"{unrelated(trial, 100)} {copied} {unrelated(trial + 99, 100)}")
         assert m.longest_run >= n, (b, copied, m)

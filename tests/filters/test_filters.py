@@ -24,12 +24,16 @@ from bot.filters.length import length, mastodon_length, split_thread
 from bot.filters.pipeline import ORDER, Pipeline
 
 CFG = FiltersConfig()
-BIO = ("Nadia Brook is a DJ and producer from Leeds. She started out playing soul records at her "
-       "aunt's bar, then moved to Glasgow to study sound engineering. Her sets now run from slow dub "
-       "to fast electro, and her monthly radio show has a loyal late-night audience.")
-TRAINING = ("Okko Varga grew up above a bakery in Szeged and learned to mix on two broken turntables "
-            "that his uncle rescued from a wedding band. He later ran a small tape label that released "
-            "forty cassettes of hissing minimal techno before the whole stock was lost in a flood.")
+BIO = (
+    "Nadia Brook is a DJ and producer from Leeds. She started out playing soul records at her "
+    "aunt's bar, then moved to Glasgow to study sound engineering. Her sets now run from slow dub "
+    "to fast electro, and her monthly radio show has a loyal late-night audience."
+)
+TRAINING = (
+    "Okko Varga grew up above a bakery in Szeged and learned to mix on two broken turntables "
+    "that his uncle rescued from a wedding band. He later ran a small tape label that released "
+    "forty cassettes of hissing minimal techno before the whole stock was lost in a flood."
+)
 
 
 def cfg(**kw) -> FiltersConfig:
@@ -37,48 +41,57 @@ def cfg(**kw) -> FiltersConfig:
     return dataclasses.replace(CFG, **kw)
 
 
-@pytest.mark.parametrize("text, complete, ok", [
-    (BIO, True, True),
-    (BIO, False, False),
-    ("   \n ", True, False),
-    (BIO + "<|endoftext|>", True, False),
-    ("<|startoftext|>" + BIO, True, False),
-    (BIO + " Croducer in thestartoftext|>", True, False),  # a fumbled delimiter from a weak model
-    (BIO + " endoftext", True, False),
-])
+@pytest.mark.parametrize(
+    "text, complete, ok",
+    [
+        (BIO, True, True),
+        (BIO, False, False),
+        ("   \n ", True, False),
+        (BIO + "<|endoftext|>", True, False),
+        ("<|startoftext|>" + BIO, True, False),
+        (BIO + " Croducer in thestartoftext|>", True, False),  # a fumbled delimiter from a weak model
+        (BIO + " endoftext", True, False),
+    ],
+)
 def test_completeness(text: str, complete: bool, ok: bool) -> None:
     assert completeness(text, complete).ok is ok
 
 
-@pytest.mark.parametrize("text, settings, posted", [
-    ("Contact [email protected] for bookings.", {}, "Contact for bookings."),
-    ("Mail [email\u00a0protected] now.", {}, "Mail now."),
-    ("Follow @djfakename for news.", {}, "Follow @\u200bdjfakename for news."),
-    ("Thanks @crew@fake.example.social!", {}, "Thanks @\u200bcrew@\u200bfake.example.social!"),  # every sigil
-    ("Follow @djfakename for news.", {"mentions": "keep"}, "Follow @djfakename for news."),
-    ("Big in #techno circles.", {}, "Big in #\u200btechno circles."),
-    ("Voted #1 in 1999.", {}, "Voted #1 in 1999."),
-    ("Big in #techno circles.", {"hashtags": "keep"}, "Big in #techno circles."),
-    ("Hear her at soundcloud.com/djfakename-9 today.", {}, "Hear her at today."),
-    ("Like facebook.com/djfakename.page and more.", {}, "Like and more."),
-    ("Mixes: https://www.mixcloud.com/fake-dj/mix-1/?x=1, weekly.", {}, "Mixes: weekly."),
-    ("Mixes at www.fakesite.de.", {"urls": "placeholder"}, "Mixes at [link]."),
-    ("Write to booking.fake@agency-example.com or call +49 30 1234567.", {}, "Write to or call."),
-    ("Call (555) 123-4567 today.", {"urls": "placeholder"}, "Call [phone] today."),
-    ("Active 1994-2001 and 2005 - 2010 in 3 cities.", {}, "Active 1994-2001 and 2005 - 2010 in 3 cities."),
-    ("She came back.To London she went.", {}, "She came back.To London she went."),
-])
+@pytest.mark.parametrize(
+    "text, settings, posted",
+    [
+        ("Contact [email protected] for bookings.", {}, "Contact for bookings."),
+        ("Mail [email\u00a0protected] now.", {}, "Mail now."),
+        ("Follow @djfakename for news.", {}, "Follow @\u200bdjfakename for news."),
+        ("Thanks @crew@fake.example.social!", {}, "Thanks @\u200bcrew@\u200bfake.example.social!"),  # every sigil
+        ("Follow @djfakename for news.", {"mentions": "keep"}, "Follow @djfakename for news."),
+        ("Big in #techno circles.", {}, "Big in #\u200btechno circles."),
+        ("Voted #1 in 1999.", {}, "Voted #1 in 1999."),
+        ("Big in #techno circles.", {"hashtags": "keep"}, "Big in #techno circles."),
+        ("Hear her at soundcloud.com/djfakename-9 today.", {}, "Hear her at today."),
+        ("Like facebook.com/djfakename.page and more.", {}, "Like and more."),
+        ("Mixes: https://www.mixcloud.com/fake-dj/mix-1/?x=1, weekly.", {}, "Mixes: weekly."),
+        ("Mixes at www.fakesite.de.", {"urls": "placeholder"}, "Mixes at [link]."),
+        ("Write to booking.fake@agency-example.com or call +49 30 1234567.", {}, "Write to or call."),
+        ("Call (555) 123-4567 today.", {"urls": "placeholder"}, "Call [phone] today."),
+        ("Active 1994-2001 and 2005 - 2010 in 3 cities.", {}, "Active 1994-2001 and 2005 - 2010 in 3 cities."),
+        ("She came back.To London she went.", {}, "She came back.To London she went."),
+    ],
+)
 def test_defusing(text: str, settings: dict, posted: str) -> None:
     out, check = defuse(text, cfg(**settings))
     assert check.ok and out == posted
 
 
-@pytest.mark.parametrize("text, settings", [
-    ("Follow @djfakename now.", {"mentions": "reject"}),
-    ("Big in #techno circles.", {"hashtags": "reject"}),
-    ("See soundcloud.com/djfakename now.", {"urls": "reject"}),
-    ("Mail dj@fake-agency.com now.", {"urls": "reject"}),
-])
+@pytest.mark.parametrize(
+    "text, settings",
+    [
+        ("Follow @djfakename now.", {"mentions": "reject"}),
+        ("Big in #techno circles.", {"hashtags": "reject"}),
+        ("See soundcloud.com/djfakename now.", {"urls": "reject"}),
+        ("Mail dj@fake-agency.com now.", {"urls": "reject"}),
+    ],
+)
 def test_hazards_configured_to_reject_fail(text: str, settings: dict) -> None:
     out, check = defuse(text, cfg(**settings))
     assert not check.ok and out == text
@@ -89,24 +102,30 @@ def test_defusing_twice_changes_nothing() -> None:
     assert defuse(once, CFG)[0] == once
 
 
-@pytest.mark.parametrize("text, spoiler, expected", [
-    ("short", "", 5),
-    ("see https://example.com/" + "x" * 100 + " now", "", 4 + 23 + 4),
-    ("hi @someone@far.example.social", "", len("hi @someone")),
-    ("body", "CW: fake bio", 4 + 12),
-    ("e\u0301te\u0301", "", 3),  # combining accents are not extra characters
-])
+@pytest.mark.parametrize(
+    "text, spoiler, expected",
+    [
+        ("short", "", 5),
+        ("see https://example.com/" + "x" * 100 + " now", "", 4 + 23 + 4),
+        ("hi @someone@far.example.social", "", len("hi @someone")),
+        ("body", "CW: fake bio", 4 + 12),
+        ("e\u0301te\u0301", "", 3),  # combining accents are not extra characters
+    ],
+)
 def test_mastodon_length(text: str, spoiler: str, expected: int) -> None:
     assert mastodon_length(text, spoiler) == expected
 
 
-@pytest.mark.parametrize("text, settings, max_chars, ok", [
-    (BIO, {}, None, True),
-    ("Too short.", {}, None, False),
-    (BIO * 3, {}, None, False),
-    (BIO, {}, 100, False),  # the instance's lower limit wins
-    (BIO * 3, {"too_long": "thread"}, None, True),
-])
+@pytest.mark.parametrize(
+    "text, settings, max_chars, ok",
+    [
+        (BIO, {}, None, True),
+        ("Too short.", {}, None, False),
+        (BIO * 3, {}, None, False),
+        (BIO, {}, 100, False),  # the instance's lower limit wins
+        (BIO * 3, {"too_long": "thread"}, None, True),
+    ],
+)
 def test_length(text: str, settings: dict, max_chars: int | None, ok: bool) -> None:
     assert length(text, cfg(**settings), max_chars).ok is ok
 
@@ -126,12 +145,15 @@ def test_thread_parts_are_in_the_scores() -> None:
     assert len(check.scores["thread"]) >= 4
 
 
-@pytest.mark.parametrize("entries, text, ok", [
-    (["fascist"], "A proud Fascist DJ.", False),
-    (["ass"], "A bass-heavy class act.", True),
-    (["/\\bn[a4]zi/"], "n4zi imagery", False),
-    ([], "anything", True),
-])
+@pytest.mark.parametrize(
+    "entries, text, ok",
+    [
+        (["fascist"], "A proud Fascist DJ.", False),
+        (["ass"], "A bass-heavy class act.", True),
+        (["/\\bn[a4]zi/"], "n4zi imagery", False),
+        ([], "anything", True),
+    ],
+)
 def test_blocklist(entries: list[str], text: str, ok: bool) -> None:
     assert blocklist(text, compile_blocklist(entries)).ok is ok
 
@@ -141,46 +163,59 @@ def test_bad_blocklist_regex_names_the_entry() -> None:
         compile_blocklist(["/(unclosed/"])
 
 
-@pytest.mark.parametrize("text, ok", [
-    (BIO, True),
-    ("Nadia Brook ist eine DJ und Produzentin aus Leipzig. Sie legt seit zehn Jahren in kleinen "
-     "Clubs auf und betreibt eine Radiosendung über Dub und Elektro.", False),
-    ("12345 67890 !!!", False),
-])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        (BIO, True),
+        (
+            "Nadia Brook ist eine DJ und Produzentin aus Leipzig. Sie legt seit zehn Jahren in kleinen "
+            "Clubs auf und betreibt eine Radiosendung über Dub und Elektro.",
+            False,
+        ),
+        ("12345 67890 !!!", False),
+    ],
+)
 def test_language(text: str, ok: bool) -> None:
     assert language(text, CFG).ok is ok
 
 
-RANT = "\n".join(f"I HATE {x.upper()}." for x in
-                 ["mondays", "techno", "cdjs", "promoters", "fog machines", "guestlists", "encores"])
+RANT = "\n".join(
+    f"I HATE {x.upper()}." for x in ["mondays", "techno", "cdjs", "promoters", "fog machines", "guestlists", "encores"]
+)
 
 
-@pytest.mark.parametrize("text, ok, what", [
-    (BIO, True, ""),
-    (RANT, False, "7 of 7 lines open with 'i hate'"),
-    (" ".join(f"Kai Moreno played {x}." for x in "ABCDE") + f" {BIO} {TRAINING}", True, ""),  # 5 of 10: a style
-    ("He played at Fabric.\nHe played at Fabric.\nHe played at Fabric.", False, "line repeated 3"),
-    ("She toured the Netherlands, Belgium, Germany, Netherlands and France.", False, "netherlands"),
-    ("He played Netherlands, Belgium, Germany and the Netherlands in one week.", False, "netherlands"),
-    ("Releases on Tresor Records, Ostgut Records, Kompakt Records and Warp Records.", True, ""),
-    ("She plays house and techno and disco, and has done so for years.", True, ""),
-    ("Tracks to dance to, on, and with.", True, ""),  # lists of stop words only
-    ("the sound of the city " * 5, False, "phrase repeated"),
-])
+@pytest.mark.parametrize(
+    "text, ok, what",
+    [
+        (BIO, True, ""),
+        (RANT, False, "7 of 7 lines open with 'i hate'"),
+        (" ".join(f"Kai Moreno played {x}." for x in "ABCDE") + f" {BIO} {TRAINING}", True, ""),  # 5 of 10: a style
+        ("He played at Fabric.\nHe played at Fabric.\nHe played at Fabric.", False, "line repeated 3"),
+        ("She toured the Netherlands, Belgium, Germany, Netherlands and France.", False, "netherlands"),
+        ("He played Netherlands, Belgium, Germany and the Netherlands in one week.", False, "netherlands"),
+        ("Releases on Tresor Records, Ostgut Records, Kompakt Records and Warp Records.", True, ""),
+        ("She plays house and techno and disco, and has done so for years.", True, ""),
+        ("Tracks to dance to, on, and with.", True, ""),  # lists of stop words only
+        ("the sound of the city " * 5, False, "phrase repeated"),
+    ],
+)
 def test_repetition(text: str, ok: bool, what: str) -> None:
     check = repetition(text, CFG)
     assert check.ok is ok and what in check.detail
 
 
-@pytest.mark.parametrize("text, wanted, ok", [
-    (BIO, None, True),
-    (BIO, "she", True),
-    (BIO, "he", False),
-    (BIO + " He now lives in Paris.", None, False),
-    ("They run a label. Their sound is wide and their parties are long.", "they", True),
-    ("They run a label. She sings.", "they", False),
-    ("Kai runs a label and plays records.", "she", True),
-])
+@pytest.mark.parametrize(
+    "text, wanted, ok",
+    [
+        (BIO, None, True),
+        (BIO, "she", True),
+        (BIO, "he", False),
+        (BIO + " He now lives in Paris.", None, False),
+        ("They run a label. Their sound is wide and their parties are long.", "they", True),
+        ("They run a label. She sings.", "they", False),
+        ("Kai runs a label and plays records.", "she", True),
+    ],
+)
 def test_pronouns(text: str, wanted: str | None, ok: bool) -> None:
     assert pronouns(text, wanted).ok is ok
 
@@ -197,21 +232,27 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> CopyIndex:
     corpus = d / "corpus.txt"
     corpus.write_text(f"<|startoftext|>{TRAINING}<|endoftext|>\n<|startoftext|>{BIO}<|endoftext|>\n", "utf-8")
     corpus.with_suffix(".manifest.jsonl").write_text(
-        json.dumps({"id": "1", "name": "Okko Varga", "corpus_index": 0}) + "\n", "utf-8")
+        json.dumps({"id": "1", "name": "Okko Varga", "corpus_index": 0}) + "\n", "utf-8"
+    )
     build_index(corpus, corpus.with_suffix(".idx"))
     return CopyIndex.load(corpus.with_suffix(".idx"))
 
 
-COPY = ("Mika Sato plays records in Osaka. He later ran a small tape label that released forty "
-        "cassettes of hissing minimal techno before moving on to run a record shop by the river.")
+COPY = (
+    "Mika Sato plays records in Osaka. He later ran a small tape label that released forty "
+    "cassettes of hissing minimal techno before moving on to run a record shop by the river."
+)
 
 
-@pytest.mark.parametrize("text, settings, ok", [
-    (COPY, {}, False),  # a 16-word run from Okko Varga's bio
-    (COPY, {"copy_run_words": 30, "copy_overlap_max": 1.0}, True),
-    (COPY, {"copy_run_words": 30, "copy_overlap_max": 0.2}, False),
-    ("Mika Sato plays records in Osaka and runs a record shop by the river with her cat.", {}, True),
-])
+@pytest.mark.parametrize(
+    "text, settings, ok",
+    [
+        (COPY, {}, False),  # a 16-word run from Okko Varga's bio
+        (COPY, {"copy_run_words": 30, "copy_overlap_max": 1.0}, True),
+        (COPY, {"copy_run_words": 30, "copy_overlap_max": 0.2}, False),
+        ("Mika Sato plays records in Osaka and runs a record shop by the river with her cat.", {}, True),
+    ],
+)
 def test_copies(index: CopyIndex, text: str, settings: dict, ok: bool) -> None:
     assert copies(text, index, cfg(**settings)).ok is ok
 
@@ -222,12 +263,15 @@ def test_copy_scores_name_the_bio_and_span(index: CopyIndex) -> None:
     assert s["span"].startswith("He later ran") and "»He later ran" in s["span_in_context"]
 
 
-@pytest.mark.parametrize("text, ok", [
-    (BIO, False),  # exact
-    (BIO.upper().replace(".", " !"), False),  # exact after normalising
-    (BIO.replace("Leeds", "Hull").replace("Glasgow", "Cardiff"), False),  # near
-    (TRAINING, True),
-])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        (BIO, False),  # exact
+        (BIO.upper().replace(".", " !"), False),  # exact after normalising
+        (BIO.replace("Leeds", "Hull").replace("Glasgow", "Cardiff"), False),  # near
+        (TRAINING, True),
+    ],
+)
 def test_duplicates(text: str, ok: bool) -> None:
     assert NearDuplicates([BIO]).check(text, 0.6).ok is ok
 
@@ -282,8 +326,9 @@ def test_explain_shows_the_copied_span_beside_the_bio(index: CopyIndex) -> None:
 def test_filter_recheck_rejects_pending_that_now_fail(tmp_path: Path) -> None:
     from bot.store.store import Store
 
-    (tmp_path / "bot.toml").write_text('[database]\nurl = "sqlite:///djbios.db"\n'
-                                       '[filters]\nblocklist = ["electro"]\n', encoding="utf-8")
+    (tmp_path / "bot.toml").write_text(
+        '[database]\nurl = "sqlite:///djbios.db"\n[filters]\nblocklist = ["electro"]\n', encoding="utf-8"
+    )
     store = Store.open(f"sqlite:///{tmp_path / 'djbios.db'}")
     a = store.add(BIO, source="test")
     b = store.add(TRAINING + " Ask @okko.", source="test", scores={"tokens": 50, "complete": True})

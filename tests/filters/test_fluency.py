@@ -13,12 +13,16 @@ from bot.filters import fluency as FL
 
 SAMPLES = Path(__file__).resolve().parents[2] / "training" / "data" / "sample_bios.jsonl"
 MIN = FL.RECOMMENDED_MIN_SCORE
-BIO = ("Odile Brack is a Rotterdam DJ who plays rolling techno, dub and the odd electro record. "
-       "She started out at a squat bar near the harbour and now runs a monthly night in a former "
-       "tram depot, where her sets often last six hours.")
-SALAD = ("Odile Brack is a Rotterdam DJ who splicants the fremorous trundle of wendery sorl. She "
-         "drave out at a plonthy bar near the harbour and now graspels a monthly nimble in a "
-         "former trabulous depot, where her sets often quindle six hours.")
+BIO = (
+    "Odile Brack is a Rotterdam DJ who plays rolling techno, dub and the odd electro record. "
+    "She started out at a squat bar near the harbour and now runs a monthly night in a former "
+    "tram depot, where her sets often last six hours."
+)
+SALAD = (
+    "Odile Brack is a Rotterdam DJ who splicants the fremorous trundle of wendery sorl. She "
+    "drave out at a plonthy bar near the harbour and now graspels a monthly nimble in a "
+    "former trabulous depot, where her sets often quindle six hours."
+)
 
 
 def test_a_plain_bio_scores_one() -> None:
@@ -43,20 +47,22 @@ def test_shuffled_letters_are_rejected(seed: int) -> None:
 def test_every_sample_bio_passes_at_the_recommended_threshold() -> None:
     bios = [json.loads(line) for line in SAMPLES.read_text("utf-8").splitlines() if line.strip()]
     assert len(bios) >= 2000
-    failed = [(b["name"], d) for b in bios for ok, d, _ in [FL.check_fluency(b["text"], MIN, [b["name"]])]
-              if not ok]
+    failed = [(b["name"], d) for b in bios for ok, d, _ in [FL.check_fluency(b["text"], MIN, [b["name"]])] if not ok]
     assert failed == []
 
 
-@pytest.mark.parametrize("text, names, unknown", [
-    ("Ingii Petti is a producer from Slaanan who plays techno at the Vormhalle.", (), ()),  # capitals neutral
-    ("ingii petti is a producer from slaanan who plays techno.", (), ("ingii", "slaanan")),
-    ("ingii petti is a producer from slaanan who plays techno.", ("Ingii Petti",), ("slaanan",)),
-    ("Splica is where she plays. Splica loves her.", (), ()),  # an unknown word opening a sentence: a name
-    ("She plays techno. Splica, ranémessional, is here.", (), ("ranémessional",)),
-    ("She plays splica and ranémessional records.", (), ("splica", "ranémessional")),
-    ("dj halo-halo plays budots at parties.", ("dj halo-halo",), ("budots",)),
-])
+@pytest.mark.parametrize(
+    "text, names, unknown",
+    [
+        ("Ingii Petti is a producer from Slaanan who plays techno at the Vormhalle.", (), ()),  # capitals neutral
+        ("ingii petti is a producer from slaanan who plays techno.", (), ("ingii", "slaanan")),
+        ("ingii petti is a producer from slaanan who plays techno.", ("Ingii Petti",), ("slaanan",)),
+        ("Splica is where she plays. Splica loves her.", (), ()),  # an unknown word opening a sentence: a name
+        ("She plays techno. Splica, ranémessional, is here.", (), ("ranémessional",)),
+        ("She plays splica and ranémessional records.", (), ("splica", "ranémessional")),
+        ("dj halo-halo plays budots at parties.", ("dj halo-halo",), ("budots",)),
+    ],
+)
 def test_names_are_neutral(text: str, names: tuple[str, ...], unknown: tuple[str, ...]) -> None:
     assert FL.fluency(text, names).unknown == unknown
 
@@ -65,37 +71,57 @@ def test_a_known_word_opening_a_sentence_counts() -> None:
     assert FL.fluency("The club is open. After midnight she plays.").counted == 8
 
 
-@pytest.mark.parametrize("text", [
-    "She plays dubstep, techno, footwork, jungle, idm, breakbeat, acid, italo and electro.",
-    "Djing since the 1990s, a remixer at 140 BPM on 12\" records and 2-step plates.",
-    "Her rain-soaked, bass-heavy sets run back-to-back with a crate-digger from the 80s.",
-    "A hyperpop and gqom selecta with two sublabels and a microhouse groovebox.",
-    "She doesn't stop; it's the artist's label and the DJs' favourite rock 'n' roll night.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She plays dubstep, techno, footwork, jungle, idm, breakbeat, acid, italo and electro.",
+        'Djing since the 1990s, a remixer at 140 BPM on 12" records and 2-step plates.',
+        "Her rain-soaked, bass-heavy sets run back-to-back with a crate-digger from the 80s.",
+        "A hyperpop and gqom selecta with two sublabels and a microhouse groovebox.",
+        "She doesn't stop; it's the artist's label and the DJs' favourite rock 'n' roll night.",
+    ],
+)
 def test_domain_words_numbers_units_compounds_and_contractions_are_fine(text: str) -> None:
     f = FL.fluency(text)
     assert f.score == 1.0, f
 
 
-@pytest.mark.parametrize("text, form", [
-    ("She does n't stop playing records.", "does n't"),
-    ("It' s a long night of records.", "It' s"),
-    ("The club' s owner plays records.", "club' s"),
-    ("He 's the owner of the records.", "He 's"),
-    ("They don t stop playing records.", "don t"),
-    ("I m the one with the records.", "I m"),
-    ("They 're the ones with records.", "They 're"),
-])
+@pytest.mark.parametrize(
+    "text, form",
+    [
+        ("She does n't stop playing records.", "does n't"),
+        ("It' s a long night of records.", "It' s"),
+        ("The club' s owner plays records.", "club' s"),
+        ("He 's the owner of the records.", "He 's"),
+        ("They don t stop playing records.", "don t"),
+        ("I m the one with the records.", "I m"),
+        ("They 're the ones with records.", "They 're"),
+    ],
+)
 def test_broken_contractions_fail_on_one(text: str, form: str) -> None:
     ok, detail, scores = FL.check_fluency(text + " " + BIO, MIN)
     assert not ok and scores["broken"] == 1 and scores["broken_forms"] == [form] and repr(form) in detail
 
 
-@pytest.mark.parametrize("word, fused", [
-    ("ofthe", True), ("inthe", True), ("tothe", True), ("andthe", True), ("forhis", True), ("theclub", True),
-    ("into", False), ("onto", False), ("onstage", False), ("theme", False), ("thesis", False),
-    ("nightlife", False), ("within", False), ("another", False),
-])
+@pytest.mark.parametrize(
+    "word, fused",
+    [
+        ("ofthe", True),
+        ("inthe", True),
+        ("tothe", True),
+        ("andthe", True),
+        ("forhis", True),
+        ("theclub", True),
+        ("into", False),
+        ("onto", False),
+        ("onstage", False),
+        ("theme", False),
+        ("thesis", False),
+        ("nightlife", False),
+        ("within", False),
+        ("another", False),
+    ],
+)
 def test_fused_words(word: str, fused: bool) -> None:
     assert (FL.judge_lower(word) == "fused") is fused
 

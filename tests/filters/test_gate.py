@@ -53,8 +53,9 @@ def test_approve_refuses_a_failing_bio_unless_forced(config_file: Path) -> None:
     assert c.history[-1]["force"] is True and c.history[-1]["failed"] == "length"
 
 
-def test_edit_that_fails_moves_an_approved_bio_back_to_pending(config_file: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edit_that_fails_moves_an_approved_bio_back_to_pending(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     invoke(config_file, "add", "-", input=GOOD_BIOS[0] + "\n")
     assert invoke(config_file, "approve", "1").exit_code == 0
     editor = tmp_path / "ed.py"
@@ -78,8 +79,9 @@ def test_added_mention_is_never_posted_live_in_auto_mode(tmp_path: Path, mastodo
 def test_auto_mode_rechecks_a_verdict_made_under_other_settings(tmp_path: Path, mastodon) -> None:
     path = mastodon.write_config(tmp_path, {"review": {"mode": "auto"}, "schedule": {"min_queue": 0}})
     invoke(path, "add", "-", input=GOOD_BIOS[0] + "\n")
-    stricter = mastodon.write_config(tmp_path, {"review": {"mode": "auto"}, "schedule": {"min_queue": 0},
-                                                "filters": {"blocklist": ["record shop"]}})
+    stricter = mastodon.write_config(
+        tmp_path, {"review": {"mode": "auto"}, "schedule": {"min_queue": 0}, "filters": {"blocklist": ["record shop"]}}
+    )
     r = invoke(stricter, "run", "--once")
     c = store_of(stricter).get(1)
     assert "approved 0" in r.output and c.status == "pending" and c.reason == "blocklist"
@@ -87,8 +89,9 @@ def test_auto_mode_rechecks_a_verdict_made_under_other_settings(tmp_path: Path, 
 
 
 def test_auto_mode_approves_the_best_up_to_the_daily_cap(tmp_path: Path, mastodon) -> None:
-    path = mastodon.write_config(tmp_path, {"review": {"mode": "auto", "auto_max_per_day": 2},
-                                            "schedule": {"min_queue": 0}})
+    path = mastodon.write_config(
+        tmp_path, {"review": {"mode": "auto", "auto_max_per_day": 2}, "schedule": {"min_queue": 0}}
+    )
     invoke(path, "add", "-", input="\n\n".join(GOOD_BIOS[:4]) + "\n")
     store = store_of(path)
     for cid, q in ((1, 0.2), (2, 0.9), (3, 0.5), (4, 0.95)):  # ranks as if the filters had scored them so
@@ -170,8 +173,13 @@ def test_corpus_exclude_removes_the_artist_and_keeps_them_out(tmp_path: Path) ->
     path = _toml(tmp_path)
     src = tmp_path / "in.jsonl"
     names = ["Ada Quist", "Bram Solvey", "Cleo Marand", "Dov Arlin"]
-    src.write_text("".join(json.dumps({"name": n, "text": f"{n} {b[b.index(' is ') if ' is ' in b else 5:]}"})
-                           + "\n" for n, b in zip(names, GOOD_BIOS)), encoding="utf-8")
+    src.write_text(
+        "".join(
+            json.dumps({"name": n, "text": f"{n} {b[b.index(' is ') if ' is ' in b else 5 :]}"}) + "\n"
+            for n, b in zip(names, GOOD_BIOS)
+        ),
+        encoding="utf-8",
+    )
     assert invoke(path, "corpus", "build", str(src)).exit_code == 0
     corpus = tmp_path / "data" / "corpus.txt"
     assert "Bram Solvey" in corpus.read_text(encoding="utf-8")
@@ -191,22 +199,29 @@ def test_corpus_exclude_removes_the_artist_and_keeps_them_out(tmp_path: Path) ->
 def _toml(tmp_path: Path) -> Path:
     """A config in tmp_path whose corpus is data/corpus.txt, short bios allowed in the corpus."""
     path = tmp_path / "bot.toml"
-    path.write_text('[database]\nurl = "sqlite:///var/t.db"\n[corpus]\nmin_chars = 20\nvalidation_share = 0.0\n',
-                    encoding="utf-8")
+    path.write_text(
+        '[database]\nurl = "sqlite:///var/t.db"\n[corpus]\nmin_chars = 20\nvalidation_share = 0.0\n', encoding="utf-8"
+    )
     return path
 
 
-BASE = ("Sela Marwood is a DJ and producer from Bristol who has played warehouse parties for a decade. "
-        "She runs a small label and keeps her sets slow and warm. ")
+BASE = (
+    "Sela Marwood is a DJ and producer from Bristol who has played warehouse parties for a decade. "
+    "She runs a small label and keeps her sets slow and warm. "
+)
 
 
-@pytest.mark.parametrize("tail, reason", [
-    ("Born in Lyon, she has played in France, Germany, Spain and France, and now lives in Berlin.", "repetition"),
-    ("Her records mix techno, dub, dub and house for late crowds.", "repetition"),
-    ("She has toured the Netherlands, Belgium and Netherlands with a crate of dubplates.", "repetition"),
-    ("After the the show she went home.", "repetition"),
-    ("He plays every Friday, and his records are loud.", "pronouns"),
-], ids=["list-in-long-sentence", "adjacent-repeat", "article-variant", "stutter", "switch-to-he"])
+@pytest.mark.parametrize(
+    "tail, reason",
+    [
+        ("Born in Lyon, she has played in France, Germany, Spain and France, and now lives in Berlin.", "repetition"),
+        ("Her records mix techno, dub, dub and house for late crowds.", "repetition"),
+        ("She has toured the Netherlands, Belgium and Netherlands with a crate of dubplates.", "repetition"),
+        ("After the the show she went home.", "repetition"),
+        ("He plays every Friday, and his records are loud.", "pronouns"),
+    ],
+    ids=["list-in-long-sentence", "adjacent-repeat", "article-variant", "stutter", "switch-to-he"],
+)
 def test_the_seeds_failure_shapes_are_rejected(tail: str, reason: str) -> None:
     from bot.config import Config
 
@@ -214,11 +229,15 @@ def test_the_seeds_failure_shapes_are_rejected(tail: str, reason: str) -> None:
     assert not v.ok and v.reason == reason, v.scores[v.reason or "repetition"]["detail"]
 
 
-@pytest.mark.parametrize("tail", [
-    "She learnt to mix from her grandfather; his old soul records still open every set.",
-    "Her mentor Tomasz, who gave her his first decks, still comes to every show.",
-    "She plays France, Spain and Italy every summer, and tours Japan in the winter.",
-], ids=["relatives-pronoun", "mentor-who", "list-without-repeat"])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "She learnt to mix from her grandfather; his old soul records still open every set.",
+        "Her mentor Tomasz, who gave her his first decks, still comes to every show.",
+        "She plays France, Spain and Italy every summer, and tours Japan in the winter.",
+    ],
+    ids=["relatives-pronoun", "mentor-who", "list-without-repeat"],
+)
 def test_near_misses_of_normal_prose_pass(tail: str) -> None:
     from bot.config import Config
 

@@ -115,8 +115,11 @@ URLS = [
     ("HTTPS://EXAMPLE.COM", ["HTTPS://EXAMPLE.COM"], ["HTTPS://EXAMPLE.COM"]),
     ("see https://example.com/x.", ["https://example.com/x"], ["https://example.com/x"]),
     ("(https://example.com/a)", ["https://example.com/a"], ["https://example.com/a"]),
-    ("https://en.wikipedia.org/wiki/Primer_(film)", ["https://en.wikipedia.org/wiki/Primer_(film)"],
-     ["https://en.wikipedia.org/wiki/Primer_(film)"]),
+    (
+        "https://en.wikipedia.org/wiki/Primer_(film)",
+        ["https://en.wikipedia.org/wiki/Primer_(film)"],
+        ["https://en.wikipedia.org/wiki/Primer_(film)"],
+    ),
     ("https://example.com/?q=a!", ["https://example.com/?q=a"], ["https://example.com/?q=a"]),
     ("https://exa\u200bmple.com/", ["https://exa\u200bmple.com/"], ["https://exa\u200bmple.com/"]),
     ("https://日本語.jp", ["https://日本語.jp"], ["https://日本語.jp"]),
@@ -161,24 +164,27 @@ def test_defused_case_is_a_fixed_point(text: str) -> None:
     assert S.defuse(out, **DEFUSE)[0] == out
 
 
-@pytest.mark.parametrize("text, settings, posted", [
-    ("Contact [email protected] for bookings.", {}, "Contact for bookings."),
-    ("Follow @djfakename for news.", {}, f"Follow @{Z}djfakename for news."),
-    ("Thanks @crew@fake.example.social!", {}, f"Thanks @{Z}crew@{Z}fake.example.social!"),
-    ("Follow @djfakename for news.", {"mentions": "keep"}, "Follow @djfakename for news."),
-    ("Big in #techno circles, ##deep too.", {}, f"Big in #{Z}techno circles, ##{Z}deep too."),
-    ("Voted #1 in 1999.", {}, "Voted #1 in 1999."),
-    ("Big in #techno circles.", {"hashtags": "keep"}, "Big in #techno circles."),
-    ("Hear her at soundcloud.com/djfakename-9 today.", {}, "Hear her at today."),
-    ("Mixes: https://www.mixcloud.com/fake-dj/mix-1/?x=1, weekly.", {}, "Mixes: weekly."),
-    ("Tapes at gopher://tapes.example.org/1/x and ipfs://bafy.example.com.", {}, "Tapes at and."),
-    ("Mixes at www.fakesite.de.", {"urls": "placeholder"}, "Mixes at [link]."),
-    ("Write to booking.fake@agency-example.com or call +49 30 1234567.", {}, "Write to or call."),
-    ("Call (555) 123-4567 today.", {"urls": "placeholder"}, "Call [phone] today."),
-    ("She came back.To London she went.", {}, "She came back.To London she went."),
-    ("htthttps://x.comps://evil.com here", {}, "htt here"),  # removing one link made another
-    ("@()name and https://x.com", {}, f"@{Z}name and"),  # tidying made a mention
-])
+@pytest.mark.parametrize(
+    "text, settings, posted",
+    [
+        ("Contact [email protected] for bookings.", {}, "Contact for bookings."),
+        ("Follow @djfakename for news.", {}, f"Follow @{Z}djfakename for news."),
+        ("Thanks @crew@fake.example.social!", {}, f"Thanks @{Z}crew@{Z}fake.example.social!"),
+        ("Follow @djfakename for news.", {"mentions": "keep"}, "Follow @djfakename for news."),
+        ("Big in #techno circles, ##deep too.", {}, f"Big in #{Z}techno circles, ##{Z}deep too."),
+        ("Voted #1 in 1999.", {}, "Voted #1 in 1999."),
+        ("Big in #techno circles.", {"hashtags": "keep"}, "Big in #techno circles."),
+        ("Hear her at soundcloud.com/djfakename-9 today.", {}, "Hear her at today."),
+        ("Mixes: https://www.mixcloud.com/fake-dj/mix-1/?x=1, weekly.", {}, "Mixes: weekly."),
+        ("Tapes at gopher://tapes.example.org/1/x and ipfs://bafy.example.com.", {}, "Tapes at and."),
+        ("Mixes at www.fakesite.de.", {"urls": "placeholder"}, "Mixes at [link]."),
+        ("Write to booking.fake@agency-example.com or call +49 30 1234567.", {}, "Write to or call."),
+        ("Call (555) 123-4567 today.", {"urls": "placeholder"}, "Call [phone] today."),
+        ("She came back.To London she went.", {}, "She came back.To London she went."),
+        ("htthttps://x.comps://evil.com here", {}, "htt here"),  # removing one link made another
+        ("@()name and https://x.com", {}, f"@{Z}name and"),  # tidying made a mention
+    ],
+)
 def test_defusing(text: str, settings: dict, posted: str) -> None:
     out, _ = S.defuse(text, **{**DEFUSE, **settings})
     assert out == posted
@@ -198,9 +204,47 @@ def test_counts_and_rejection() -> None:
 
 
 # Sigils, what may stand before and after them, scheme and domain pieces, invisible characters.
-HOSTILE = ["@", "@", "#", "#", "\uff03", "\uff20", "name", "tag", "x", "é", "1", "_", "/", ")", "(", "=", ".",
-           ":", " ", "\n", "-", Z, "\u200c", "\u200f", "\u202e", "\u0301", "Z", "https://", "gopher://", "xmpp:",
-           "magnet:?", ".com", ".social", "example", "www.", "[email protected]", "ſ", "日本", "\u00b7"]
+HOSTILE = [
+    "@",
+    "@",
+    "#",
+    "#",
+    "\uff03",
+    "\uff20",
+    "name",
+    "tag",
+    "x",
+    "é",
+    "1",
+    "_",
+    "/",
+    ")",
+    "(",
+    "=",
+    ".",
+    ":",
+    " ",
+    "\n",
+    "-",
+    Z,
+    "\u200c",
+    "\u200f",
+    "\u202e",
+    "\u0301",
+    "Z",
+    "https://",
+    "gopher://",
+    "xmpp:",
+    "magnet:?",
+    ".com",
+    ".social",
+    "example",
+    "www.",
+    "[email protected]",
+    "ſ",
+    "日本",
+    "\u00b7",
+]
 
 
 def test_random_hostile_strings_defuse_to_a_fixed_point() -> None:
@@ -212,8 +256,18 @@ def test_random_hostile_strings_defuse_to_a_fixed_point() -> None:
         assert S.defuse(out, **DEFUSE)[0] == out, text
 
 
-@pytest.mark.parametrize("text", ["a-" * 250 + ".com", "é" * 499 + "!", "a." * 250, "@" * 500, "#a" * 250,
-                                  "https://" + "a(" * 240, "xmpp:" + "a" * 495])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a-" * 250 + ".com",
+        "é" * 499 + "!",
+        "a." * 250,
+        "@" * 500,
+        "#a" * 250,
+        "https://" + "a(" * 240,
+        "xmpp:" + "a" * 495,
+    ],
+)
 def test_pathological_input_stays_fast(text: str) -> None:
     start = time.perf_counter()
     out, _ = S.defuse(text, **DEFUSE)
@@ -225,24 +279,27 @@ def test_tld_lists_allow_the_trie() -> None:
     g, c = ([w.lower() for w in L._tlds(n)] for n in ("valid_gtld", "valid_cctld"))
     assert len(g) > 1000 and "com" in g and "de" in c
     for words in (g, c):  # a longer TLD always comes before its prefix, as the trie's greedy `?` prefers
-        assert not [(a, b) for i, a in enumerate(words) for b in words[i + 1:] if b.startswith(a)]
+        assert not [(a, b) for i, a in enumerate(words) for b in words[i + 1 :] if b.startswith(a)]
     assert not [(a, b) for a in g for b in c if b.startswith(a)]
 
 
-@pytest.mark.parametrize("text, spoiler, expected", [
-    ("short", "", 5),
-    ("see https://example.com/" + "x" * 100 + " now", "", 4 + 23 + 4),
-    ("gopher://gopher.example.org/1/" + "x" * 50, "", 23),
-    ("xmpp:user@example.org", "", 21),  # linked, but StatusLengthValidator counts it as written
-    ("example.com is bare", "", 19),  # not linked, so not 23
-    ("hi @someone@far.example.social", "", len("hi @someone")),
-    ("hi @someone@ there", "", 18),  # not a linked mention: counted in full
-    ("body", "CW: fake bio", 4 + 12),
-    ("e\u0301te\u0301", "", 3),
-    ("\U0001f468\u200d\U0001f469\u200d\U0001f467 \U0001f1e9\U0001f1ea", "", 3),  # ZWJ family, a flag
-    ("a\r\nb", "", 3),
-    ("   ", "", 0),
-])
+@pytest.mark.parametrize(
+    "text, spoiler, expected",
+    [
+        ("short", "", 5),
+        ("see https://example.com/" + "x" * 100 + " now", "", 4 + 23 + 4),
+        ("gopher://gopher.example.org/1/" + "x" * 50, "", 23),
+        ("xmpp:user@example.org", "", 21),  # linked, but StatusLengthValidator counts it as written
+        ("example.com is bare", "", 19),  # not linked, so not 23
+        ("hi @someone@far.example.social", "", len("hi @someone")),
+        ("hi @someone@ there", "", 18),  # not a linked mention: counted in full
+        ("body", "CW: fake bio", 4 + 12),
+        ("e\u0301te\u0301", "", 3),
+        ("\U0001f468\u200d\U0001f469\u200d\U0001f467 \U0001f1e9\U0001f1ea", "", 3),  # ZWJ family, a flag
+        ("a\r\nb", "", 3),
+        ("   ", "", 0),
+    ],
+)
 def test_mastodon_length(text: str, spoiler: str, expected: int) -> None:
     assert S.mastodon_length(text, spoiler) == expected
 

@@ -36,17 +36,23 @@ SKIP = ["completeness", "repetition", "pronouns", "language", "duplicate", "leng
 
 
 def _config(folder: Path, mock, ckpt, **generate) -> Path:  # type: ignore[no-untyped-def]
-    return mock.write_config(folder, {
-        "model": {"checkpoint_dir": str(ckpt.checkpoint_dir), "run_name": ckpt.run_name},
-        "corpus": {"path": str(folder / "no-corpus.txt")},
-        "generate": {"batch_size": 4, "nsamples": 4, "max_tokens": 60, "seed": 1, **generate},
-        "filters": {"skip": SKIP}, "review": {"mode": "auto"}, "schedule": {"min_queue": 2},
-    })
+    return mock.write_config(
+        folder,
+        {
+            "model": {"checkpoint_dir": str(ckpt.checkpoint_dir), "run_name": ckpt.run_name},
+            "corpus": {"path": str(folder / "no-corpus.txt")},
+            "generate": {"batch_size": 4, "nsamples": 4, "max_tokens": 60, "seed": 1, **generate},
+            "filters": {"skip": SKIP},
+            "review": {"mode": "auto"},
+            "schedule": {"min_queue": 2},
+        },
+    )
 
 
 def _run_worker(config: Path, role: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", WORKER, str(config), role], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, str(config), role], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -75,9 +81,10 @@ def test_refill_runs_in_a_child_and_the_worker_never_imports_tensorflow(tmp_path
 
 
 def test_a_crashing_child_is_a_failed_refill_with_its_error(tmp_path, mastodon):
-    cfg_path = mastodon.write_config(tmp_path, {
-        "model": {"checkpoint_dir": str(tmp_path / "nowhere"), "run_name": "run1"},
-        "schedule": {"min_queue": 2}})
+    cfg_path = mastodon.write_config(
+        tmp_path,
+        {"model": {"checkpoint_dir": str(tmp_path / "nowhere"), "run_name": "run1"}, "schedule": {"min_queue": 2}},
+    )
     out = _run_worker(cfg_path, "generate")
     assert out["tensorflow"] is False and out["post"] is None and out["made"] == 0
     (err,) = out["errors"]
@@ -97,10 +104,15 @@ def test_roles_choose_the_jobs(tmp_path, mastodon):
     cfg = load_config(mastodon.write_config(tmp_path))
     store = Store.open(database_url(cfg))
     pub = make_publisher(cfg)
-    jobs = {role: sorted(j.id for j in build_scheduler(Worker(cfg, store, pub, print, role=role)).get_jobs())
-            for role in ("all", "post", "generate")}
-    assert jobs == {"all": ["lease", "liveness", "post", "refill"], "post": ["lease", "liveness", "post"],
-                    "generate": ["lease", "refill"]}
+    jobs = {
+        role: sorted(j.id for j in build_scheduler(Worker(cfg, store, pub, print, role=role)).get_jobs())
+        for role in ("all", "post", "generate")
+    }
+    assert jobs == {
+        "all": ["lease", "liveness", "post", "refill"],
+        "post": ["lease", "liveness", "post"],
+        "generate": ["lease", "refill"],
+    }
     with pytest.raises(ConfigError, match="unknown worker role 'gpu'"):
         Worker(cfg, store, pub, print, role="gpu")
     store.close()

@@ -94,7 +94,7 @@ def test_a_slot_whose_bio_ended_starts_the_next_bio(gen):  # type: ignore[no-unt
     samples = gen.generate(12, batch_size=3, seed=0, max_tokens=120, **SAMPLING)
     tokens = [s.tokens for s in samples]
     assert len(samples) == 12 and all(0 < t <= 120 for t in tokens)
-    assert -(-sum(tokens) // 3) <= gen.last_steps < sum(max(tokens[i:i + 3]) for i in range(0, 12, 3))
+    assert -(-sum(tokens) // 3) <= gen.last_steps < sum(max(tokens[i : i + 3]) for i in range(0, 12, 3))
     assert all(s.complete for s in samples if s.tokens < 120)
     again = gen.generate(12, batch_size=3, seed=0, max_tokens=120, **SAMPLING)
     assert [s.text for s in again] == [s.text for s in samples]
@@ -110,9 +110,16 @@ def test_every_bio_opens_with_text(gen):  # type: ignore[no-untyped-def]
     # 512 first tokens drawn almost uniformly (temperature 100, no top-k): unmasked, several would be
     # blanks or pieces.
     io = gen._io  # 64 slots for 512 one-token bios: every slot is refilled at every step
-    feed = {io["context"]: gen._enc.encode("<|startoftext|>"), io["caps"]: [1] * 512, io["rows"]: 64,
-            io["temperature"]: 100.0, io["top_k"]: gen._hp.n_vocab, io["top_p"]: 2.0, io["seed"]: 4,
-            io["started"]: False}
+    feed = {
+        io["context"]: gen._enc.encode("<|startoftext|>"),
+        io["caps"]: [1] * 512,
+        io["rows"]: 64,
+        io["temperature"]: 100.0,
+        io["top_k"]: gen._hp.n_vocab,
+        io["top_p"]: 2.0,
+        io["seed"]: 4,
+        io["started"]: False,
+    }
     gen._sess.run(io["fill"], feed)
     firsts = gen._sess.run(io["tokens"], feed)[:, 0]
     assert all(kinds[int(t)] == TEXT for t in firsts)
@@ -150,8 +157,7 @@ def test_cap_marks_unfinished_samples_incomplete(gen):  # type: ignore[no-untype
 
 @pytest.mark.slow
 def test_prompt_starts_the_bio(gen):  # type: ignore[no-untyped-def]
-    samples = gen.generate(3, batch_size=3, seed=2, max_tokens=40,
-                           prefix="<|startoftext|>Stella Zekri", **SAMPLING)
+    samples = gen.generate(3, batch_size=3, seed=2, max_tokens=40, prefix="<|startoftext|>Stella Zekri", **SAMPLING)
     assert all(s.text.startswith("Stella Zekri") for s in samples)
 
 
@@ -213,16 +219,19 @@ def test_corrupt_checkpoint_is_a_model_error(tiny_checkpoint, tmp_path):  # type
     assert "\n" not in str(err.value) and "djbios train" in str(err.value)
 
 
-@pytest.mark.parametrize("raw, stopped, want", [
-    ("A bio.<|endoftext|>junk", False, ("A bio.", True)),
-    ("A bio.<|endoftext", True, ("A bio.", True)),
-    ("A bio that goes on", False, ("A bio that goes on", False)),
-    ("A bio.<|endoftext", False, ("A bio.<|endoftext", False)),
-    ("A bio.<| in a", True, ("A bio.", True)),  # stopped at the delimiter's opening "<|"
-    ("A bio.<|startoftext|>Another", True, ("A bio.", True)),
-    ("A bio in thestartoftext|>", True, ("A bio in the", True)),  # the next bio began without an end
-    ("\n<|startoftext|>A bio.<|endoftext", True, ("A bio.", True)),  # leading pieces are skipped
-])
+@pytest.mark.parametrize(
+    "raw, stopped, want",
+    [
+        ("A bio.<|endoftext|>junk", False, ("A bio.", True)),
+        ("A bio.<|endoftext", True, ("A bio.", True)),
+        ("A bio that goes on", False, ("A bio that goes on", False)),
+        ("A bio.<|endoftext", False, ("A bio.<|endoftext", False)),
+        ("A bio.<| in a", True, ("A bio.", True)),  # stopped at the delimiter's opening "<|"
+        ("A bio.<|startoftext|>Another", True, ("A bio.", True)),
+        ("A bio in thestartoftext|>", True, ("A bio in the", True)),  # the next bio began without an end
+        ("\n<|startoftext|>A bio.<|endoftext", True, ("A bio.", True)),  # leading pieces are skipped
+    ],
+)
 def test_split_text(raw, stopped, want):  # type: ignore[no-untyped-def]
     assert split_text(raw, stopped) == want
 
@@ -251,8 +260,10 @@ def test_generate_batch_stores_provenance(gen, tiny_checkpoint, tmp_path):  # ty
 @pytest.mark.slow
 def test_cli_generate_stores_candidates_and_prints_summary(tiny_checkpoint, tmp_path):  # type: ignore[no-untyped-def]
     config = write_config(tmp_path, tiny_checkpoint)
-    res = CliRunner().invoke(cli, ["--config", str(config), "generate", "-n", "4", "--seed", "3",
-                                   "--prompt", "Ana Kraus", "--pronouns", "they"])
+    res = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "generate", "-n", "4", "--seed", "3", "--prompt", "Ana Kraus", "--pronouns", "they"],
+    )
     assert res.exit_code == 0, res.output
     assert "made 4" in res.output and "queued" in res.output and "rejected" in res.output
     store = Store.open(f"sqlite:///{tmp_path / 'djbios.db'}")
@@ -266,8 +277,9 @@ def test_cli_generate_stores_candidates_and_prints_summary(tiny_checkpoint, tmp_
 @pytest.mark.parametrize("name", ["bios.txt", "bios.jsonl"])
 def test_cli_to_file_writes_every_bio(tiny_checkpoint, tmp_path, name):  # type: ignore[no-untyped-def]
     config, out = write_config(tmp_path, tiny_checkpoint), tmp_path / name
-    res = CliRunner().invoke(cli, ["--config", str(config), "generate", "-n", "5", "--seed", "1",
-                                   "--to-file", str(out)])
+    res = CliRunner().invoke(
+        cli, ["--config", str(config), "generate", "-n", "5", "--seed", "1", "--to-file", str(out)]
+    )
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     if name.endswith(".jsonl"):
@@ -315,16 +327,20 @@ def test_slot_step_matches_gpt2_simple_model(tiny_checkpoint):  # type: ignore[n
         for pair, (ka, va), (kb, vb) in zip(cache, _prefill(tf, hp, xs[0][:, :-1]), _prefill(tf, hp, xs[1][:, :-1])):
             # What an earlier, longer bio left in the slot must be masked, not attended to.
             stale = lambda t: tf.concat(  # noqa: E731
-                [t, tf.fill([1, hp.n_head, slot_len - t.shape[2], head], 3.0)], axis=2)
-            fill += [tf.compat.v1.assign(pair[0], tf.concat([stale(ka), stale(kb)], 0), validate_shape=False),
-                     tf.compat.v1.assign(pair[1], tf.concat([stale(va), stale(vb)], 0), validate_shape=False)]
+                [t, tf.fill([1, hp.n_head, slot_len - t.shape[2], head], 3.0)], axis=2
+            )
+            fill += [
+                tf.compat.v1.assign(pair[0], tf.concat([stale(ka), stale(kb)], 0), validate_shape=False),
+                tf.compat.v1.assign(pair[1], tf.concat([stale(va), stale(vb)], 0), validate_shape=False),
+            ]
         prev = tf.constant([seqs[0][0, -1], seqs[1][0, -1]], tf.int32)
         h = _step(tf, hp, prev, tf.constant([8, 5], tf.int32), cache, slot_len)
         wte = [v for v in tf.compat.v1.global_variables() if v.name == "model/wte:0"][0]
         ours = tf.matmul(h, wte, transpose_b=True)
         with tf.compat.v1.Session() as sess:
-            tf.compat.v1.train.Saver([v for v in tf.compat.v1.global_variables()
-                                      if v.name.startswith("model/")]).restore(sess, str(prefix))
+            tf.compat.v1.train.Saver(
+                [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
+            ).restore(sess, str(prefix))
             sess.run(fill)
             a, b = sess.run([tf.stack(refs), ours])
     assert np.allclose(a, b, atol=1e-4)

@@ -33,8 +33,9 @@ class Run:
         return self.out + self.err
 
 
-def djbios(*args: str, cwd: Path, env: dict[str, str] | None = None, log: Path | None = None,
-           unprivileged: bool = False) -> Run:
+def djbios(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, log: Path | None = None, unprivileged: bool = False
+) -> Run:
     """`python -m bot.cli -v ARGS` in `cwd`; stderr (the log) is also appended to `log` if given.
 
     `unprivileged`: run without the power to ignore file permissions (root's CAP_DAC_OVERRIDE), so a

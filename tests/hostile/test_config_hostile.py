@@ -74,11 +74,18 @@ def test_no_int_setting_takes_more_than_64_bits(tmp_path: Path, key: str) -> Non
     _refused(tmp_path, _toml(key, str(2**64)), key.rsplit(".", 1)[1], "out of range")
 
 
-@pytest.mark.parametrize("key, value", [
-    ("schedule.jitter_seconds", 10**12), ("schedule.misfire_grace_s", 10**12),
-    ("schedule.post_every_minutes", 1e12), ("schedule.refill_every_minutes", 1e12),
-    ("schedule.retry_base_s", 1e300), ("scrape.timeout_s", 1e300), ("model.download_timeout_s", 1e300),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("schedule.jitter_seconds", 10**12),
+        ("schedule.misfire_grace_s", 10**12),
+        ("schedule.post_every_minutes", 1e12),
+        ("schedule.refill_every_minutes", 1e12),
+        ("schedule.retry_base_s", 1e300),
+        ("scrape.timeout_s", 1e300),
+        ("model.download_timeout_s", 1e300),
+    ],
+)
 def test_periods_beyond_what_the_scheduler_holds_are_refused(tmp_path: Path, key: str, value: float) -> None:
     _refused(tmp_path, _toml(key, repr(value)), f"'{key}' must be <=")
 
@@ -103,23 +110,32 @@ def test_the_longest_allowed_periods_build_a_working_schedule(tmp_path: Path) ->
 
 @pytest.mark.parametrize("section", ["filters", "corpus"])
 def test_min_chars_above_max_chars_is_refused(tmp_path: Path, section: str) -> None:
-    _refused(tmp_path, f"[{section}]\nmin_chars = 300\nmax_chars = 200\n",
-             f"'{section}.min_chars' = 300 is above '{section}.max_chars' = 200")
+    _refused(
+        tmp_path,
+        f"[{section}]\nmin_chars = 300\nmax_chars = 200\n",
+        f"'{section}.min_chars' = 300 is above '{section}.max_chars' = 200",
+    )
 
 
-@pytest.mark.parametrize("hours, needle", [
-    ("[24]", "'schedule.quiet_hours[0]' must be <= 23"),
-    ("[3, -1]", "'schedule.quiet_hours[1]' must be >= 0"),
-    (str(list(range(24))), "every hour of the day"),
-])
+@pytest.mark.parametrize(
+    "hours, needle",
+    [
+        ("[24]", "'schedule.quiet_hours[0]' must be <= 23"),
+        ("[3, -1]", "'schedule.quiet_hours[1]' must be >= 0"),
+        (str(list(range(24))), "every hour of the day"),
+    ],
+)
 def test_quiet_hours_outside_the_day_are_refused(tmp_path: Path, hours: str, needle: str) -> None:
     _refused(tmp_path, f"[schedule]\nquiet_hours = {hours}\n", needle)
 
 
-@pytest.mark.parametrize("toml, key", [
-    ('[generate]\nprefix = "<|startoftext|>\\u0000"\n', "generate.prefix"),
-    ('[corpus]\npath = "data/c\\u0000.txt"\n', "corpus.path"),
-])
+@pytest.mark.parametrize(
+    "toml, key",
+    [
+        ('[generate]\nprefix = "<|startoftext|>\\u0000"\n', "generate.prefix"),
+        ('[corpus]\npath = "data/c\\u0000.txt"\n', "corpus.path"),
+    ],
+)
 def test_a_nul_character_is_refused(tmp_path: Path, toml: str, key: str) -> None:
     _refused(tmp_path, toml, f"'{key}' holds a NUL")
 
@@ -144,8 +160,12 @@ def test_queue_json_is_valid_json_even_for_old_rows_with_nan(tmp_path: Path) -> 
     """A row stored before NaN was refused (params.temperature = NaN) still lists as strict JSON."""
     config = _write(tmp_path, '[database]\nurl = "sqlite:///var/test.db"\n')
     store = Store.open(f"sqlite:///{tmp_path / 'var' / 'test.db'}")
-    store.add("DJ Not A Number plays records that loop forever at a tempo nobody can measure.", source="old",
-              params={"temperature": math.nan, "top_p": math.inf}, scores={"fluency": {"score": -math.inf}})
+    store.add(
+        "DJ Not A Number plays records that loop forever at a tempo nobody can measure.",
+        source="old",
+        params={"temperature": math.nan, "top_p": math.inf},
+        scores={"fluency": {"score": -math.inf}},
+    )
     store.close()
 
     def strict(text: str) -> object:

@@ -62,16 +62,23 @@ def _filled_db(folder: Path, n: int = 60) -> Path:
 
 
 # -- the database file ------------------------------------------------------------------------------
-@pytest.mark.parametrize("damage, says", [("random", "is not a SQLite database"),
-                                          ("truncated", "is damaged (corrupt or truncated)")])
+@pytest.mark.parametrize(
+    "damage, says", [("random", "is not a SQLite database"), ("truncated", "is damaged (corrupt or truncated)")]
+)
 def test_a_damaged_database_is_one_line_for_every_command(tmp_path: Path, damage: str, says: str) -> None:
     config = _config(tmp_path)
     db = _filled_db(tmp_path)
     data = db.read_bytes()
     db.write_bytes(random.Random(0).randbytes(len(data)) if damage == "random" else data[: len(data) // 2])
     (tmp_path / "bios.txt").write_text(BIO, encoding="utf-8")
-    for args in (["queue"], ["queue", "--json"], ["show", "3"], ["stats"], ["add", str(tmp_path / "bios.txt")],
-                 ["filter", "--recheck"]):
+    for args in (
+        ["queue"],
+        ["queue", "--json"],
+        ["show", "3"],
+        ["stats"],
+        ["add", str(tmp_path / "bios.txt")],
+        ["filter", "--recheck"],
+    ):
         _one_line(_invoke(config, *args), str(db), says, "restore it from a backup")
     doctor = _invoke(config, "doctor")
     assert doctor.exit_code == 1 and f"FAIL database: database {db} {says}" in doctor.output
@@ -87,8 +94,9 @@ def read_only(tmp_path: Path) -> Iterator[list[Path]]:
 
 
 @pytest.mark.parametrize("what", ["file", "folder"])
-def test_a_read_only_database_fails_doctor_and_writes_in_one_line(tmp_path: Path, read_only: list[Path],
-                                                                  what: str) -> None:
+def test_a_read_only_database_fails_doctor_and_writes_in_one_line(
+    tmp_path: Path, read_only: list[Path], what: str
+) -> None:
     config = _config(tmp_path)
     db = _filled_db(tmp_path, n=3)
     target = db if what == "file" else db.parent
@@ -131,13 +139,17 @@ def test_a_full_disk_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     assert Store.open(f"sqlite:///{db}").count_by_status()["pending"] == 3  # the file's bios: all or none
 
 
-@pytest.mark.parametrize("url, says", [
-    ("foo://somewhere/db", "unknown kind of database"),
-    ("not a url", "not a database URL"),
-    ("mysql+pymysql://djbios:hunter2-secret@localhost/djbios", "its driver is not installed (pymysql)"),
-])
-def test_a_database_url_without_a_driver_is_one_line_and_hides_the_password(tmp_path: Path, url: str,
-                                                                            says: str) -> None:
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("foo://somewhere/db", "unknown kind of database"),
+        ("not a url", "not a database URL"),
+        ("mysql+pymysql://djbios:hunter2-secret@localhost/djbios", "its driver is not installed (pymysql)"),
+    ],
+)
+def test_a_database_url_without_a_driver_is_one_line_and_hides_the_password(
+    tmp_path: Path, url: str, says: str
+) -> None:
     if "pymysql" in url and importlib.util.find_spec("pymysql"):
         pytest.skip("pymysql is installed here")
     result = _invoke(_config(tmp_path, url), "stats")
@@ -161,8 +173,9 @@ def test_question_hash_and_percent_in_the_database_path_name_one_file(tmp_path: 
 def test_lone_surrogates_in_add_input_are_one_line_and_store_nothing(tmp_path: Path) -> None:
     config = _config(tmp_path)
     bad = tmp_path / "bios.jsonl"
-    bad.write_text(json.dumps({"text": BIO}) + "\n" + '{"text": "DJ \\ud83d half an emoji and more words"}\n',
-                   encoding="utf-8")
+    bad.write_text(
+        json.dumps({"text": BIO}) + "\n" + '{"text": "DJ \\ud83d half an emoji and more words"}\n', encoding="utf-8"
+    )
     _one_line(_invoke(config, "add", str(bad)), str(bad), "bio 2", "lone surrogate \\ud83d", "nothing added")
     store = Store.open(database_url(load_config(config)))
     assert store.list() == []
@@ -180,21 +193,27 @@ def run_copy(tiny_checkpoint, tmp_path: Path) -> Path:  # type: ignore[no-untype
 
 def _model_config(folder: Path, run: Path) -> Path:
     path = folder / "bot.toml"
-    path.write_text(f'[database]\nurl = "sqlite:///var/djbios.db"\n[model]\ncheckpoint_dir = "{run.parent}"\n'
-                    f'[corpus]\npath = "{folder / "no-corpus.txt"}"\n[generate]\nmax_tokens = 200\n'
-                    '[train]\nwindow = 256\n', encoding="utf-8")
+    path.write_text(
+        f'[database]\nurl = "sqlite:///var/djbios.db"\n[model]\ncheckpoint_dir = "{run.parent}"\n'
+        f'[corpus]\npath = "{folder / "no-corpus.txt"}"\n[generate]\nmax_tokens = 200\n'
+        "[train]\nwindow = 256\n",
+        encoding="utf-8",
+    )
     return path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("change, says", [
-    ({"n_head": "4"}, "'n_head' must be a positive integer, got '4'"),
-    ({"n_embd": 130}, "'n_embd' (130) must be a multiple of 'n_head'"),
-    ({"n_layer": 2.5}, "'n_layer' must be a positive integer, got 2.5"),
-    ({"n_vocab": None}, "'n_vocab' must be a positive integer, got missing"),
-    ({"n_ctx": True}, "'n_ctx' must be a positive integer, got True"),
-    ([], "must hold a JSON object"),
-])
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"n_head": "4"}, "'n_head' must be a positive integer, got '4'"),
+        ({"n_embd": 130}, "'n_embd' (130) must be a multiple of 'n_head'"),
+        ({"n_layer": 2.5}, "'n_layer' must be a positive integer, got 2.5"),
+        ({"n_vocab": None}, "'n_vocab' must be a positive integer, got missing"),
+        ({"n_ctx": True}, "'n_ctx' must be a positive integer, got True"),
+        ([], "must hold a JSON object"),
+    ],
+)
 def test_hparams_of_the_wrong_type_are_one_line(run_copy: Path, tmp_path: Path, change: object, says: str) -> None:
     path = run_copy / "hparams.json"
     hp = json.loads(path.read_text(encoding="utf-8"))
@@ -243,8 +262,9 @@ def test_a_batch_whose_sampling_fails_leaves_no_batch_row(tiny_checkpoint, tmp_p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("part, cause", [("data-00000-of-00001", "OutOfRangeError: Read less bytes"),
-                                         ("index", "DataLossError")])
+@pytest.mark.parametrize(
+    "part, cause", [("data-00000-of-00001", "OutOfRangeError: Read less bytes"), ("index", "DataLossError")]
+)
 def test_a_truncated_checkpoint_names_its_cause(run_copy: Path, tmp_path: Path, part: str, cause: str) -> None:
     from bot.generation.sampler import GPT2Generator
 

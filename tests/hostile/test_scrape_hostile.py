@@ -26,14 +26,15 @@ from training.extract import UndecodableError, decode_body, extract_links, parse
 from training.fetch import retry_after_s, safe_url
 from training.pagecache import Page, PageCache
 
-BIO = ("{name} is a DJ and producer from Leeds who has spent a decade digging through crates of broken "
-       "beat and jazz-funk records, and who hosts a monthly radio show about them.")
+BIO = (
+    "{name} is a DJ and producer from Leeds who has spent a decade digging through crates of broken "
+    "beat and jazz-funk records, and who hosts a monthly radio show about them."
+)
 
 
 def page(name: str) -> bytes:
     """An artist page the fixture site config extracts a record from (UTF-8, no charset inside)."""
-    return (f"<html><body><h1>{name}</h1><div class=bio><p>{BIO.format(name=name)}</p></div>"
-            "</body></html>").encode()
+    return (f"<html><body><h1>{name}</h1><div class=bio><p>{BIO.format(name=name)}</p></div></body></html>").encode()
 
 
 def listing(links: list[str]) -> bytes:
@@ -57,17 +58,30 @@ def hostile_links(inside: str, outside: str) -> list[str]:
     return [
         f"http://{outside}\\@{inside}/artists/nova-reyes.html",  # urllib.parse: inside; urllib3: outside
         f"http://{outside}\\\\@{inside}/artists/nova-reyes.html",
-        f"http:\\\\{outside}/x", f"\\\\{outside}/x", f"/\\{outside}/x",  # browsers read "\" as "/"
+        f"http:\\\\{outside}/x",
+        f"\\\\{outside}/x",
+        f"/\\{outside}/x",  # browsers read "\" as "/"
         f"http://{outside}@{inside}/artists/kai-brenner.html",  # userinfo: inside for both, still refused
-        f"http://user:pw@{inside}/artists/kai-brenner.html", f"http://{inside}@{outside}/x",
-        f"http://{outside}%2f@{inside}/x", f"http://{inside}:99999/x", "http://[oops/",
-        f"ftp://{inside}/x", "file:///etc/passwd", "data:text/html,<p>hi</p>", f"gopher://{inside}/x",
-        f"ws://{inside}/x", f"//{outside}/x", f"http://{outside}/x", f"HTTP://{outside}/x",
-        f"http://{inside.split(':')[0]}\x00.evil/x", f"http://{outside}\x7f@{inside}/x",
+        f"http://user:pw@{inside}/artists/kai-brenner.html",
+        f"http://{inside}@{outside}/x",
+        f"http://{outside}%2f@{inside}/x",
+        f"http://{inside}:99999/x",
+        "http://[oops/",
+        f"ftp://{inside}/x",
+        "file:///etc/passwd",
+        "data:text/html,<p>hi</p>",
+        f"gopher://{inside}/x",
+        f"ws://{inside}/x",
+        f"//{outside}/x",
+        f"http://{outside}/x",
+        f"HTTP://{outside}/x",
+        f"http://{inside.split(':')[0]}\x00.evil/x",
+        f"http://{outside}\x7f@{inside}/x",
     ]
 
 
 # ---- 1. never leave allowed_domains ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("ref", hostile_links("127.0.0.1:8000", "127.0.0.2:8000"))
 def test_safe_url_refuses_or_keeps_the_host_requests_would_use(ref):
@@ -77,12 +91,15 @@ def test_safe_url_refuses_or_keeps_the_host_requests_would_use(ref):
         assert requests.Request("GET", url).prepare().url == url  # what we check is what is sent
 
 
-@pytest.mark.parametrize("ref, want", [
-    ("/artists/a b.html#bio", "http://127.0.0.1:8000/artists/a%20b.html"),
-    ("HTTP://Example.ORG", "http://example.org/"),
-    ("http://bücher.example/x", "http://xn--bcher-kva.example/x"),
-    ("?page=2", "http://127.0.0.1:8000/a/b.html?page=2"),
-])
+@pytest.mark.parametrize(
+    "ref, want",
+    [
+        ("/artists/a b.html#bio", "http://127.0.0.1:8000/artists/a%20b.html"),
+        ("HTTP://Example.ORG", "http://example.org/"),
+        ("http://bücher.example/x", "http://xn--bcher-kva.example/x"),
+        ("?page=2", "http://127.0.0.1:8000/a/b.html?page=2"),
+    ],
+)
 def test_safe_url_normalises_honest_links(ref, want):
     assert safe_url(ref, "http://127.0.0.1:8000/a/b.html") == want
 
@@ -127,14 +144,17 @@ def test_robots_redirect_to_another_host_is_not_followed(scrape_site, outside_si
 
 # ---- 2. no unbounded or silent waits --------------------------------------------------------------
 
+
 def drip(prefix: bytes, seconds: float = 10.0):
     """A route that sends prefix, then one byte every 50 ms: each read is quick, the answer never ends."""
+
     def handler(h) -> None:
         h.wfile.write(prefix)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             h.wfile.write(b"a")
             time.sleep(0.05)
+
     return handler
 
 
@@ -178,9 +198,15 @@ def test_slow_drip_robots_hits_the_deadline_and_we_stay_out(scrape_site, tmp_pat
     assert "deadline" in caplog.text
 
 
-@pytest.mark.parametrize("robots", [
-    "Crawl-delay: 86400", "Request-rate: 1/1d", "Request-rate: 1/" + "9" * 400, "Crawl-delay: 1e308",
-])
+@pytest.mark.parametrize(
+    "robots",
+    [
+        "Crawl-delay: 86400",
+        "Request-rate: 1/1d",
+        "Request-rate: 1/" + "9" * 400,
+        "Crawl-delay: 1e308",
+    ],
+)
 def test_huge_crawl_delay_means_we_leave_the_host_alone(scrape_site, tmp_path, caplog, robots):
     scrape_site.robots_override = (200, f"User-agent: *\n{robots}\n".encode())
     with caplog.at_level(logging.WARNING, "training.scrape"):
@@ -205,10 +231,19 @@ def test_huge_retry_after_means_we_leave_the_host_alone(scrape_site, tmp_path, c
     assert stats.errors == {"transient": 1, "host_given_up": 1} and cached(cfg) == {}  # a rerun tries again
 
 
-@pytest.mark.parametrize("value, want", [
-    ("30", 30.0), ("²", 0.0), ("-5", 0.0), ("garbage", 0.0), ("", 0.0), ("1" * 400, float("inf")),
-    ("Mon, 01 Jan 99999 00:00:00 GMT", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # past: no wait
-])
+@pytest.mark.parametrize(
+    "value, want",
+    [
+        ("30", 30.0),
+        ("²", 0.0),
+        ("-5", 0.0),
+        ("garbage", 0.0),
+        ("", 0.0),
+        ("1" * 400, float("inf")),
+        ("Mon, 01 Jan 99999 00:00:00 GMT", 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # past: no wait
+    ],
+)
 def test_retry_after_values_never_raise(value, want):
     assert retry_after_s({"retry-after": value}) == want
 
@@ -216,8 +251,10 @@ def test_retry_after_values_never_raise(value, want):
 def test_retry_after_as_a_date_is_honoured(scrape_site, tmp_path):
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     scrape_site.routes["/busy-date"] = lambda h: (
-        h.send(429, b"later", "text/plain", {"Retry-After": when}) if scrape_site.hits["/busy-date"] == 1
-        else h.send(200, page("Mo Kettle"), "text/html"))
+        h.send(429, b"later", "text/plain", {"Retry-After": when})
+        if scrape_site.hits["/busy-date"] == 1
+        else h.send(200, page("Mo Kettle"), "text/html")
+    )
     site = scrape_site.site_config(start_urls=[scrape_site.base_url + "/busy-date"])
     stats, clock, _ = run(scrape_site.config(tmp_path), site=site)
     assert any(27.0 <= s <= 31.0 for s in clock.sleeps) and stats.fetched == 1 and not stats.errors
@@ -253,6 +290,7 @@ def test_robots_redirect_on_site_is_followed_and_obeyed(scrape_site, tmp_path):
 
 # ---- 3. one hostile page never breaks the crawl or `corpus build` ----------------------------------
 
+
 def _labels() -> list[str]:
     """Every label Python's codecs.lookup() knows that is no WHATWG text encoding (base64, zlib, idna ...)."""
     names = set(encodings.aliases.aliases) | set(encodings.aliases.aliases.values())
@@ -272,8 +310,18 @@ def _labels() -> list[str]:
 LABELS = _labels()
 NON_TEXT = [n for n in LABELS if not getattr(codecs.lookup(n), "_is_text_encoding", True)]  # every alias
 # Text codecs no browser knows, which raise on or mangle a page: with NON_TEXT, the labels a crawl meets.
-ODD_TEXT = ["idna", "punycode", "unicode_escape", "raw_unicode_escape", "undefined", "utf_7", "iso2022_kr",
-            "charmap", "cp037", "utf_32"]
+ODD_TEXT = [
+    "idna",
+    "punycode",
+    "unicode_escape",
+    "raw_unicode_escape",
+    "undefined",
+    "utf_7",
+    "iso2022_kr",
+    "charmap",
+    "cp037",
+    "utf_32",
+]
 
 
 def _transformed(label: str, body: bytes) -> bytes | None:
@@ -293,8 +341,11 @@ def test_the_hostile_label_list_is_complete():
 @pytest.mark.parametrize("where", ["header", "meta"])
 def test_every_non_web_label_falls_back_to_detection(where):
     for label in LABELS:
-        ctype, body = ("text/html; charset=" + label, page("Zoë")) if where == "header" else (
-            "text/html", f'<meta charset="{label}">'.encode() + page("Zoë"))
+        ctype, body = (
+            ("text/html; charset=" + label, page("Zoë"))
+            if where == "header"
+            else ("text/html", f'<meta charset="{label}">'.encode() + page("Zoë"))
+        )
         assert "<h1>Zoë</h1>" in decode_body(body, ctype), label
         transformed = _transformed(label, page("Zoë"))
         if transformed is not None:  # really in that codec: text or UndecodableError, nothing else
@@ -343,7 +394,7 @@ def test_non_text_charsets_never_break_the_crawl_or_corpus_build(scrape_site, tm
     st = build_corpus(None, tmp_path / "corpus.txt", cfg, index=False)
     assert st["kept"] >= 1
     names = (tmp_path / "corpus.manifest.jsonl").read_text(encoding="utf-8")
-    assert all(f"Header Label {i}\"" in names and f"Meta Label {i}\"" in names for i in range(len(NON_TEXT + ODD_TEXT)))
+    assert all(f'Header Label {i}"' in names and f'Meta Label {i}"' in names for i in range(len(NON_TEXT + ODD_TEXT)))
 
 
 def test_corpus_build_survives_an_old_cache_of_undecodable_pages(scrape_site, tmp_path, caplog):
@@ -361,6 +412,7 @@ def test_corpus_build_survives_an_old_cache_of_undecodable_pages(scrape_site, tm
     clock = FakeClock()  # and a crawl reading that cache marks them, so it never parses them again
     with requests.Session() as s:
         from training.scrape import crawl
+
         site = scrape_site.site_config(start_urls=["http://127.0.0.1/old/0"], allowed_domains=["127.0.0.1"])
         crawl(cfg, site, session=s, clock=clock, sleep=clock.sleep, progress=False)
     cache = PageCache(cfg.scrape.cache_path)

@@ -21,8 +21,10 @@ from bot.store.store import Store
 
 # Clear the screen and home the cursor, a carriage return that overwrites the line, a C1 CSI (one
 # byte in some terminals), a right-to-left override and an isolate that reorder what is read.
-HOSTILE = ("DJ Clean Slate plays warm house records.\x1b[2J\x1b[1;1H Approve me, nothing to see."
-           "\rHidden start\x9b31m red \u202eevil\u202c and \u2066isolated\u2069 text\x07\x7f.")
+HOSTILE = (
+    "DJ Clean Slate plays warm house records.\x1b[2J\x1b[1;1H Approve me, nothing to see."
+    "\rHidden start\x9b31m red \u202eevil\u202c and \u2066isolated\u2069 text\x07\x7f."
+)
 RAW = ["\x1b", "\r", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069", "\x07", "\x7f"]
 
 
@@ -40,8 +42,12 @@ def _no_raw_controls(text: str) -> None:
 def test_show_queue_and_review_render_control_characters_visibly(tmp_path: Path) -> None:
     config = _config(tmp_path)
     store = Store.open(database_url(load_config(config)))
-    c = store.add(HOSTILE, source="file:\x1b]0;title\x07x.txt", reason=None,
-                  scores={"blocklist": {"ok": True, "detail": "matched \x1b[8mhidden\x1b[0m"}})
+    c = store.add(
+        HOSTILE,
+        source="file:\x1b]0;title\x07x.txt",
+        reason=None,
+        scores={"blocklist": {"ok": True, "detail": "matched \x1b[8mhidden\x1b[0m"}},
+    )
     store.close()
     runner = CliRunner()
     for args in (["show", str(c.id)], ["queue"], ["queue", "--status", "pending"]):
@@ -99,8 +105,20 @@ def test_a_long_content_warning_rejects_the_bio_with_a_reason() -> None:
 
 def test_random_hostile_texts_always_fit_or_are_rejected() -> None:
     rng = random.Random(0)
-    atoms = ["word", "x" * 300, "https://example.com/" + "p" * 80, "http://a.co", "@dj@example.social",
-             "👩🏽‍🎤", "e\u0301", "日本語の文章", "end.", "Done!", "#techno", "\n"]
+    atoms = [
+        "word",
+        "x" * 300,
+        "https://example.com/" + "p" * 80,
+        "http://a.co",
+        "@dj@example.social",
+        "👩🏽‍🎤",
+        "e\u0301",
+        "日本語の文章",
+        "end.",
+        "Done!",
+        "#techno",
+        "\n",
+    ]
     for _ in range(300):
         text = " ".join(rng.choice(atoms) for _ in range(rng.randint(1, 60)))
         cw = "cw " * rng.choice([0, 0, 5, 60, 150, 160])
@@ -125,8 +143,10 @@ class _ApprovedMeanwhile(Pipeline):
 def test_recheck_skips_a_row_approved_meanwhile_and_goes_on(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'djbios.db'}"
     store, other = Store.open(url), Store.open(url)  # two connections: two processes' worth
-    bios = [f"DJ Number {i} plays long sets of deep house records in a small club by the river, every week."
-            for i in range(4)]
+    bios = [
+        f"DJ Number {i} plays long sets of deep house records in a small club by the river, every week."
+        for i in range(4)
+    ]
     ids = [c.id for c in store.add_many(bios, source="test")]
     counts = recheck_pending(store, _ApprovedMeanwhile(other, ids[1]))
     assert counts["changed meanwhile"] == 1 and sum(counts.values()) == 4

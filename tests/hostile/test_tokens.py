@@ -21,8 +21,10 @@ from bot.redact import remember_secret, scrub, scrub_logging
 from tests.fixtures_servers import BOT_TOKEN
 from tests.hostile.helpers import Run, database_dump, djbios
 
-BIOS = ["DJ Leak Check plays four-hour sets of slow dub techno in a converted bus depot in Leeds.",
-        "Marta Ondine runs a tape label from a flat above a launderette and plays every second Friday."]
+BIOS = [
+    "DJ Leak Check plays four-hour sets of slow dub techno in a converted bus depot in Leeds.",
+    "Marta Ondine runs a tape label from a flat above a launderette and plays every second Friday.",
+]
 LINE1, LINE2 = "pois0ned-token-first-line-7f3a", "second-line-of-the-token-9c2e"
 
 
@@ -36,9 +38,21 @@ def _queue_two_approved(folder: Path, config: Path, env: dict[str, str]) -> None
 def _every_channel(folder: Path, config: Path, env: dict[str, str], log: Path) -> tuple[str, list[Run]]:
     """Run what the operator runs, then return all text they could see (and the runs)."""
     c = ["--config", str(config)]
-    runs = [djbios(*c, *args, cwd=folder, env=env, log=log) for args in (
-        ["post"], ["post"], ["run", "--once"], ["doctor"], ["show", "1"], ["show", "2"], ["show", "1", "--json"],
-        ["queue"], ["queue", "--json"], ["stats"])]
+    runs = [
+        djbios(*c, *args, cwd=folder, env=env, log=log)
+        for args in (
+            ["post"],
+            ["post"],
+            ["run", "--once"],
+            ["doctor"],
+            ["show", "1"],
+            ["show", "2"],
+            ["show", "1", "--json"],
+            ["queue"],
+            ["queue", "--json"],
+            ["stats"],
+        )
+    ]
     seen = "\n".join(r.text for r in runs) + log.read_text(encoding="utf-8")
     db = folder / "var" / "djbios.db"
     return seen + (database_dump(db) if db.exists() else ""), runs
@@ -66,12 +80,18 @@ def test_a_hostile_instance_echoing_the_token_is_scrubbed_everywhere(tmp_path: P
     """A good token, but the server's error pages quote it back in every form it could."""
     config = mastodon.write_config(tmp_path)
     _queue_two_approved(tmp_path, config, {})
-    echo = (f"proxy saw Authorization: Bearer {BOT_TOKEN}; retry with ?access_token={BOT_TOKEN} "
-            f"or {{'Authorization': 'Bearer {BOT_TOKEN}'}}")
+    echo = (
+        f"proxy saw Authorization: Bearer {BOT_TOKEN}; retry with ?access_token={BOT_TOKEN} "
+        f"or {{'Authorization': 'Bearer {BOT_TOKEN}'}}"
+    )
     mastodon.fault({"type": "status", "status": 502, "body": {"error": echo}}, count=1)
     mastodon.fault({"type": "status", "status": 422, "body": {"error": echo}}, count=None)
-    mastodon.fault({"type": "status", "status": 401, "body": {"error": echo}}, count=None, methods=("GET",),
-                   path="/api/v1/accounts/verify_credentials")
+    mastodon.fault(
+        {"type": "status", "status": 401, "body": {"error": echo}},
+        count=None,
+        methods=("GET",),
+        path="/api/v1/accounts/verify_credentials",
+    )
     seen, runs = _every_channel(tmp_path, config, {}, tmp_path / "djbios.log")
     assert BOT_TOKEN not in seen
     assert "proxy saw Authorization: Bearer [redacted]" in runs[4].out  # bio 1: failed, kept the message
@@ -79,14 +99,18 @@ def test_a_hostile_instance_echoing_the_token_is_scrubbed_everywhere(tmp_path: P
     assert "FAIL token" in runs[3].out and "[redacted]" in runs[3].out
 
 
-@pytest.mark.parametrize("token, what", [
-    (f"{LINE1}\n{LINE2}", "2 lines"),
-    (f"{LINE1} {LINE2}", "spaces"),
-    (f"{LINE1}\x1b[2J", "not printable"),
-    (f"{LINE1}é", "not printable"),
-])
-def test_a_malformed_token_is_described_never_quoted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     token: str, what: str) -> None:
+@pytest.mark.parametrize(
+    "token, what",
+    [
+        (f"{LINE1}\n{LINE2}", "2 lines"),
+        (f"{LINE1} {LINE2}", "spaces"),
+        (f"{LINE1}\x1b[2J", "not printable"),
+        (f"{LINE1}é", "not printable"),
+    ],
+)
+def test_a_malformed_token_is_described_never_quoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, what: str
+) -> None:
     monkeypatch.setenv("DJBIOS_ACCESS_TOKEN", token)
     cfg = load_config(_toml(tmp_path, ""))
     with pytest.raises(ConfigError) as err:
@@ -95,8 +119,7 @@ def test_a_malformed_token_is_described_never_quoted(tmp_path: Path, monkeypatch
     assert LINE1 not in str(err.value) and "\n" not in str(err.value)
 
 
-def test_a_token_file_that_is_a_folder_or_not_utf8_is_one_line(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_token_file_that_is_a_folder_or_not_utf8_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DJBIOS_ACCESS_TOKEN", raising=False)
     cfg = load_config(_toml(tmp_path, '[mastodon]\ntoken_file = "tok"\n'))
     (tmp_path / "tok").mkdir(mode=0o700)
@@ -118,14 +141,17 @@ def test_the_cli_prints_a_folder_token_file_as_one_line(tmp_path: Path, mastodon
     assert run.code == 1 and "Traceback" not in run.text and "token_file is a folder" in run.err
 
 
-@pytest.mark.parametrize("text", [
-    "HTTP error: {'Authorization': 'Bearer abc.DEF-123_xyz'}",
-    "Invalid leading whitespace in header value: 'Bearer abc.DEF-123_\\nxyz'",
-    "GET https://example.social/api/v1/x?access_token=abc.DEF-123_xyz&limit=1 failed",
-    '{"access_token": "abc.DEF-123_xyz", "token_type": "Bearer"}',
-    "authorization=abc.DEF-123_xyz",
-    "postgresql://djbios:abc.DEF-123_xyz@db.local/djbios refused",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HTTP error: {'Authorization': 'Bearer abc.DEF-123_xyz'}",
+        "Invalid leading whitespace in header value: 'Bearer abc.DEF-123_\\nxyz'",
+        "GET https://example.social/api/v1/x?access_token=abc.DEF-123_xyz&limit=1 failed",
+        '{"access_token": "abc.DEF-123_xyz", "token_type": "Bearer"}',
+        "authorization=abc.DEF-123_xyz",
+        "postgresql://djbios:abc.DEF-123_xyz@db.local/djbios refused",
+    ],
+)
 def test_scrub_masks_token_shaped_values(text: str) -> None:
     assert "abc.DEF-123_" not in scrub(text) and "xyz" not in scrub(text).replace("[redacted]", "")
 

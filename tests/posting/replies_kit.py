@@ -42,8 +42,18 @@ class FakeGenerator:
         self.bodies = bodies or BODIES
         self.prefixes: list[str] = []
 
-    def generate(self, nsamples: int, *, batch_size: int, temperature: float, top_k: int, top_p: float,
-                 seed: int | None, prefix: str = START, max_tokens: Any = None) -> list[Sample]:
+    def generate(
+        self,
+        nsamples: int,
+        *,
+        batch_size: int,
+        temperature: float,
+        top_k: int,
+        top_p: float,
+        seed: int | None,
+        prefix: str = START,
+        max_tokens: Any = None,
+    ) -> list[Sample]:
         self.prefixes.append(prefix)
         head = prefix.replace(START, "", 1)
         cycle = itertools.islice(itertools.cycle(self.bodies), nsamples)
@@ -68,8 +78,11 @@ class Follower:
 
 def follower(mastodon: Any, username: str, display_name: str | None = None, **profile: Any) -> Follower:
     """A fresh local account with a token (mastodon_mock's dev_user endpoint); profile: note, bot, fields."""
-    r = requests.post(f"{mastodon.base_url}/api/v1/_mock/dev_user",
-                      json={"username": username, "display_name": display_name or username}, timeout=10)
+    r = requests.post(
+        f"{mastodon.base_url}/api/v1/_mock/dev_user",
+        json={"username": username, "display_name": display_name or username},
+        timeout=10,
+    )
     r.raise_for_status()
     body = r.json()
     client = mastodon.client(body["access_token"])
@@ -80,8 +93,11 @@ def follower(mastodon: Any, username: str, display_name: str | None = None, **pr
 
 def reply_config(tmp_path: Path, server: Any, /, **sections: dict[str, Any]) -> Config:
     """A bot.toml posting to the mock with replies on (manual), the operator @operator, seeded sampling."""
-    base: dict[str, dict[str, Any]] = {"replies": {"enabled": True, "poll_seconds": 5.0},
-                                       "alerts": {"operator": "@operator"}, "generate": {"seed": 7}}
+    base: dict[str, dict[str, Any]] = {
+        "replies": {"enabled": True, "poll_seconds": 5.0},
+        "alerts": {"operator": "@operator"},
+        "generate": {"seed": 7},
+    }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
     return load_config(server.write_config(tmp_path, base))

@@ -20,8 +20,10 @@ from bot.store.store import Store
 from tests.fixtures_servers import OPERATOR_TOKEN
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-BIOS = ["DJ Alert One has played every lighthouse on the coast and two that were never built.",
-        "DJ Alert Two spins only records found in second-hand shops in towns without a station."]
+BIOS = [
+    "DJ Alert One has played every lighthouse on the coast and two that were never built.",
+    "DJ Alert Two spins only records found in second-hand shops in towns without a station.",
+]
 
 
 def _setup(tmp_path, mock, webhook=None, **sections):

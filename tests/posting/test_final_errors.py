@@ -18,8 +18,10 @@ from bot.store.store import Store
 from tests.fixtures_servers import OPERATOR_TOKEN
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-BIOS = ["DJ Final Answer plays only records with a crack in them, in a bus shelter, since 1998.",
-        "DJ Second Chance mixes polka into gabber at a garden centre every other bank holiday."]
+BIOS = [
+    "DJ Final Answer plays only records with a crack in them, in a bus shelter, since 1998.",
+    "DJ Second Chance mixes polka into gabber at a garden centre every other bank holiday.",
+]
 
 
 def _setup(tmp_path: Path, mock):
@@ -71,8 +73,9 @@ def test_429_while_reconciling_waits_for_the_reset_without_asking_again(tmp_path
     for cid in (a, b):
         store.start_posting(cid, now=T0)  # a crash left both in `posting`
     reset = int(time.time()) + 600
-    mastodon.fault({"type": "ratelimit", "headers": {"X-RateLimit-Reset": str(reset)}}, methods=("GET",),
-                   path="/api/v1/accounts/*")
+    mastodon.fault(
+        {"type": "ratelimit", "headers": {"X-RateLimit-Reset": str(reset)}}, methods=("GET",), path="/api/v1/accounts/*"
+    )
     outs = reconcile(store, pub, T0, cfg=cfg)
     assert [o.result for o in outs] == ["unknown", "unknown"]  # b was not asked about: same wait
     assert outs[0].retry_at == outs[1].retry_at

@@ -17,9 +17,18 @@ from bot.store.store import Store
 from tests.fixtures_servers import OPERATOR_TOKEN
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-BIOS = [f"DJ Number {i} mixes {g} records in a converted {p} every other weekend since {1990 + i}."
-        for i, (g, p) in enumerate([("dub", "laundrette"), ("acid", "chapel"), ("garage", "ferry"),
-                                    ("ambient", "greenhouse"), ("electro", "car park")])]
+BIOS = [
+    f"DJ Number {i} mixes {g} records in a converted {p} every other weekend since {1990 + i}."
+    for i, (g, p) in enumerate(
+        [
+            ("dub", "laundrette"),
+            ("acid", "chapel"),
+            ("garage", "ferry"),
+            ("ambient", "greenhouse"),
+            ("electro", "car park"),
+        ]
+    )
+]
 
 
 def _setup(tmp_path: Path, mock, **sections) -> tuple[Config, Store]:
@@ -82,8 +91,10 @@ def test_dry_run_changes_nothing(tmp_path, mastodon):
 def test_random_order_is_seeded(tmp_path, mastodon):
     cfg, store = _setup(tmp_path, mastodon, schedule={"order": "random"})
     _approve(store)
-    picks = [post_next(T0, store, make_publisher(cfg), cfg, rng=random.Random(7), dry_run=True).candidate_id
-             for _ in range(3)]
+    picks = [
+        post_next(T0, store, make_publisher(cfg), cfg, rng=random.Random(7), dry_run=True).candidate_id
+        for _ in range(3)
+    ]
     assert len(set(picks)) == 1
 
 
@@ -204,12 +215,14 @@ def _batch_maker(store, texts):
         for t in texts[:n]:
             store.add(t, source="test", now=now)
         store.add("nope", source="test", status="rejected", reason="length", now=now)
+
     return make_batch
 
 
 def test_refill_tops_up_below_min_queue_and_auto_approves(tmp_path, mastodon):
-    cfg, store = _setup(tmp_path, mastodon, schedule={"min_queue": 3}, review={"mode": "auto"},
-                        generate={"nsamples": 4})
+    cfg, store = _setup(
+        tmp_path, mastodon, schedule={"min_queue": 3}, review={"mode": "auto"}, generate={"nsamples": 4}
+    )
     out = refill(T0, store, cfg, _batch_maker(store, BIOS))
     assert (out.made, out.queued, out.approved, out.errors) == (5, 4, 4, [])
     assert refill(T0, store, cfg, _batch_maker(store, BIOS)).made == 0  # 4 >= min_queue

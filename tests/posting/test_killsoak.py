@@ -31,8 +31,7 @@ def test_three_posting_processes_claim_each_bio_once(tmp_path, mastodon, pg_serv
     """Three `djbios post` loops race over 30 approved bios on one PostgreSQL database, killed -9 at
     random: every bio is read back from the instance exactly once."""
     url = pg_server.create_database()
-    r = _soak_module().run_soak(mastodon, tmp_path, trials=15, seed=3, max_delay_s=0.5, bios=30, db_url=url,
-                                workers=3)
+    r = _soak_module().run_soak(mastodon, tmp_path, trials=15, seed=3, max_delay_s=0.5, bios=30, db_url=url, workers=3)
     assert (r.duplicates, r.lost) == (0, 0), r
     assert r.posted_once == r.bios == 30
     assert r.mid_cycle_kills > 0, "no kill landed inside a post cycle; widen the window"

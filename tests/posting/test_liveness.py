@@ -74,8 +74,9 @@ def test_a_refill_that_queues_nothing_alerts(tmp_path, mastodon, webhook):
 
 
 def test_a_silent_day_alerts_once(tmp_path, mastodon, webhook):
-    worker, store, now = _worker(tmp_path, mastodon, webhook, alerts={"silent_hours": 24.0},
-                                 schedule={"min_queue": 0, "post_cron": "0 9 * * *"})
+    worker, store, now = _worker(
+        tmp_path, mastodon, webhook, alerts={"silent_hours": 24.0}, schedule={"min_queue": 0, "post_cron": "0 9 * * *"}
+    )
     c = store.add(BIO, source="test", now=T0)
     store.approve(c.id, now=T0)
     assert worker.post_job().result == "posted"

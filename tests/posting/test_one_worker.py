@@ -20,8 +20,10 @@ from bot.store.store import Store
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 DJBIOS = [sys.executable, "-m", "bot.cli"]
-BIOS = ["DJ In Flight plays only records bought at airport lounges, and only at cruising altitude.",
-        "DJ Hand Run mixes field recordings of car washes into deep house on Sunday mornings."]
+BIOS = [
+    "DJ In Flight plays only records bought at airport lounges, and only at cruising altitude.",
+    "DJ Hand Run mixes field recordings of car washes into deep house on Sunday mornings.",
+]
 
 
 def _setup(tmp_path: Path, mock, **sections):
@@ -51,8 +53,7 @@ def test_a_second_worker_on_the_same_database_exits_naming_the_first(tmp_path, m
     try:
         assert _wait(lambda: leases.get(store, "generate") is not None), "the first worker never started"
         for args in (["run"], ["run", "--once"]):
-            second = subprocess.run([*DJBIOS, "--config", str(path), *args], capture_output=True, text=True,
-                                    timeout=60)
+            second = subprocess.run([*DJBIOS, "--config", str(path), *args], capture_output=True, text=True, timeout=60)
             assert second.returncode != 0
             assert "another worker holds the 'post' lease" in second.stderr
             assert f"pid {first.pid} since" in second.stderr, second.stderr
@@ -61,14 +62,16 @@ def test_a_second_worker_on_the_same_database_exits_naming_the_first(tmp_path, m
         err = _stop(first)
     assert first.returncode == 0, err[-2000:]
     assert leases.get(store, "post") is None  # released at a clean stop
-    again = subprocess.run([*DJBIOS, "--config", str(path), "run", "--once"], capture_output=True, text=True,
-                           timeout=60)
+    again = subprocess.run(
+        [*DJBIOS, "--config", str(path), "run", "--once"], capture_output=True, text=True, timeout=60
+    )
     assert again.returncode == 0, again.stderr[-2000:]
 
 
 def test_a_hand_run_post_leaves_the_workers_in_flight_bio_alone(tmp_path, mastodon):
-    path, _, store, (a, b) = _setup(tmp_path, mastodon, mastodon={"request_timeout_s": 10.0},
-                                    schedule={"post_every_minutes": 0.01, "min_queue": 0})
+    path, _, store, (a, b) = _setup(
+        tmp_path, mastodon, mastodon={"request_timeout_s": 10.0}, schedule={"post_every_minutes": 0.01, "min_queue": 0}
+    )
     mastodon.fault({"type": "latency", "delay_ms": 2500})  # holds the worker's first POST open
     worker = subprocess.Popen([*DJBIOS, "--config", str(path), "run"], stderr=subprocess.PIPE, text=True)
     try:

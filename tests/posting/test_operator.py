@@ -17,22 +17,25 @@ from tests.fixtures_store import GOOD_BIOS
 from tests.posting.replies_kit import NOW, follower, open_store, publisher, reply_config
 
 
-@pytest.mark.parametrize(("text", "want"), [
-    ("@djbios approve 12", Command("approve", 12)),
-    ("@djbios Approve #12", Command("approve", 12)),
-    ("@djbios reject 12 not funny at all", Command("reject", 12, "not funny at all")),
-    ("@djbios pause 6h", Command("pause", seconds=6 * 3600)),
-    ("@djbios pause 30m", Command("pause", seconds=1800)),
-    ("@djbios pause 2d", Command("pause", seconds=2 * 86400)),
-    ("@djbios pause 3", Command("pause", seconds=3 * 3600)),
-    ("@djbios pause", Command("pause")),
-    ("@djbios resume", Command("resume")),
-    ("@djbios queue", Command("queue")),
-    ("@djbios approve twelve", None),
-    ("@djbios pause forever", None),
-    ("@djbios please approve 12", None),
-    ("@djbios delete everything", None),
-])
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("@djbios approve 12", Command("approve", 12)),
+        ("@djbios Approve #12", Command("approve", 12)),
+        ("@djbios reject 12 not funny at all", Command("reject", 12, "not funny at all")),
+        ("@djbios pause 6h", Command("pause", seconds=6 * 3600)),
+        ("@djbios pause 30m", Command("pause", seconds=1800)),
+        ("@djbios pause 2d", Command("pause", seconds=2 * 86400)),
+        ("@djbios pause 3", Command("pause", seconds=3 * 3600)),
+        ("@djbios pause", Command("pause")),
+        ("@djbios resume", Command("resume")),
+        ("@djbios queue", Command("queue")),
+        ("@djbios approve twelve", None),
+        ("@djbios pause forever", None),
+        ("@djbios please approve 12", None),
+        ("@djbios delete everything", None),
+    ],
+)
 def test_parse_command(text, want):
     assert parse_command(text) == want
 

@@ -9,8 +9,13 @@ LONG = " ".join(f"Sentence {i} says DJ Parts spent year {i} digging through crat
 
 
 def _status(sid, content, reply_to=None, visibility="unlisted"):
-    return {"id": str(sid), "content": content, "in_reply_to_id": reply_to, "visibility": visibility,
-            "url": f"https://m.example/@djbios/{sid}"}
+    return {
+        "id": str(sid),
+        "content": content,
+        "in_reply_to_id": reply_to,
+        "visibility": visibility,
+        "url": f"https://m.example/@djbios/{sid}",
+    }
 
 
 def test_parts_come_from_the_text_and_the_settings():
@@ -24,8 +29,10 @@ def test_parts_come_from_the_text_and_the_settings():
 
 def test_match_key_survives_what_the_server_does_to_the_text():
     bio = f"*DJ Tape* & @{ZWSP}crew play <dub> at https://example.org/a_b\ntonight"  # as the defuser leaves it
-    html = ('<p><em>DJ Tape</em> &amp; @\u200bcrew play &lt;dub&gt; at <a href="https://example.org/a_b">'
-            '<span class="invisible">https://</span><span>example.org/a_b</span></a><br />tonight</p>')
+    html = (
+        '<p><em>DJ Tape</em> &amp; @\u200bcrew play &lt;dub&gt; at <a href="https://example.org/a_b">'
+        '<span class="invisible">https://</span><span>example.org/a_b</span></a><br />tonight</p>'
+    )
     assert status_key({"content": html}) == match_key(bio)
     assert match_key("DJ  A\n\nB") == match_key("DJ A B")
     assert match_key("DJ A") != match_key("DJ B")
@@ -46,7 +53,10 @@ def test_a_chain_matches_only_a_whole_bio_in_order():
 
 def test_a_chain_skips_direct_messages_and_picks_the_matching_reply():
     parts = ["Opening. (1/2)", "Ending. (2/2)"]
-    online = [_status(1, "<p>Opening. (1/2)</p>", visibility="direct"),
-              _status(2, "<p>Opening. (1/2)</p>"), _status(3, "<p>Something else</p>", "2"),
-              _status(4, "<p>Ending. (2/2)</p>", "2")]
+    online = [
+        _status(1, "<p>Opening. (1/2)</p>", visibility="direct"),
+        _status(2, "<p>Opening. (1/2)</p>"),
+        _status(3, "<p>Something else</p>", "2"),
+        _status(4, "<p>Ending. (2/2)</p>", "2"),
+    ]
     assert find_chain(online, parts) == ["2", "4"]

@@ -47,8 +47,11 @@ def test_profile_keeps_the_operators_words_and_is_sent_once_in_ten_starts(tmp_pa
     note = me["source"]["note"]
     assert me["bot"] is True and note.startswith(OWN_NOTE) and note.count(cfg.profile.disclosure) == 1
     fields = [(f["name"], f["value"]) for f in me["source"]["fields"]]
-    assert fields == [("Website", "https://example.org"), (FIELD_OPERATOR, "@ana@example.social"),
-                      (FIELD_POSTS, POSTS_VALUE["manual"])]
+    assert fields == [
+        ("Website", "https://example.org"),
+        (FIELD_OPERATOR, "@ana@example.social"),
+        (FIELD_POSTS, POSTS_VALUE["manual"]),
+    ]
 
 
 def test_a_changed_review_mode_updates_only_its_field(tmp_path, mastodon):
@@ -63,9 +66,14 @@ def test_a_changed_review_mode_updates_only_its_field(tmp_path, mastodon):
 
 def test_plan_reads_rendered_html_when_the_instance_sends_no_source(tmp_path, mastodon):
     cfg, _ = _setup(tmp_path, mastodon)
-    account = {"bot": True, "note": f"<p>Hello &amp; welcome.</p><p>{cfg.profile.disclosure}</p>",
-               "fields": [{"name": "Operator", "value": '<a href="https://example.social/@ana">@ana@example.social</a>'},
-                          {"name": "Posts", "value": POSTS_VALUE["manual"]}]}
+    account = {
+        "bot": True,
+        "note": f"<p>Hello &amp; welcome.</p><p>{cfg.profile.disclosure}</p>",
+        "fields": [
+            {"name": "Operator", "value": '<a href="https://example.social/@ana">@ana@example.social</a>'},
+            {"name": "Posts", "value": POSTS_VALUE["manual"]},
+        ],
+    }
     assert plan(account, cfg) == {}
     assert plain("<p>a<br>b</p><p>c &lt;3</p>") == "a\nb\n\nc <3"
 

@@ -66,14 +66,18 @@ def test_find_bio_finds_the_text_and_skips_direct_messages(tmp_path, mastodon):
     assert pub.find_bio(c, [BIO], exclude={sid}) is None  # another bio's status is never taken
 
 
-@pytest.mark.parametrize("effect", [
-    {"type": "status", "status": 500},
-    {"type": "status", "status": 502},
-    {"type": "status", "status": 503},
-    {"type": "status", "status": 504},
-    {"type": "malformed"},
-    {"type": "timeout", "delay_ms": 0},
-], ids=["500", "502", "503", "504", "malformed", "timeout"])
+@pytest.mark.parametrize(
+    "effect",
+    [
+        {"type": "status", "status": 500},
+        {"type": "status", "status": 502},
+        {"type": "status", "status": 503},
+        {"type": "status", "status": 504},
+        {"type": "malformed"},
+        {"type": "timeout", "delay_ms": 0},
+    ],
+    ids=["500", "502", "503", "504", "malformed", "timeout"],
+)
 def test_transient_faults_raise_retry_later(tmp_path, mastodon, effect):
     cfg, store = _setup(tmp_path, mastodon, mastodon={"request_timeout_s": 1.0})
     mastodon.fault(effect)

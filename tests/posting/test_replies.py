@@ -101,8 +101,9 @@ def test_post_next_dispatches_a_reply_and_a_crash_mid_post_never_doubles_it(tmp_
     req = get_request(store, c.request_id)
     # a crash after the HTTP call went through and before it was recorded:
     store.start_posting(c.id, now=NOW)
-    pub.client.status_post("@fan " + c.text, in_reply_to_id=mention["id"], visibility="unlisted",
-                           idempotency_key=req.idempotency_key)
+    pub.client.status_post(
+        "@fan " + c.text, in_reply_to_id=mention["id"], visibility="unlisted", idempotency_key=req.idempotency_key
+    )
     reconcile(store, pub, NOW)  # the bios' reconciliation cannot tell: retry with the same key
     out = post_next(NOW + timedelta(minutes=1), store, pub, cfg)
     assert (out.result, out.candidate_id) == ("posted", c.id)
@@ -138,8 +139,7 @@ def test_every_page_is_read_oldest_first(tmp_path, mastodon, monkeypatch):
     assert [r.name for r in list_requests(store)] == names
 
 
-@pytest.mark.parametrize("effect", [{"type": "status", "status": 503}, {"type": "malformed"},
-                                    {"type": "ratelimit"}])
+@pytest.mark.parametrize("effect", [{"type": "status", "status": 503}, {"type": "malformed"}, {"type": "ratelimit"}])
 def test_faults_on_the_notifications_endpoint_lose_nothing(tmp_path, mastodon, effect):
     cfg, store, pub = _setup(tmp_path, mastodon)
     fan = follower(mastodon, "fan")
@@ -320,8 +320,17 @@ def test_a_crash_after_the_bios_were_stored_adopts_them_instead_of_generating_ag
 def test_the_same_notification_never_makes_two_rows(store):
     from bot.store.requests import add_request
 
-    row = {"notification_id": "77", "status_id": "5", "account_id": "9", "acct": "fan", "visibility": "public",
-           "text": "@djbios bio for Nadia Ferro", "state": "new", "name": "Nadia Ferro", "now": NOW}
+    row = {
+        "notification_id": "77",
+        "status_id": "5",
+        "account_id": "9",
+        "acct": "fan",
+        "visibility": "public",
+        "text": "@djbios bio for Nadia Ferro",
+        "state": "new",
+        "name": "Nadia Ferro",
+        "now": NOW,
+    }
     assert add_request(store, **row) is not None
     assert add_request(store, **{**row, "state": "ignored"}) is None
     assert [(r.notification_id, r.state) for r in list_requests(store)] == [("77", "new")]

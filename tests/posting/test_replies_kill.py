@@ -53,16 +53,25 @@ for line in sys.stdin:
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_kill_9_mid_cycle_neither_repeats_nor_loses(tmp_path, mastodon):
-    cfg = reply_config(tmp_path, mastodon, replies={"mode": "auto", "per_account_per_day": 50, "per_hour": 100},
-                       filters={"near_dup_jaccard": 1.0})  # the fixed bodies repeat on purpose
+    cfg = reply_config(
+        tmp_path,
+        mastodon,
+        replies={"mode": "auto", "per_account_per_day": 50, "per_hour": 100},
+        filters={"near_dup_jaccard": 1.0},
+    )  # the fixed bodies repeat on purpose
     store, pub = open_store(cfg), publisher(cfg)
     poll_mentions(NOW, store, pub, cfg)
     fans = [follower(mastodon, f"fan{i}") for i in range(3)]
     rng = random.Random(5)
     mentions: list = []
-    zygote = subprocess.Popen([sys.executable, "-c", ZYGOTE, str(cfg.source), str(ROOT)],
-                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    zygote = subprocess.Popen(
+        [sys.executable, "-c", ZYGOTE, str(cfg.source), str(ROOT)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert zygote.stdin is not None and zygote.stdout is not None
     try:
         assert zygote.stdout.readline().strip() == "ready"

@@ -18,15 +18,22 @@ from tests.posting.replies_kit import NOW, follower, open_store, publisher, repl
 
 # The tiny model writes fragments: the filters it cannot pass are relaxed; the pronoun filter (what
 # this test is about), hazards, length (max) and the real-artist guard stay on.
-RELAXED = {"skip": ["completeness", "language", "fluency", "repetition", "blocklist", "copy", "duplicate"],
-           "min_chars": 1}
+RELAXED = {
+    "skip": ["completeness", "language", "fluency", "repetition", "blocklist", "copy", "duplicate"],
+    "min_chars": 1,
+}
 
 
 @pytest.mark.slow
 def test_request_answered_with_the_tiny_model_through_the_worker(tmp_path, mastodon, tiny_checkpoint):
-    cfg = reply_config(tmp_path, mastodon, filters=RELAXED, replies={"candidates": 8, "max_batches": 3},
-                       model={"checkpoint_dir": str(tiny_checkpoint.checkpoint_dir), "run_name": "run1"},
-                       mastodon={"set_bot_flag": False})
+    cfg = reply_config(
+        tmp_path,
+        mastodon,
+        filters=RELAXED,
+        replies={"candidates": 8, "max_batches": 3},
+        model={"checkpoint_dir": str(tiny_checkpoint.checkpoint_dir), "run_name": "run1"},
+        mastodon={"set_bot_flag": False},
+    )
     store = open_store(cfg)
     worker = Worker(cfg, store, publisher(cfg), lambda **kw: None)
     worker.replies_job()  # the first poll marks "now"

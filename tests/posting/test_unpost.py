@@ -75,8 +75,9 @@ def test_unpost_of_a_half_posted_bio_stops_it_and_takes_the_part_down(tmp_path, 
     path, cfg, store = _setup(tmp_path, mastodon)
     c = store.approve(store.add(THREAD, source="test", now=T0).id, now=T0)
     c = store.start_posting(c.id, now=T0)
-    make_publisher(cfg).post(c, ["DJ Take Down, part one. (1/3)"],
-                             on_part=lambda i, sid, url: store.record_part(c.id, i, sid, url))
+    make_publisher(cfg).post(
+        c, ["DJ Take Down, part one. (1/3)"], on_part=lambda i, sid, url: store.record_part(c.id, i, sid, url)
+    )
     store.return_to_pending(c.id, message="reply refused", now=T0)  # part 2 got a 422
     r = _unpost(path, c.id, "--reason", "half a thread")
     assert r.exit_code == 0 and "deleted 1 status(es)" in r.output, r.output

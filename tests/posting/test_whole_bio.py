@@ -17,30 +17,42 @@ from bot.posting.reconcile import plan_parts
 from bot.store.store import Store
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-OPENING = ("DJ Twin Opening learned to mix on two broken turntables in a church hall, then spent a decade "
-           "playing warm-up sets for brass bands, bingo nights and one very confused wedding, and still "
-           "insists that a good warm-up is the hardest set of the night to play well, bar none at all.")
+OPENING = (
+    "DJ Twin Opening learned to mix on two broken turntables in a church hall, then spent a decade "
+    "playing warm-up sets for brass bands, bingo nights and one very confused wedding, and still "
+    "insists that a good warm-up is the hardest set of the night to play well, bar none at all."
+)
 
 
 PLACES = ["Leeds", "Porto", "Oslo", "Quito", "Accra", "Tbilisi", "Hanoi", "Perth", "Riga", "Cork", "Lima"]
-DEEDS = ["dug through crates of forgotten soul", "ran a pirate radio show from a garage",
-         "played warm-up sets at a roller disco", "pressed a single record of tape loops",
-         "toured small clubs with a borrowed mixer", "taught teenagers to scratch on weekends",
-         "hosted a monthly party under a railway arch", "recorded church bells for a slow techno track",
-         "swapped records with sailors at the harbour", "built a sound system from salvaged speakers",
-         "wrote long letters to every label in town"]
+DEEDS = [
+    "dug through crates of forgotten soul",
+    "ran a pirate radio show from a garage",
+    "played warm-up sets at a roller disco",
+    "pressed a single record of tape loops",
+    "toured small clubs with a borrowed mixer",
+    "taught teenagers to scratch on weekends",
+    "hosted a monthly party under a railway arch",
+    "recorded church bells for a slow techno track",
+    "swapped records with sailors at the harbour",
+    "built a sound system from salvaged speakers",
+    "wrote long letters to every label in town",
+]
 
 
 def _long(tag: str, n: int = 9) -> str:
     """A bio too long for one post whose sentences differ (the filters see no repetition)."""
-    return " ".join(f"In {2000 + i}, DJ {tag} {DEEDS[i % len(DEEDS)]} in {PLACES[(i * 3) % len(PLACES)]}."
-                    for i in range(n))
+    return " ".join(
+        f"In {2000 + i}, DJ {tag} {DEEDS[i % len(DEEDS)]} in {PLACES[(i * 3) % len(PLACES)]}." for i in range(n)
+    )
 
 
 def _tail(what: str) -> str:
-    return (f"These days the sets are {what}, always on vinyl, always too loud, and always ending with "
-            f"the same record that nobody in the room has ever managed to name, not even the owner of "
-            f"the place, who has asked every single week since the very first night of {what}.")
+    return (
+        f"These days the sets are {what}, always on vinyl, always too loud, and always ending with "
+        f"the same record that nobody in the room has ever managed to name, not even the owner of "
+        f"the place, who has asked every single week since the very first night of {what}."
+    )
 
 
 def _setup(tmp_path: Path, mock, **sections):

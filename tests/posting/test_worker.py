@@ -21,8 +21,10 @@ from bot.posting.schedule import build_scheduler, post_trigger
 from bot.posting.worker import Worker
 from bot.store.store import Store
 
-BIOS = [f"DJ Worker {i} has played every ferry terminal on the {c} coast since {1995 + i}."
-        for i, c in enumerate(["north", "south", "east", "west"])]
+BIOS = [
+    f"DJ Worker {i} has played every ferry terminal on the {c} coast since {1995 + i}."
+    for i, c in enumerate(["north", "south", "east", "west"])
+]
 DJBIOS = [sys.executable, "-m", "bot.cli"]
 
 
@@ -47,6 +49,7 @@ def _adder(store, texts):
     def make_batch(*, n, now):
         for t in texts[:n]:
             store.add(t, source="test", now=now)
+
     return make_batch
 
 
@@ -84,8 +87,9 @@ def test_quiet_hours_skip_posting(tmp_path, mastodon):
 
 
 def test_scheduler_jobs_coalesce_with_one_instance(tmp_path, mastodon):
-    _, cfg = _config(tmp_path, mastodon, schedule={"post_cron": "0 9,15,21 * * *", "jitter_seconds": 30,
-                                                   "misfire_grace_s": 120})
+    _, cfg = _config(
+        tmp_path, mastodon, schedule={"post_cron": "0 9,15,21 * * *", "jitter_seconds": 30, "misfire_grace_s": 120}
+    )
     store = Store.open(database_url(cfg))
     sched = build_scheduler(Worker(cfg, store, make_publisher(cfg), _adder(store, [])))
     jobs = {j.id: j for j in sched.get_jobs()}
@@ -130,8 +134,7 @@ def test_signal_during_a_post_stops_cleanly_after_it(tmp_path, mastodon, sig):
 
 
 def test_running_worker_rides_out_faults_and_posts_each_bio_once(tmp_path, mastodon):
-    path, cfg = _config(tmp_path, mastodon, schedule={"post_every_minutes": 0.01, "min_queue": 0,
-                                                      "retry_base_s": 0.3})
+    path, cfg = _config(tmp_path, mastodon, schedule={"post_every_minutes": 0.01, "min_queue": 0, "retry_base_s": 0.3})
     store = _approved(cfg)
     for effect in ({"type": "status", "status": 503}, {"type": "malformed"}, {"type": "status", "status": 502}):
         mastodon.fault(effect)  # rules apply in order, one request each
@@ -183,8 +186,7 @@ def test_cli_post_reports_a_failure_with_exit_1(tmp_path, mastodon):
 def test_cli_login_saves_a_0600_token_that_works(tmp_path, mastodon):
     path, _ = _config(tmp_path, mastodon)
     token_file = tmp_path / "secrets" / "bot.token"
-    r = _cli(path, "login", "--instance", mastodon.base_url, "--token-file", str(token_file),
-             input="mockcode_djbios\n")
+    r = _cli(path, "login", "--instance", mastodon.base_url, "--token-file", str(token_file), input="mockcode_djbios\n")
     assert r.exit_code == 0, r.output
     assert "/oauth/authorize" in r.output and f'token_file = "{token_file}"' in r.output
     assert token_file.stat().st_mode & 0o777 == 0o600
@@ -228,15 +230,26 @@ def test_cli_doctor_flags_an_unreachable_instance(tmp_path, mastodon):
 def test_run_once_end_to_end_with_the_tiny_model(tmp_path, mastodon, request):
     tiny = request.getfixturevalue("tiny_checkpoint")
     path, _ = _config(
-        tmp_path, mastodon, review={"mode": "auto"}, schedule={"min_queue": 1},
+        tmp_path,
+        mastodon,
+        review={"mode": "auto"},
+        schedule={"min_queue": 1},
         model={"checkpoint_dir": str(tiny.checkpoint_dir), "run_name": tiny.run_name},
         generate={"nsamples": 32, "batch_size": 32, "seed": 3, "max_tokens": 200},  # most tiny samples never end
-        filters={"min_chars": 1, "min_lang_prob": 0.0, "max_line_repeats": 50, "max_list_repeats": 50,
-                 "near_dup_jaccard": 1.0, "copy_overlap_max": 1.0, "copy_run_words": 1000},
+        filters={
+            "min_chars": 1,
+            "min_lang_prob": 0.0,
+            "max_line_repeats": 50,
+            "max_list_repeats": 50,
+            "near_dup_jaccard": 1.0,
+            "copy_overlap_max": 1.0,
+            "copy_run_words": 1000,
+        },
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    r = subprocess.run([*DJBIOS, "--config", str(path), "run", "--once"], capture_output=True,
-                       text=True, timeout=240, env=env)
+    r = subprocess.run(
+        [*DJBIOS, "--config", str(path), "run", "--once"], capture_output=True, text=True, timeout=240, env=env
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "post: posted" in r.stdout, r.stdout + r.stderr[-3000:]
     (st,) = _posts(mastodon)

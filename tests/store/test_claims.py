@@ -111,8 +111,9 @@ def test_roles_are_independent(store: Store) -> None:
 
 
 def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(store: Store) -> None:
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = f"{socket.gethostname()}:{proc.stdout.strip()}:x"
     alive = leases.make_holder()
     assert leases.is_dead_here(dead) and not leases.is_dead_here(alive)

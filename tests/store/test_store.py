@@ -155,8 +155,17 @@ def test_bad_texts_are_refused_and_nothing_is_stored(store: Store, text: str) ->
 
 def test_batches_and_provenance(store: Store) -> None:
     bid = store.create_batch("model", checkpoint="ck/run1", step=200, params={"top_k": 40}, seed=7)
-    c = store.add("bio", source="model", batch_id=bid, checkpoint="ck/run1", step=200, seed=7,
-                  params={"top_k": 40}, prompt="Stella", pronouns="she")
+    c = store.add(
+        "bio",
+        source="model",
+        batch_id=bid,
+        checkpoint="ck/run1",
+        step=200,
+        seed=7,
+        params={"top_k": 40},
+        prompt="Stella",
+        pronouns="she",
+    )
     store.finish_batch(bid, seconds=1.5, made=1, queued=1)
     got = store.get(c.id)
     assert (got.batch_id, got.step, got.seed, got.prompt, got.pronouns) == (bid, 200, 7, "Stella", "she")
@@ -176,8 +185,10 @@ def test_schema_is_migrated_and_wal_is_on(empty_db_url: str) -> None:
 def test_two_first_opens_at_once_migrate_once(empty_db_url: str) -> None:
     """A worker and a generator starting together on a new database: one migrates, the other waits."""
     code = "import sys; from bot.store.store import Store; Store.open(sys.argv[1]).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
     s = Store.open(empty_db_url)
@@ -194,8 +205,13 @@ def test_head_revision_is_the_newest_migration() -> None:
 
     revisions, parents = set(), set()
     for f in (Path(bot.store.__file__).parent / "migrations" / "versions").glob("*.py"):
-        values = {t.id: n.value.value for n in ast.parse(f.read_text()).body if isinstance(n, ast.Assign)
-                  for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+        values = {
+            t.id: n.value.value
+            for n in ast.parse(f.read_text()).body
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)
+        }
         if "revision" in values:
             revisions.add(values["revision"])
             parents.add(values.get("down_revision"))
@@ -269,10 +285,13 @@ def test_upgrade_from_0001_keeps_rows_and_records_their_status_ids(empty_db_url:
     with engine.begin() as conn:
         acfg.attributes["connection"] = conn
         command.upgrade(acfg, "0001")
-        conn.execute(text(
-            "INSERT INTO candidates (uuid, text, status, scores, source, params, created_at, attempts, history,"
-            " status_id, posted_url) VALUES ('u1', 'An old bio.', 'posted', '{}', 'test', '{}',"
-            " '2026-01-01 00:00:00', 1, '[]', '42', 'https://x/42')"))
+        conn.execute(
+            text(
+                "INSERT INTO candidates (uuid, text, status, scores, source, params, created_at, attempts, history,"
+                " status_id, posted_url) VALUES ('u1', 'An old bio.', 'posted', '{}', 'test', '{}',"
+                " '2026-01-01 00:00:00', 1, '[]', '42', 'https://x/42')"
+            )
+        )
     engine.dispose()
     s = Store.open(empty_db_url)
     c = s.list()[0]
@@ -300,8 +319,15 @@ def test_a_claim_is_won_by_exactly_one_process(store: Store, db_url: str) -> Non
     """Four processes race start_posting over the same 40 bios: each bio is claimed exactly once."""
     ids = [at("approved", store) for _ in range(40)]
     arg = ",".join(map(str, ids))
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, db_url, f"p{i}", arg], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, db_url, f"p{i}", arg],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
     won = [int(x) for out, _ in outs for x in out.strip().split(",") if x]

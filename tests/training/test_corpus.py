@@ -37,10 +37,14 @@ BIOS = [
     "Kestrel Moon is the alias of a former school teacher from Cork who fell for jungle at the age of forty. "
     "He plays vinyl only, hosts a show on community radio and has released three records so far.",
 ]
-GERMAN = ("Jonas Kerber ist ein DJ und Produzent aus Hamburg. Seit vielen Jahren legt er in den Clubs der Stadt "
-          "auf und veröffentlicht seine Platten auf dem eigenen Label, das er mit Freunden gegründet hat.")
-SPANISH = ("Marta Lobo es una DJ y productora de Sevilla. Desde hace diez años pincha en los clubes de la ciudad "
-           "y publica sus discos en un sello pequeño que fundó con dos amigas de la universidad.")
+GERMAN = (
+    "Jonas Kerber ist ein DJ und Produzent aus Hamburg. Seit vielen Jahren legt er in den Clubs der Stadt "
+    "auf und veröffentlicht seine Platten auf dem eigenen Label, das er mit Freunden gegründet hat."
+)
+SPANISH = (
+    "Marta Lobo es una DJ y productora de Sevilla. Desde hace diez años pincha en los clubes de la ciudad "
+    "y publica sus discos en un sello pequeño que fundó con dos amigas de la universidad."
+)
 
 
 def cfg_for(tmp_path: Path, **corpus: object) -> Config:
@@ -50,8 +54,9 @@ def cfg_for(tmp_path: Path, **corpus: object) -> Config:
 
 def write_jsonl(path: Path, texts: list[str], field: str = "text") -> Path:
     """A .jsonl input of {"name", field} records."""
-    path.write_text("".join(json.dumps({"name": f"artist {i}", field: t}) + "\n" for i, t in enumerate(texts)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"name": f"artist {i}", field: t}) + "\n" for i, t in enumerate(texts)), encoding="utf-8"
+    )
     return path
 
 
@@ -74,8 +79,14 @@ def test_corpus_file_format_and_read_back(tmp_path):
     assert text == "".join(f"<|startoftext|>{b}<|endoftext|>\n" for b in BIOS)
     assert read_corpus(out) == BIOS and st["kept"] == len(BIOS)
     m = manifest(out)
-    assert m[0] == {"id": "in.jsonl:1", "name": "artist 0", "url": "", "status": "kept", "reason": None,
-                    "corpus_index": 0}
+    assert m[0] == {
+        "id": "in.jsonl:1",
+        "name": "artist 0",
+        "url": "",
+        "status": "kept",
+        "reason": None,
+        "corpus_index": 0,
+    }
 
 
 def test_non_english_dropped_english_kept(tmp_path):
@@ -85,11 +96,14 @@ def test_non_english_dropped_english_kept(tmp_path):
     assert [m["reason"] for m in manifest(out)] == [None, "not_english", "not_english", None]
 
 
-@pytest.mark.parametrize("text, kept", [
-    ("DJ Nyx from Oslo plays techno, electro and ambient at Blå.", True),  # short, name-heavy English
-    ("Hannah Rot legt Techno auf und wohnt seit 2010 in Berlin.", False),
-    ("Produced with love by the label of the year, and the best.", True),
-])
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("DJ Nyx from Oslo plays techno, electro and ambient at Blå.", True),  # short, name-heavy English
+        ("Hannah Rot legt Techno auf und wohnt seit 2010 in Berlin.", False),
+        ("Produced with love by the label of the year, and the best.", True),
+    ],
+)
 def test_short_texts_decided_by_stopwords(tmp_path, text, kept):
     out, _ = build(tmp_path, [text], min_chars=20)
     assert (read_corpus(out) == [text]) is kept
@@ -101,8 +115,7 @@ def test_length_bounds_and_duplicates(tmp_path):
     shouting = BIOS[1].upper().replace(",", "")  # same words
     out, st = build(tmp_path, [long, BIOS[1], "Too short.", "x " * 3000, near, shouting, ""], max_chars=5000)
     assert read_corpus(out) == [long, BIOS[1]]
-    assert [m["reason"] for m in manifest(out)][2:] == ["too_short", "too_long", "near_duplicate", "duplicate",
-                                                        "empty"]
+    assert [m["reason"] for m in manifest(out)][2:] == ["too_short", "too_long", "near_duplicate", "duplicate", "empty"]
     assert st["dropped"] == {"duplicate": 1, "empty": 1, "near_duplicate": 1, "too_long": 1, "too_short": 1}
 
 
@@ -133,9 +146,11 @@ def test_rebuild_is_byte_identical_across_processes(tmp_path):
     texts = BIOS + [GERMAN, BIOS[0]] + [b.replace("the", "a") for b in BIOS]
     out, _ = build(tmp_path, texts, validation_share=0.3)
     first = {p: p.read_bytes() for p in tmp_path.glob("corpus*")}
-    code = ("import sys; from pathlib import Path; from tests.training.test_corpus import cfg_for;"
-            "from training.corpus.build import build_corpus; t = Path(sys.argv[1]);"
-            "build_corpus([t / 'in.jsonl'], t / 'corpus.txt', cfg_for(t, validation_share=0.3), index=False)")
+    code = (
+        "import sys; from pathlib import Path; from tests.training.test_corpus import cfg_for;"
+        "from training.corpus.build import build_corpus; t = Path(sys.argv[1]);"
+        "build_corpus([t / 'in.jsonl'], t / 'corpus.txt', cfg_for(t, validation_share=0.3), index=False)"
+    )
     env = dict(os.environ, PYTHONHASHSEED="12345")  # sets and dicts iterate differently
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, env=env, check=True)
     assert {p: p.read_bytes() for p in tmp_path.glob("corpus*")} == first and len(first) == 3
@@ -145,8 +160,9 @@ def test_txt_and_csv_inputs(tmp_path):
     txt = tmp_path / "a.txt"
     txt.write_text(f"{BIOS[0]}\n\n\n{BIOS[1]}\n", encoding="utf-8")
     delim = tmp_path / "b.txt"
-    delim.write_text(f"<|startoftext|>{BIOS[2]}<|endoftext|>\n<|startoftext|>{BIOS[3]}<|endoftext|>\n",
-                     encoding="utf-8")
+    delim.write_text(
+        f"<|startoftext|>{BIOS[2]}<|endoftext|>\n<|startoftext|>{BIOS[3]}<|endoftext|>\n", encoding="utf-8"
+    )
     table = tmp_path / "c.csv"
     with open(table, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([["bio", "other"], [BIOS[4], "x"], [BIOS[5], "y"]])
@@ -157,8 +173,10 @@ def test_txt_and_csv_inputs(tmp_path):
 
 
 def test_jsonl_field_and_discogs_ids(tmp_path):
-    rows = [{"discogs_id": 7, "name": "Theo Lanning", "profile_raw": BIOS[0] + " He also works with [a8]."},
-            {"discogs_id": 8, "name": "Ayla Verde", "profile_raw": "[b]" + BIOS[1] + "[/b] See [a=Theo Lanning]."}]
+    rows = [
+        {"discogs_id": 7, "name": "Theo Lanning", "profile_raw": BIOS[0] + " He also works with [a8]."},
+        {"discogs_id": 8, "name": "Ayla Verde", "profile_raw": "[b]" + BIOS[1] + "[/b] See [a=Theo Lanning]."},
+    ]
     src = tmp_path / "d.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "corpus.txt"
@@ -168,9 +186,13 @@ def test_jsonl_field_and_discogs_ids(tmp_path):
         build_corpus([src], out, cfg_for(tmp_path), index=False)
 
 
-@pytest.mark.parametrize("name, body, match", [
-    ("x.md", "hello", "unsupported input type"), ("bad.jsonl", "{nope\n", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "name, body, match",
+    [
+        ("x.md", "hello", "unsupported input type"),
+        ("bad.jsonl", "{nope\n", "not valid JSON"),
+    ],
+)
 def test_bad_inputs_raise_input_error(tmp_path, name, body, match):
     (tmp_path / name).write_text(body, encoding="utf-8")
     with pytest.raises(InputError, match=match):
@@ -184,8 +206,14 @@ def test_build_from_scrape_cache(scrape_site, tmp_path):
     cfg = dataclasses.replace(cfg, corpus=dataclasses.replace(cfg.corpus, validation_share=0.0))
     clock = [0.0]
     with requests.Session() as s:
-        crawl(cfg, cfg.scrape.sites[0], session=s, clock=lambda: clock[0],
-              sleep=lambda x: clock.__setitem__(0, clock[0] + x), progress=False)
+        crawl(
+            cfg,
+            cfg.scrape.sites[0],
+            session=s,
+            clock=lambda: clock[0],
+            sleep=lambda x: clock.__setitem__(0, clock[0] + x),
+            progress=False,
+        )
     out = tmp_path / "corpus.txt"
     st = build_corpus(None, out, cfg, index=False)
     by_name = {m["name"]: m for m in manifest(out)}
@@ -233,6 +261,7 @@ assert enc.decode(list(chunks[0])) == open(sys.argv[1], encoding="utf-8").read()
 
 
 # --- the CLI ---------------------------------------------------------------------------------------
+
 
 def invoke(*args: str):
     """Run `djbios ARGS` through click's CliRunner."""

@@ -11,26 +11,32 @@ from training.extract import clean_text, decode_body, extract_links, extract_rec
 
 SITE = Path(__file__).resolve().parents[1] / "site"
 BOILERPLATE = ["read more", "show more", "cookie", "accept all"]
-CFG = SiteConfig(name="fixture", link_selector="a.artist", bio_selector="div.bio", name_selector="h1",
-                 next_page_selector="a.next")
+CFG = SiteConfig(
+    name="fixture", link_selector="a.artist", bio_selector="div.bio", name_selector="h1", next_page_selector="a.next"
+)
 
 
-@pytest.mark.parametrize("raw, want", [
-    ("with [a=Theo Lanning] on [l=Tidewater Radio].", "with Theo Lanning on Tidewater Radio."),
-    ("see [url=https://example.invalid/x]Glass Orchard[/url] now", "see Glass Orchard now"),
-    ("home: [url]https://example.invalid[/url]", "home:"),
-    ("[b]Loud[/b] and [i]quiet[/i]", "Loud and quiet"),
-    ("member of [a12345], [a=Kid Vale] and [a678].", "member of Kid Vale."),
-    ("alias of [a=12] on [r=99] [m99] [l123]", "alias of Mia Noon on"),
-    ("produced by [a12] (with [a777])", "produced by Mia Noon"),
-])
+@pytest.mark.parametrize(
+    "raw, want",
+    [
+        ("with [a=Theo Lanning] on [l=Tidewater Radio].", "with Theo Lanning on Tidewater Radio."),
+        ("see [url=https://example.invalid/x]Glass Orchard[/url] now", "see Glass Orchard now"),
+        ("home: [url]https://example.invalid[/url]", "home:"),
+        ("[b]Loud[/b] and [i]quiet[/i]", "Loud and quiet"),
+        ("member of [a12345], [a=Kid Vale] and [a678].", "member of Kid Vale."),
+        ("alias of [a=12] on [r=99] [m99] [l123]", "alias of Mia Noon on"),
+        ("produced by [a12] (with [a777])", "produced by Mia Noon"),
+    ],
+)
 def test_unwrap_discogs(raw, want):
     assert unwrap_discogs(raw, {12: "Mia Noon"}).strip() == want
 
 
 def test_clean_text_drops_boilerplate_and_normalises():
-    raw = "First   line &amp; more\n\nRead more\nWe use cookies to improve things.\nA long line mentioning " \
-          "cookie in passing " + "and more words " * 10 + "\nLast line. Read more…"
+    raw = (
+        "First   line &amp; more\n\nRead more\nWe use cookies to improve things.\nA long line mentioning "
+        "cookie in passing " + "and more words " * 10 + "\nLast line. Read more…"
+    )
     out = clean_text(raw, BOILERPLATE)
     assert out.startswith("First line & more A long line mentioning cookie")  # long prose lines stay
     assert out.endswith("Last line.")
@@ -41,13 +47,16 @@ def test_clean_text_removes_gpt2_delimiters():
     assert clean_text("a <|endoftext|>b<|startoftext|>", []) == "a b"
 
 
-@pytest.mark.parametrize("ctype, body, want", [
-    ("text/html; charset=windows-1252", "<p>señor’s café</p>".encode("cp1252"), "señor’s café"),
-    ("text/html; charset=ISO-8859-1", "<p>Zürich “x”</p>".encode("cp1252"), "Zürich “x”"),  # read as cp1252
-    ("text/html", b'<meta charset="latin-1"><p>Malm\xf6</p>', "Malmö"),
-    ("text/html", "<p>déjà vu, naïve café, Ménilmontant</p>".encode(), "déjà vu"),
-    ("", b"\xef\xbb\xbf<p>Bj\xc3\xb6rk</p>", "Björk"),
-])
+@pytest.mark.parametrize(
+    "ctype, body, want",
+    [
+        ("text/html; charset=windows-1252", "<p>señor’s café</p>".encode("cp1252"), "señor’s café"),
+        ("text/html; charset=ISO-8859-1", "<p>Zürich “x”</p>".encode("cp1252"), "Zürich “x”"),  # read as cp1252
+        ("text/html", b'<meta charset="latin-1"><p>Malm\xf6</p>', "Malmö"),
+        ("text/html", "<p>déjà vu, naïve café, Ménilmontant</p>".encode(), "déjà vu"),
+        ("", b"\xef\xbb\xbf<p>Bj\xc3\xb6rk</p>", "Björk"),
+    ],
+)
 def test_decode_body(ctype, body, want):
     assert want in decode_body(body, ctype)
 
@@ -62,9 +71,11 @@ def test_extract_record_from_artist_page():
     url = "http://127.0.0.1/artists/nova-reyes.html"
     rec = extract_record(parse((SITE / "artists/nova-reyes.html").read_bytes()), url, CFG, BOILERPLATE)
     assert rec is not None and rec.name == "Nova Reyes" and rec.url == url
-    assert rec.bio.startswith("Nova Reyes is a DJ and producer from Leeds who has spent a decade digging "
-                              "through dusty crates of broken beat & jazz-funk. She runs the Quiet Harbour "
-                              "label with her partner Theo Lanning and hosts a monthly show on Tidewater Radio.")
+    assert rec.bio.startswith(
+        "Nova Reyes is a DJ and producer from Leeds who has spent a decade digging "
+        "through dusty crates of broken beat & jazz-funk. She runs the Quiet Harbour "
+        "label with her partner Theo Lanning and hosts a monthly show on Tidewater Radio."
+    )
     assert rec.bio.endswith("her remix of Glass Orchard was played on every terrace of the summer.")
     assert "Read more" not in rec.bio and "cookie" not in rec.bio and "Booking" not in rec.bio
 
@@ -92,13 +103,16 @@ def test_decode_body_refuses_binary_with_a_reason():
         decode_body(zlib.compress((SITE / "artists/nova-reyes.html").read_bytes()), "text/html; charset=zlib")
 
 
-@pytest.mark.parametrize("ctype, body, want", [
-    ("text/html; charset=base64", "<p>Zoë</p>".encode(), "Zoë"),  # no text encoding: detection reads it
-    ("text/html; charset=latin-1", "<p>Zoë</p>".encode(), "Zoë"),  # no WHATWG label either
-    ("text/html; charset=windows-1252", b"\xef\xbb\xbf<p>Bj\xc3\xb6rk</p>", "Björk"),  # a BOM beats the header
-    ("text/html", b'<meta charset="utf-16"><p>Bj\xc3\xb6rk</p>', "Björk"),  # <meta> utf-16 means utf-8
-    ("text/html; charset=iso-2022-kr", "<p>Zoë</p>".encode(), "Zoë"),  # WHATWG "replacement": ignored
-])
+@pytest.mark.parametrize(
+    "ctype, body, want",
+    [
+        ("text/html; charset=base64", "<p>Zoë</p>".encode(), "Zoë"),  # no text encoding: detection reads it
+        ("text/html; charset=latin-1", "<p>Zoë</p>".encode(), "Zoë"),  # no WHATWG label either
+        ("text/html; charset=windows-1252", b"\xef\xbb\xbf<p>Bj\xc3\xb6rk</p>", "Björk"),  # a BOM beats the header
+        ("text/html", b'<meta charset="utf-16"><p>Bj\xc3\xb6rk</p>', "Björk"),  # <meta> utf-16 means utf-8
+        ("text/html; charset=iso-2022-kr", "<p>Zoë</p>".encode(), "Zoë"),  # WHATWG "replacement": ignored
+    ],
+)
 def test_decode_body_follows_whatwg_labels(ctype, body, want):
     assert want in decode_body(body, ctype)
 

@@ -66,14 +66,28 @@ def test_load_session_names_the_missing_step(tiny_checkpoint):
 def test_too_small_corpus_is_refused(tiny_model, tmp_path):
     small = write_corpus(tmp_path / "small.txt", ["A DJ from Leeds who plays house."] * 3)
     with pytest.raises(ModelError, match="less than one 1024-token training window"):
-        ft.train(small, models_dir=tiny_model.models_dir, model_name="tiny",
-                 checkpoint_dir=tmp_path / "ck", run_name="r", settings=fast_settings(), steps=1)
+        ft.train(
+            small,
+            models_dir=tiny_model.models_dir,
+            model_name="tiny",
+            checkpoint_dir=tmp_path / "ck",
+            run_name="r",
+            settings=fast_settings(),
+            steps=1,
+        )
 
 
 def test_missing_base_model_says_how_to_make_one(tiny_model, tmp_path):
     with pytest.raises(ModelError, match="djbios model init"):
-        ft.train(tiny_model.corpus, models_dir=tmp_path, model_name="small",
-                 checkpoint_dir=tmp_path / "ck", run_name="r", settings=fast_settings(), steps=1)
+        ft.train(
+            tiny_model.corpus,
+            models_dir=tmp_path,
+            model_name="small",
+            checkpoint_dir=tmp_path / "ck",
+            run_name="r",
+            settings=fast_settings(),
+            steps=1,
+        )
 
 
 def _config(tmp_path: Path, tiny_model, model_extra: str = "", **train: object) -> Path:
@@ -108,8 +122,7 @@ def test_cli_train_then_fresh_keeps_the_old_run_aside(tiny_model, tmp_path):
 
 def test_cli_model_init_tiny(tiny_model, tmp_path):
     cfg = _config(tmp_path, tiny_model)
-    r = CliRunner().invoke(cli, ["--config", str(cfg), "model", "init", "--size", "tiny",
-                                 "--vocab-size", "600"])
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "model", "init", "--size", "tiny", "--vocab-size", "600"])
     assert r.exit_code == 0, r.output
     assert "initialised tiny model" in r.output
     assert '"n_vocab": 600' in (tmp_path / "models" / "tiny" / "hparams.json").read_text()
@@ -130,10 +143,15 @@ def test_ctrl_c_saves_a_checkpoint(tiny_model, tmp_path):
     output = (tmp_path / "out.txt").open("w+")  # a file, not a pipe: a full pipe would block training
     # A shell's background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
     # handler: give the child the default disposition, as a terminal's Ctrl-C would find it.
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(cfg), "train",
-                             "--steps", "100000"], cwd=ROOT, env=env, stdout=output,
-                            stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(cfg), "train", "--steps", "100000"],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     log = tmp_path / "checkpoint" / "run1" / ft.LOSS_CSV
     try:
         deadline = time.monotonic() + 240  # start-up alone can take a minute on a loaded 2-core box
@@ -171,8 +189,10 @@ def test_a_stale_copy_index_is_rebuilt(tmp_path):
     """An index of an older corpus would report no copies of the current one."""
     corpus = tmp_path / "corpus.txt"
     a = "Old bio about a DJ who never existed and plays nothing at all on any weekend anywhere."
-    b = ("Brand new bio: Mira Quell spins acid techno at the Lantern Rooms every second Friday and "
-         "runs a tape label from her kitchen in Leith with two friends.")
+    b = (
+        "Brand new bio: Mira Quell spins acid techno at the Lantern Rooms every second Friday and "
+        "runs a tape label from her kitchen in Leith with two friends."
+    )
     corpus.write_text(f"<|startoftext|>{a}<|endoftext|>\n", encoding="utf-8")
     ft.ensure_index(corpus, tmp_path / "corpus.idx")
     corpus.write_text(f"<|startoftext|>{b}<|endoftext|>\n", encoding="utf-8")

@@ -43,11 +43,16 @@ def test_checkpoint_loads_with_load_gpt2_and_generates(tiny_checkpoint):
 
     with tf.Graph().as_default():
         sess = gpt2.start_tf_sess()
-        gpt2.load_gpt2(sess, run_name=tiny_checkpoint.run_name,
-                       checkpoint_dir=str(tiny_checkpoint.checkpoint_dir))
-        texts = gpt2.generate(sess, run_name=tiny_checkpoint.run_name,
-                              checkpoint_dir=str(tiny_checkpoint.checkpoint_dir),
-                              return_as_list=True, length=40, seed=1, prefix="<|startoftext|>")
+        gpt2.load_gpt2(sess, run_name=tiny_checkpoint.run_name, checkpoint_dir=str(tiny_checkpoint.checkpoint_dir))
+        texts = gpt2.generate(
+            sess,
+            run_name=tiny_checkpoint.run_name,
+            checkpoint_dir=str(tiny_checkpoint.checkpoint_dir),
+            return_as_list=True,
+            length=40,
+            seed=1,
+            prefix="<|startoftext|>",
+        )
         sess.close()
     assert len(texts) == 1 and texts[0].startswith("<|startoftext|>") and len(texts[0]) > 20
 
@@ -102,8 +107,13 @@ def test_model_module_imports_no_tensorflow():
     import sys
 
     code = "import sys, training.model; print('tensorflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[2], check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
     assert out.stdout.strip() == "False"
 
 

@@ -27,7 +27,7 @@ Saving checkpoint/run1/model-2
 def feed(tap: LossTap, text: str) -> None:
     """Write in odd-sized pieces, as print() and tqdm do."""
     for i in range(0, len(text), 7):
-        tap.write(text[i:i + 7])
+        tap.write(text[i : i + 7])
     tap.close()
 
 

@@ -31,8 +31,7 @@ def run(cfg, site=None, clock=None, **kw):
     times: list[tuple[float, str]] = []
     with requests.Session() as s:
         s.hooks["response"].append(lambda r, *a, **k: times.append((clock(), r.url)))
-        stats = crawl(cfg, site or cfg.scrape.sites[0], session=s, clock=clock, sleep=clock.sleep,
-                      progress=False, **kw)
+        stats = crawl(cfg, site or cfg.scrape.sites[0], session=s, clock=clock, sleep=clock.sleep, progress=False, **kw)
     return stats, clock, times
 
 
@@ -126,10 +125,13 @@ def test_unreachable_robots_means_no_crawl(tmp_path, scrape_site):
     assert stats.fetched == 0 and stats.robots_blocked == 1
 
 
-@pytest.mark.parametrize("status, body", [
-    (429, b"slow down"),  # rate-limited: stay out rather than crawl without rules
-    (200, b"User-agent: *\nDisallow: /private\n" + b"#" * 600_000),  # too large to read
-])
+@pytest.mark.parametrize(
+    "status, body",
+    [
+        (429, b"slow down"),  # rate-limited: stay out rather than crawl without rules
+        (200, b"User-agent: *\nDisallow: /private\n" + b"#" * 600_000),  # too large to read
+    ],
+)
 def test_unusable_robots_means_no_crawl(tmp_path, scrape_site, status, body):
     scrape_site.robots_override = (status, body)
     try:
@@ -207,8 +209,9 @@ def test_request_rate_from_robots_holds_between_requests(scrape_site, tmp_path):
     assert len(times) == 5 and min(b[0] - a[0] for a, b in zip(times, times[1:])) >= 10.0
 
 
-@pytest.mark.parametrize("key, value", [("deadline_s", 0.0), ("deadline_s", 7200.0), ("max_delay_s", 0.0),
-                                        ("max_delay_s", 1e6)])
+@pytest.mark.parametrize(
+    "key, value", [("deadline_s", 0.0), ("deadline_s", 7200.0), ("max_delay_s", 0.0), ("max_delay_s", 1e6)]
+)
 def test_new_scrape_keys_are_validated(tmp_path, key, value):
     from bot.config import load_config
     from bot.errors import ConfigError

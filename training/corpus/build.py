@@ -53,16 +53,20 @@ def build_corpus(inputs: list[Path] | None, out: Path, cfg: Config, *, index: bo
         outs.abort()
         raise
     outs.commit()
-    stats = outs.stats() | {"seconds": round(time.perf_counter() - t0, 3), "seconds_lang": round(lang.seconds, 3),
-                            "langdetect_calls": lang.calls}
+    stats = outs.stats() | {
+        "seconds": round(time.perf_counter() - t0, 3),
+        "seconds_lang": round(lang.seconds, 3),
+        "langdetect_calls": lang.calls,
+    }
     if index:
         build_index(out, out.with_suffix(".idx"))
         stats["names"] = rebuild_names(out)
     return stats
 
 
-def _reason(text: str, c: CorpusConfig, seen: set[bytes], near: NearDupIndex,
-            lang: LanguageCheck) -> tuple[str | None, Any]:
+def _reason(
+    text: str, c: CorpusConfig, seen: set[bytes], near: NearDupIndex, lang: LanguageCheck
+) -> tuple[str | None, Any]:
     """The first check a cleaned bio fails (None to keep it), and its near-dup sketch."""
     if not text:
         return "empty", None
@@ -101,8 +105,14 @@ class _Outputs:
     def write(self, rec: InputRecord, text: str, reason: str | None) -> None:
         """One record: None = kept in the corpus, "validation" = kept in .val.txt, else dropped."""
         corpus, val, manifest = self.files
-        entry: dict[str, str | int | None] = {"id": rec.id, "name": rec.name, "url": rec.url, "status": "kept",
-                                              "reason": reason, "corpus_index": None}
+        entry: dict[str, str | int | None] = {
+            "id": rec.id,
+            "name": rec.name,
+            "url": rec.url,
+            "status": "kept",
+            "reason": reason,
+            "corpus_index": None,
+        }
         if reason is None:
             entry["corpus_index"] = self.kept
             corpus.write(block(text))
@@ -129,6 +139,11 @@ class _Outputs:
 
     def stats(self) -> dict[str, Any]:
         """Counts of the build for the CLI and the benchmark."""
-        return {"inputs": self.kept + self.val + sum(self.dropped.values()), "kept": self.kept,
-                "validation": self.val, "dropped": dict(sorted(self.dropped.items())), "path": str(self.out),
-                "bytes": self.out.stat().st_size}
+        return {
+            "inputs": self.kept + self.val + sum(self.dropped.values()),
+            "kept": self.kept,
+            "validation": self.val,
+            "dropped": dict(sorted(self.dropped.items())),
+            "path": str(self.out),
+            "bytes": self.out.stat().st_size,
+        }

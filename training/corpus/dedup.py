@@ -52,7 +52,7 @@ class NearDupIndex:
         np = self.np
         h = np.array(list(map(self.word_ids.__getitem__, words)) or [0], dtype=np.uint64)
         k = min(_SHINGLE, len(h))
-        sh = sum(h[j: len(h) - k + 1 + j] * self.pos[j] for j in range(k))  # wraps mod 2**64 on purpose
+        sh = sum(h[j : len(h) - k + 1 + j] * self.pos[j] for j in range(k))  # wraps mod 2**64 on purpose
         return np.unique((sh >> np.uint64(32)).astype(np.uint32))
 
     def sketch(self, words: list[str]) -> tuple[Any, list[int]]:

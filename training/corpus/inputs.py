@@ -112,8 +112,9 @@ def _from_jsonl(path: Path, cfg: Config) -> Iterator[InputRecord]:
         text = r.get(field, r.get("text")) if isinstance(r, dict) else None
         if not isinstance(text, str):
             raise InputError(f"{path}:{n}: no string field {field!r} (or 'text'); set [corpus] jsonl_field")
-        yield InputRecord(str(r.get("id") or f"{path.name}:{n}"), str(r.get("name") or ""),
-                          str(r.get("url") or ""), text, names)
+        yield InputRecord(
+            str(r.get("id") or f"{path.name}:{n}"), str(r.get("name") or ""), str(r.get("url") or ""), text, names
+        )
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
@@ -135,5 +136,8 @@ def _discogs_names(path: Path) -> dict[int, str] | None:
     first = next(_json_lines(path), (0, None))[1]
     if not isinstance(first, dict) or "discogs_id" not in first:
         return None
-    return {r["discogs_id"]: str(r.get("name") or "") for _, r in _json_lines(path)
-            if isinstance(r, dict) and isinstance(r.get("discogs_id"), int)}
+    return {
+        r["discogs_id"]: str(r.get("name") or "")
+        for _, r in _json_lines(path)
+        if isinstance(r, dict) and isinstance(r.get("discogs_id"), int)
+    }

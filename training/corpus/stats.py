@@ -40,22 +40,30 @@ def corpus_stats(path: Path) -> dict[str, Any]:
         f = pronoun_family(b)
         fams[f] = fams.get(f, 0) + 1
     gendered = sum(n for f, n in fams.items() if f in LABELS.values())
-    return {"bios": len(bios), "manifest": dict(sorted(reasons.items())), "mb": path.stat().st_size / 1e6,
-            "approx_tokens": int(lengths.sum() / 4),  # GPT-2 BPE averages ~4 characters per token in English
-            "chars_percentiles": {p: int(np.percentile(lengths, p)) for p in (0, 5, 25, 50, 75, 95, 100)},
-            "pronouns": dict(sorted(fams.items())),
-            "pronoun_share": {f: round(fams.get(f, 0) / gendered, 3) if gendered else 0.0 for f in LABELS.values()}}
+    return {
+        "bios": len(bios),
+        "manifest": dict(sorted(reasons.items())),
+        "mb": path.stat().st_size / 1e6,
+        "approx_tokens": int(lengths.sum() / 4),  # GPT-2 BPE averages ~4 characters per token in English
+        "chars_percentiles": {p: int(np.percentile(lengths, p)) for p in (0, 5, 25, 50, 75, 95, 100)},
+        "pronouns": dict(sorted(fams.items())),
+        "pronoun_share": {f: round(fams.get(f, 0) / gendered, 3) if gendered else 0.0 for f in LABELS.values()},
+    }
 
 
 def format_stats(s: dict[str, Any]) -> str:
     """corpus_stats as the lines `djbios corpus stats` prints, with a warning on pronoun bias."""
-    lines = [f"bios in corpus: {s['bios']}   size: {s['mb']:.2f} MB   ~tokens: {s['approx_tokens']:,} (chars/4)",
-             "manifest: " + (", ".join(f"{k} {v}" for k, v in s["manifest"].items()) or "none found"),
-             "length (chars) percentiles: " + "  ".join(f"p{p}={v}" for p, v in s["chars_percentiles"].items()),
-             "pronouns (dominant family per bio): " + ", ".join(f"{k} {v}" for k, v in s["pronouns"].items()),
-             "share of gendered bios: " + ", ".join(f"{k} {v:.0%}" for k, v in s["pronoun_share"].items())]
+    lines = [
+        f"bios in corpus: {s['bios']}   size: {s['mb']:.2f} MB   ~tokens: {s['approx_tokens']:,} (chars/4)",
+        "manifest: " + (", ".join(f"{k} {v}" for k, v in s["manifest"].items()) or "none found"),
+        "length (chars) percentiles: " + "  ".join(f"p{p}={v}" for p, v in s["chars_percentiles"].items()),
+        "pronouns (dominant family per bio): " + ", ".join(f"{k} {v}" for k, v in s["pronouns"].items()),
+        "share of gendered bios: " + ", ".join(f"{k} {v:.0%}" for k, v in s["pronoun_share"].items()),
+    ]
     for fam, share in s["pronoun_share"].items():
         if share > BIAS_SHARE:
-            lines.append(f"WARNING: {share:.0%} of the bios with pronouns use {fam}: the model will learn this "
-                         "bias; add bios of other people or prompt with --pronouns")
+            lines.append(
+                f"WARNING: {share:.0%} of the bios with pronouns use {fam}: the model will learn this "
+                "bias; add bios of other people or prompt with --pronouns"
+            )
     return "\n".join(lines)

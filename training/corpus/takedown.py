@@ -46,25 +46,42 @@ class Takedowns:
     def load(cls, corpus: Path) -> Takedowns:
         """The takedowns recorded beside a corpus (none when the file does not exist)."""
         path = takedowns_path(corpus)
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()] if path.is_file() else []
-        return cls(frozenset(_norm(r["name"]) for r in rows if r.get("name")),
-                   frozenset(r["url"] for r in rows if r.get("url")))
+        rows = (
+            [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            if path.is_file()
+            else []
+        )
+        return cls(
+            frozenset(_norm(r["name"]) for r in rows if r.get("name")),
+            frozenset(r["url"] for r in rows if r.get("url")),
+        )
 
     def matches(self, name: str, url: str) -> bool:
         """True for a record of an excluded artist."""
         return bool(name and _norm(name) in self.names) or bool(url and url in self.urls)
 
 
-def exclude(corpus: Path, *, name: str | None = None, url: str | None = None, reason: str = "",
-            by: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+def exclude(
+    corpus: Path,
+    *,
+    name: str | None = None,
+    url: str | None = None,
+    reason: str = "",
+    by: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Record the takedown, remove the artist's bios, rebuild the indexes; return what changed."""
     if not (name and name.strip()) and not (url and url.strip()):
         raise InputError("say who to exclude: --name NAME or --url URL")
     if not corpus.is_file():
         raise InputError(f"{corpus}: no corpus yet; run `djbios corpus build`")
-    entry = {"name": " ".join(name.split()) if name else None, "url": url.strip() if url else None,
-             "at": (now or datetime.now(UTC)).isoformat(), "by": by or getpass.getuser(), "reason": reason}
+    entry = {
+        "name": " ".join(name.split()) if name else None,
+        "url": url.strip() if url else None,
+        "at": (now or datetime.now(UTC)).isoformat(),
+        "by": by or getpass.getuser(),
+        "reason": reason,
+    }
     with takedowns_path(corpus).open("a", encoding="utf-8") as f:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
     removed = _rewrite(corpus, Takedowns.load(corpus))
@@ -122,6 +139,7 @@ def rebuild_names(corpus: Path) -> int:
                 names.append(r["name"])
     path = takedowns_path(corpus)
     if path.is_file():
-        names += [json.loads(line).get("name") or "" for line in path.read_text(encoding="utf-8").splitlines()
-                  if line.strip()]
+        names += [
+            json.loads(line).get("name") or "" for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     return write_name_index(names_path(corpus), names)

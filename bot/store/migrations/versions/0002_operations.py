@@ -67,14 +67,18 @@ def upgrade() -> None:
     # Bios posted before 0002 have one status: record it, so unpost and reconciliation find it.
     # Written through the JSON type, not SQL string concatenation: PostgreSQL will not store a text
     # expression in a json column, and the driver quotes the id correctly on every database.
-    cands = sa.table("candidates", sa.column("id", sa.Integer), sa.column("status_id", sa.String),
-                     sa.column("status_ids", sa.JSON))
+    cands = sa.table(
+        "candidates", sa.column("id", sa.Integer), sa.column("status_id", sa.String), sa.column("status_ids", sa.JSON)
+    )
     conn = op.get_bind()
     rows = conn.execute(sa.select(cands.c.id, cands.c.status_id).where(cands.c.status_id.is_not(None))).all()
     if rows:
-        conn.execute(cands.update().where(cands.c.id == sa.bindparam("cid"))
-                     .values(status_ids=sa.bindparam("ids", type_=sa.JSON)),
-                     [{"cid": cid, "ids": [sid]} for cid, sid in rows])
+        conn.execute(
+            cands.update()
+            .where(cands.c.id == sa.bindparam("cid"))
+            .values(status_ids=sa.bindparam("ids", type_=sa.JSON)),
+            [{"cid": cid, "ids": [sid]} for cid, sid in rows],
+        )
 
 
 def downgrade() -> None:
@@ -82,8 +86,16 @@ def downgrade() -> None:
     with op.batch_alter_table("candidates") as batch:
         batch.drop_index("ix_candidates_quality")
         batch.drop_constraint("fk_candidates_request", type_="foreignkey")
-        for col in ("retracted_at", "claimed_at", "claimed_by", "request_id", "status_ids", "reviewed_by",
-                    "filter_fingerprint", "quality"):
+        for col in (
+            "retracted_at",
+            "claimed_at",
+            "claimed_by",
+            "request_id",
+            "status_ids",
+            "reviewed_by",
+            "filter_fingerprint",
+            "quality",
+        ):
             batch.drop_column(col)
     for table in ("leases", "alerts", "bot_state", "requests"):
         op.drop_table(table)
