@@ -18,7 +18,7 @@ ROOT="$(cd "$(dirname "$0")" && pwd)"
 cd "$ROOT"
 DEMO="${DJBIOS_DEMO_DIR:-$ROOT/demo}"
 SIZE="${DJBIOS_DEMO_SIZE:-small}"
-STEPS="${DJBIOS_DEMO_STEPS:-4000}"  # small model, 4 x 256 tokens per step, cosine from lr 2e-3: 0.19 s/step on 2 quiet cores (bench/RESULTS.md)
+STEPS="${DJBIOS_DEMO_STEPS:-4000}"  # small model, 4 x 256 tokens per step, cosine from lr 2e-3 (timings: bench/RESULTS.md)
 COMPOSED_N=8000                     # bios composed by scripts/compose_bios.py beside the team's own (bench/RESULTS.md)
 COMMITTED="$ROOT/training/data/demo-model"
 VENV="${DJBIOS_VENV:-$ROOT/.venv}"
