@@ -158,3 +158,32 @@ def test_demo_first_run_is_short_quiet_and_ends_with_next_steps_that_work(tmp_pa
         kept.wait(timeout=60)
         timer.cancel()
     assert port_closed(running.group(0))
+
+
+@pytest.mark.slow
+def test_demo_default_first_run_uses_the_committed_model_and_passes_the_real_filters(
+    tmp_path: Path,
+) -> None:
+    """The README's first command as a newcomer runs it: no knobs, the committed model, every filter."""
+    env = demo_env(tmp_path)
+    for knob in ("DJBIOS_DEMO_SIZE", "DJBIOS_DEMO_STEPS", "DJBIOS_DEMO_SKIP_FILTERS"):
+        env.pop(knob)
+    done = shell(f"bash {ROOT / 'demo.sh'}", env, timeout=900)
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:]
+    lines = out.splitlines()
+    assert len(lines) <= MAX_LINES, out
+    assert re.search(r"^using \S+/demo-small-committed \(model-\d+\)$", out, re.M), out  # no training
+    bio = slice(
+        next(i for i, x in enumerate(lines) if x.startswith("Posted bio #")),
+        next(i for i, x in enumerate(lines) if x.startswith("Status URL:")),
+    )
+    judged = lines[: bio.start] + lines[bio.stop :]
+    assert not [x for x in judged if ERROR_LOOKING.search(x)], out
+    # Every filter judged the batch: some passed (one was posted), and the summary line adds up.
+    refill = re.search(r"^refill: made (\d+), queued (\d+), approved (\d+); post: posted http", out, re.M)
+    assert refill, out
+    made, queued, approved = map(int, refill.groups())
+    rejected = int(re.search(r"^rejected by the filters before any review: (\d+)$", out, re.M).group(1))
+    assert made == 32 and queued + rejected == made and 1 <= approved <= queued, out
+    assert " ".join(lines[bio.start + 1 : bio.stop]).strip(), out  # the posted bio is shown
