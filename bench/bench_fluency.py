@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.fluency import (  # noqa: E402
+from bot.filters.fluency import (  # noqa: E402
     MIN_ZIPF,
     _judge,
     check_fluency,

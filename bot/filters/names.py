@@ -32,8 +32,17 @@ def names_path(corpus: Path) -> Path:
 
 
 def write_name_index(path: Path, names: Iterable[str]) -> int:
-    """Write the index atomically; return how many names it holds."""
-    unique = sorted({" ".join(n.split()) for n in names if n and n.strip()}, key=str.casefold)
+    """Write the index atomically; return how many names it holds.
+
+    Names that differ only in case are one name, spelled as first given: the corpus's own spelling
+    comes before a takedown typed by hand ("bram solvey"), and the reviewer sees the former.
+    """
+    first: dict[str, str] = {}
+    for n in names:
+        if n and n.strip():
+            spelled = " ".join(n.split())
+            first.setdefault(spelled.casefold(), spelled)
+    unique = sorted(first.values(), key=str.casefold)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({"version": VERSION, "names": unique}, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)

@@ -55,7 +55,7 @@ class Candidate:
     last_error: str | None
     retry_at: datetime | None
     history: list[dict[str, Any]]
-    quality: float | None = None  # ranking: higher is better (fluency and the filters' margins)
+    quality: float | None = None  # ranking, 0..1, higher is better (bot/filters/quality.py: fluency and language)
     filter_fingerprint: str | None = None  # the filter settings its stored verdict was made under
     reviewed_by: str | None = None  # who approved or rejected it: operator, auto, force, dm:<acct>
     status_ids: list[str] = dataclasses.field(default_factory=list)  # every status of the bio, in order

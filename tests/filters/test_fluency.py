@@ -156,3 +156,15 @@ def test_lookups_are_cached_and_repeatable() -> None:
     assert FL.fluency(SALAD) == first
     assert FL.judge_lower.cache_info().hits == before  # the token cache above it answered
     assert FL._judge.cache_info().hits > 0
+
+
+def test_the_calibration_bench_still_runs() -> None:
+    """bench/bench_fluency.py imported the module from its old home and failed before any number."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, str(root / "bench" / "bench_fluency.py"), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0 and "--bios" in r.stdout, r.stderr
