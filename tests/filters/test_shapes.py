@@ -109,7 +109,7 @@ def test_the_given_name_is_the_subject_not_another_person() -> None:
 
 
 def test_sample_bios_rarely_count_two_families() -> None:
-    """Of 2,180 team bios, 3 count two families, none a real switch: a generic "they" twice ("until
+    """Of the 2,729 team bios, 3 count two families, none a real switch: a generic "they" twice ("until
     they stop him", "they paid me") and a trio whose member "she" follows two named others."""
     bios = [json.loads(line) for line in SAMPLES.read_text("utf-8").splitlines() if line.strip()]
     two = [b["name"] for b in bios if sum(1 for v in subject_pronouns(b["text"], name=b["name"]).values() if v) > 1]
