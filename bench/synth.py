@@ -1,4 +1,4 @@
-"""Deterministic synthetic DJ bios for scale benchmarks: combinatorial, seeded, stdlib only.
+"""Deterministic synthetic DJ bios for scale benchmarks: combinatorial, seeded, stdlib (and bot.text) only.
 
 Every sentence is built from slots with large invented vocabularies (syllable names, labels,
 venues, years, numbers), so two bios rarely share a run of 16 identical words: the copy-index
@@ -18,9 +18,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.text import END, START  # the corpus file's delimiters
+
 log = logging.getLogger(__name__)
 
-START, END = "<|startoftext|>", "<|endoftext|>"
 MEAN_CHARS = 1370  # characters of text: 52,000 bios -> ~74 MB of corpus file, like the real one
 MIN_CHARS, MAX_CHARS = 100, 5000  # the spread seen in real profiles (characters)
 _SIGMA = 0.75  # log-normal spread of bio length

@@ -10,11 +10,14 @@ import json
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.errors import ModelError
 from bot.generation.checkpoint import RUN_FILES
 from bot.text import END
+
+if TYPE_CHECKING:  # requests is imported when a download starts
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +164,7 @@ def download_model(name: str, models_dir: Path, *, base_url: str = DEFAULT_BASE_
     return out
 
 
-def _fetch(session: Any, url: str, dest: Path, timeout_s: float) -> int:
+def _fetch(session: requests.Session, url: str, dest: Path, timeout_s: float) -> int:
     """Stream one file to dest via a .part file; return its size in bytes."""
     part = dest.with_name(dest.name + ".part")
     with session.get(url, stream=True, timeout=timeout_s) as r:

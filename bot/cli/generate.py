@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import App, pass_app
+
+if TYPE_CHECKING:  # the model stays unimported until a command needs it
+    from bot.generation.sampler import Generator
 
 _ISO = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"]  # isoformat()
 
@@ -103,9 +106,9 @@ def generate(
         from bot.generation.child import answer_line
         from bot.posting.replies import answer_requests
 
-        loaded: list[Any] = []  # loaded once, on the first request that needs a bio
+        loaded: list[Generator] = []  # loaded once, on the first request that needs a bio
 
-        def load() -> Any:
+        def load() -> Generator:
             if not loaded:
                 loaded.append(load_generator(cfg, step))
             return loaded[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import click
@@ -17,7 +18,7 @@ from bot.errors import BotError, InputError
 from bot.store.candidate import STATES, Candidate, utcnow
 
 
-def _explainer() -> Any:
+def _explainer() -> Callable[[dict[str, Any]], list[str]]:
     """The filters' reviewer view of scores (imported when a candidate is shown)."""
     from bot.filters.explain import explain_scores
 
@@ -165,7 +166,7 @@ def _provenance(c: Candidate) -> list[tuple[str, Any]]:
     return [(k, v) for k, v in pairs if v is not None]
 
 
-def _each(ids: tuple[int, ...], action: Any) -> None:
+def _each(ids: tuple[int, ...], action: Callable[[int], Candidate]) -> None:
     """Apply `action` to every id; report each failure and exit non-zero if any failed."""
     failed = 0
     for cid in ids:

@@ -32,6 +32,7 @@ from typing import Any
 
 from bot.config import FiltersConfig
 from bot.filters.check import Check
+from bot.text import WORD
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +184,12 @@ def _is_name(token: str, names: frozenset[str]) -> bool:
     """Whether every part of a token is a word of the given names."""
     if token.isalpha():
         return _key(token) in names
-    return all(_key(p).strip("'") in names for p in re.findall(r"[^\W_]+", token))
+    return all(_key(p) in names for p in WORD.findall(token))
 
 
 def name_tokens(names: Iterable[str]) -> frozenset[str]:
     """Case-folded word tokens of the given names ("DJ Pockethaze" -> {"dj", "pockethaze"})."""
-    return frozenset(_key(t).strip("'") for n in names for t in re.findall(r"[^\W_]+", n))
+    return frozenset(_key(t) for n in names for t in WORD.findall(n))
 
 
 def broken_contractions(text: str) -> list[tuple[int, int]]:

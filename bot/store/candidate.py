@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # SQLAlchemy stays unimported on the fast read path (fastread.py)
+    from bot.store.tables import CandidateRow
 
 # The candidate states (docs/ARCHITECTURE.md). `generated` exists only in memory, between the model
 # and the filters: a row is born pending or rejected.
@@ -65,8 +68,8 @@ class Candidate:
     retracted_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> Candidate:
-        """Copy every field from an object with the same attribute names (an ORM row)."""
+    def from_row(cls, row: CandidateRow) -> Candidate:
+        """Copy every field from an ORM row."""
         return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
 
     @property

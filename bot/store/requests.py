@@ -57,7 +57,7 @@ class Request:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: Any) -> Request:
+    def from_row(cls, row: RequestRow) -> Request:
         """Copy every field from an ORM row."""
         return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
 

@@ -14,38 +14,31 @@ worker and a review session writing at once wait for each other instead of faili
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import logging
-import random
-import uuid as uuidlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, func, select
+from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.config import sqlite_file
-from bot.errors import IllegalTransition, NotFound, StoreError
-from bot.store.candidate import HEAD_REVISION, STATES, Candidate, naive_utc
+from bot.errors import IllegalTransition, NotFound
+from bot.store.candidate import HEAD_REVISION, Candidate, naive_utc
 from bot.store.dberrors import database_errors, describe_url
 from bot.store.engine import connect_args, driver_url, sqlite_pragmas
+from bot.store.intake import Intake, check_text
 from bot.store.posting import PostingTransitions
+from bot.store.reads import Reads
 from bot.store.review import ReviewTransitions
-from bot.store.tables import BatchRow, CandidateRow
-from bot.text import bio_problem
+from bot.store.tables import CandidateRow
 
 log = logging.getLogger(__name__)
 
-# Orderings of `list`: oldest first, or the best quality first (unscored last, then oldest).
-_ORDER_BY = {
-    "oldest": (CandidateRow.created_at, CandidateRow.id),
-    "quality": (CandidateRow.quality.desc().nulls_last(), CandidateRow.created_at, CandidateRow.id),
-}
 _MIGRATE_LOCK_KEY = 0x646A62696F73  # "djbios": the PostgreSQL advisory lock held while migrating
 
 # Which states each transition may start from.
@@ -65,8 +58,9 @@ _FROM = {
 }
 
 
-class Store(PostingTransitions, ReviewTransitions):
-    """All reads and writes of candidates and batches (posting's transitions: posting.py; review's undo: review.py)."""
+class Store(Intake, Reads, PostingTransitions, ReviewTransitions):
+    """All reads and writes of candidates and batches: opening, sessions and review's transitions here;
+    new rows in intake.py, reads in reads.py, posting's transitions in posting.py, review's undo in review.py."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -153,186 +147,6 @@ class Store(PostingTransitions, ReviewTransitions):
             raise NotFound(f"no candidate with id {cid} (see `djbios queue`)")
         return row
 
-    # -- batches -------------------------------------------------------------------------------
-    def create_batch(
-        self,
-        source: str,
-        *,
-        checkpoint: str | None = None,
-        step: int | None = None,
-        params: dict[str, Any] | None = None,
-        seed: int | None = None,
-        prompt: str | None = None,
-        now: datetime | None = None,
-    ) -> int:
-        """Record the start of a generation batch and return its id."""
-        with self.write_session() as s:
-            row = BatchRow(
-                source=source,
-                checkpoint=checkpoint,
-                step=step,
-                params=params or {},
-                seed=seed,
-                prompt=prompt,
-                created_at=naive_utc(now),
-                made=0,
-                queued=0,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
-
-    def finish_batch(
-        self, batch_id: int, *, seconds: float, made: int, queued: int, now: datetime | None = None
-    ) -> None:
-        """Record how a batch ended."""
-        with self.write_session() as s:
-            row = s.get(BatchRow, batch_id)
-            if row is None:
-                raise NotFound(f"no batch with id {batch_id}")
-            row.seconds, row.made, row.queued = seconds, made, queued
-            row.finished_at = naive_utc(now)
-
-    # -- candidates: create and read -----------------------------------------------------------
-    def add(
-        self,
-        text: str,
-        *,
-        source: str,
-        status: str = "pending",
-        reason: str | None = None,
-        scores: dict[str, Any] | None = None,
-        batch_id: int | None = None,
-        checkpoint: str | None = None,
-        step: int | None = None,
-        seed: int | None = None,
-        params: dict[str, Any] | None = None,
-        prompt: str | None = None,
-        pronouns: str | None = None,
-        now: datetime | None = None,
-        verdict: dict[str, Any] | None = None,
-    ) -> Candidate:
-        """Insert one candidate, born pending or rejected (with its verdict: see add_many)."""
-        return self.add_many(
-            [text],
-            source=source,
-            status=status,
-            reason=reason,
-            scores=scores,
-            batch_id=batch_id,
-            checkpoint=checkpoint,
-            step=step,
-            seed=seed,
-            params=params,
-            prompt=prompt,
-            pronouns=pronouns,
-            now=now,
-            verdicts=[verdict] if verdict else None,
-        )[0]
-
-    def add_many(
-        self,
-        texts: Sequence[str],
-        *,
-        source: str,
-        status: str = "pending",
-        now: datetime | None = None,
-        verdicts: Sequence[dict[str, Any]] | None = None,
-        **fields: Any,
-    ) -> list[Candidate]:
-        """Insert several candidates in one transaction: all or none (e.g. one imported file).
-
-        `verdicts` (one per text: reason, scores, quality, filter_fingerprint) override `fields`.
-        """
-        if status not in ("pending", "rejected"):
-            raise IllegalTransition(f"a new candidate is pending or rejected, not {status}")
-        for i, t in enumerate(texts, 1):
-            _check_text(t, f"bio {i}")
-        created = naive_utc(now)
-        fields.setdefault("scores", None)
-        fields.setdefault("params", None)
-        with self.write_session() as s:
-            rows = [
-                CandidateRow(
-                    uuid=str(uuidlib.uuid4()),
-                    text=t,
-                    status=status,
-                    source=source,
-                    created_at=created,
-                    attempts=0,
-                    history=[],
-                    status_ids=[],
-                    **{
-                        **fields,
-                        "scores": fields["scores"] or {},
-                        "params": fields["params"] or {},
-                        **(verdicts[i] if verdicts else {}),
-                    },
-                )
-                for i, t in enumerate(texts)
-            ]
-            s.add_all(rows)
-            s.flush()
-            return [Candidate.from_row(r) for r in rows]
-
-    def get(self, cid: int) -> Candidate:
-        """One candidate by id; NotFound if there is none."""
-        with self.read_session() as s:
-            return Candidate.from_row(self._row(s, cid))
-
-    def list(
-        self, status: str | Iterable[str] | None = None, limit: int | None = None, order: str = "oldest"
-    ) -> builtins.list[Candidate]:
-        """Candidates oldest first (or order="quality": best first), optionally only in the given state(s)."""
-        q = select(CandidateRow).order_by(*_ORDER_BY[order])
-        if status is not None:
-            states = [status] if isinstance(status, str) else list(status)
-            for st in states:
-                _check_state(st)
-            q = q.where(CandidateRow.status.in_(states))
-        if limit is not None:
-            q = q.limit(limit)
-        with self.read_session() as s:
-            return [Candidate.from_row(r) for r in s.scalars(q)]
-
-    def count_reviewed(self, *, by: str, since: datetime) -> int:
-        """How many candidates `by` (e.g. "auto") approved since a time (for the daily cap)."""
-        q = (
-            select(func.count())
-            .select_from(CandidateRow)
-            .where(
-                CandidateRow.reviewed_by == by,
-                CandidateRow.reviewed_at >= naive_utc(since),
-                CandidateRow.status != "rejected",
-            )
-        )
-        with self.read_session() as s:
-            return int(s.execute(q).scalar() or 0)
-
-    def count_by_status(self) -> dict[str, int]:
-        """How many candidates are in each state (every state present, zero included)."""
-        q = select(CandidateRow.status, func.count()).group_by(CandidateRow.status)
-        with self.read_session() as s:
-            counts = {st: n for st, n in s.execute(q).all()}
-        return {st: counts.get(st, 0) for st in STATES}
-
-    def texts(
-        self,
-        statuses: Iterable[str] = ("pending", "approved", "posting", "posted", "failed", "retracted"),
-    ) -> builtins.list[str]:
-        """The texts in the given states: the near-duplicate filter compares against these.
-
-        Retracted bios are in by default: a bio taken down must never be generated back."""
-        q = select(CandidateRow.text).where(CandidateRow.status.in_(list(statuses)))
-        with self.read_session() as s:
-            return list(s.scalars(q))
-
-    def posted_times(self) -> builtins.list[datetime]:
-        """When each posted bio went out (for stats)."""
-        q = select(CandidateRow.posted_at).where(CandidateRow.status == "posted")
-        with self.read_session() as s:
-            return [t for t in s.scalars(q) if t is not None]
-
     # -- transitions ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def _transition(
@@ -385,7 +199,7 @@ class Store(PostingTransitions, ReviewTransitions):
         A text that now fails a filter cannot stay approved: it goes back to pending with its
         reason; an edited rejected bio that passes is pending again, for review.
         """
-        _check_text(text, "the edited bio")
+        check_text(text, "the edited bio")
         with self._transition(cid, "edit", now) as row:
             if row.status_ids:  # the parts online were cut from the old text
                 raise IllegalTransition(
@@ -418,37 +232,6 @@ class Store(PostingTransitions, ReviewTransitions):
                 _replace_text(row, text, now)
         return self.get(cid)
 
-    def next_approved(
-        self,
-        order: str = "oldest",
-        rng: random.Random | None = None,
-        now: datetime | None = None,
-        skip: Collection[int] = (),
-    ) -> Candidate | None:
-        """The next bio to post: approved ones, then failed ones whose retry time has come.
-
-        A failed bio without a retry time failed for good: it waits for the operator (`approve`).
-        `skip`: ids another process just claimed."""
-        when = naive_utc(now)
-        with self.read_session() as s:
-            rows = list(
-                s.scalars(
-                    select(CandidateRow)
-                    .where(
-                        (CandidateRow.status == "approved")
-                        | ((CandidateRow.status == "failed") & (CandidateRow.retry_at <= when))
-                    )
-                    .where(CandidateRow.id.not_in(list(skip)))
-                    .order_by(CandidateRow.reviewed_at, CandidateRow.id)
-                )
-            )
-        if not rows:
-            return None
-        retry = [r for r in rows if r.status == "failed"]
-        pool = retry or rows  # a failed bio goes first: it was next in line when it failed
-        pick = pool[0] if order == "oldest" or retry else (rng or random.Random()).choice(pool)
-        return Candidate.from_row(pick)
-
 
 def _apply_verdict(row: CandidateRow, verdict: dict[str, Any]) -> None:
     """Copy a verdict's fields (reason, scores, quality, filter_fingerprint) onto a row."""
@@ -461,15 +244,3 @@ def _replace_text(row: CandidateRow, text: str, now: datetime | None) -> None:
     """Replace a candidate's text, keeping the previous one in its history."""
     row.history = [*row.history, {"at": naive_utc(now).isoformat(), "event": "text", "previous_text": row.text}]
     row.text = text
-
-
-def _check_state(status: str) -> None:
-    if status not in STATES:
-        raise StoreError(f"unknown status {status!r}; one of {', '.join(STATES)}")
-
-
-def _check_text(text: str, what: str) -> None:
-    """StoreError unless `text` can be stored as a bio (bot/text.py bio_problem)."""
-    problem = bio_problem(text)
-    if problem:
-        raise StoreError(f"{what} {problem}")
