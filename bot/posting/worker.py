@@ -265,29 +265,40 @@ class Worker:
         """Renew the leases; one taken over means another worker runs now: stop posting and stop."""
         if self.leases.renew():
             return True
+        self._lease_lost()
+        return False
+
+    def _lease_lost(self) -> None:
+        """Another worker runs now: post nothing more, and stop the scheduler if there is one."""
         self.state.stopped, self.state.reason = True, LEASE_LOST
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        return False
 
     # -- running ---------------------------------------------------------------------------------
     def run_once(self) -> tuple[RefillOutcome | None, PostOutcome | None]:
-        """Each job of the role once (cron-style use), holding its leases; None for a job it does not run."""
+        """Each job of the role once (cron-style use), holding its leases; None for a job it does not run.
+
+        The leases beat from a thread of their own meanwhile, as the long-lived worker's do: a slow
+        refill must not let another worker take over while this one still posts."""
         self.leases.take()
         try:
-            self.startup()
-            posts, generates = self.role != "generate", self.role != "post"
-            if self.cfg.replies.enabled:
-                if posts:
-                    self.replies_job()  # read mentions into requests
-                if generates:
-                    self.answer_job()
-                if posts:
-                    self.replies_job()  # post what was just approved
-            filled = self.refill_job() if generates else None
-            return filled, (self.post_job() if posts else None)
+            with self.leases.beating(self._lease_lost):
+                return self._each_job_once()
         finally:
             self.leases.release()
+
+    def _each_job_once(self) -> tuple[RefillOutcome | None, PostOutcome | None]:
+        self.startup()
+        posts, generates = self.role != "generate", self.role != "post"
+        if self.cfg.replies.enabled:
+            if posts:
+                self.replies_job()  # read mentions into requests
+            if generates:
+                self.answer_job()
+            if posts:
+                self.replies_job()  # post what was just approved
+        filled = self.refill_job() if generates else None
+        return filled, (self.post_job() if posts else None)
 
     def run_forever(self) -> None:
         """The BlockingScheduler until SIGTERM/SIGINT; then wait for the in-flight post and stop."""
