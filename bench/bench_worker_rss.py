@@ -30,7 +30,7 @@ WORKER = r"""
 import sys
 sys.path.insert(0, sys.argv[3])
 from bot.config import load_config
-from bot.posting.worker import build_worker
+from bot.posting.launch import build_worker
 cfg = load_config(sys.argv[1])
 worker = build_worker(cfg, "all")
 if sys.argv[2] == "inprocess":  # the anchor: the generator loaded into the worker and kept

@@ -192,7 +192,7 @@ def _wait_gone(pid: int, timeout_s: float = 5.0) -> None:
 def _drain(cfg_path: Path, mode: str, store: object) -> None:
     """Post what is left without kills: `djbios post` until idle (the anchor: its own loop)."""
     from bot.config import load_config
-    from bot.posting.worker import post_now
+    from bot.posting.launch import post_now
 
     cfg = load_config(cfg_path)
     if mode == "naive":

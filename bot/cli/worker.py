@@ -30,7 +30,7 @@ def post(app: App, dry_run: bool) -> None:
       djbios post --dry-run
       djbios post
     """
-    from bot.posting.worker import post_now
+    from bot.posting.launch import post_now
 
     out = post_now(app.config, dry_run=dry_run)
     if out.result == "paused":
@@ -69,7 +69,7 @@ def run(app: App, once: bool, role: str) -> None:
       djbios run --role post            # the small always-on box
       djbios run --role generate        # the GPU box, same [database] url
     """
-    from bot.posting.worker import run as run_worker
+    from bot.posting.launch import run as run_worker
 
     result = run_worker(app.config, once=once, role=role)
     if result is None:

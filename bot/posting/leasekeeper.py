@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -62,3 +64,26 @@ class LeaseKeeper:
         for role in self.held:
             leases.release(self.store, role, self.holder)
         self.held = []
+
+    @contextmanager
+    def beating(self, on_lost: Callable[[], object]) -> Iterator[None]:
+        """Renew every renew_every_s in a thread of its own while the block runs (`run --once`).
+
+        The long-lived worker beats from its scheduler; a one-off run can take longer than the stale
+        time too (a slow refill child, a post waiting on its timeout). `on_lost` runs once if a lease
+        is taken over meanwhile."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.renew_every_s):
+                if not self.renew():
+                    on_lost()
+                    return
+
+        thread = threading.Thread(target=beat, name="lease-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()

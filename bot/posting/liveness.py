@@ -21,6 +21,7 @@ from bot.store.candidate import naive_utc
 if TYPE_CHECKING:
     from bot.posting.alerts import Alerter
     from bot.posting.jobs import PostOutcome, RefillOutcome
+    from bot.store.candidate import Candidate
     from bot.store.store import Store
 
 
@@ -34,24 +35,36 @@ class Condition:
 
 
 def failed_bios(store: Store, cfg: Config, open_keys: Iterable[str]) -> list[Condition]:
-    """A bio that failed [schedule] max_attempts times; open ones whose bio recovered clear."""
-    failing = {f"bio-failed:{c.id}": c for c in store.list("failed") if c.attempts >= cfg.schedule.max_attempts}
-    out = [
-        Condition(
-            key,
-            f"bio {c.id} failed {c.attempts} times; last error: {c.last_error}; see "
-            f"`djbios queue --status failed` (`djbios reject {c.id}` drops it)",
-            False,
-        )
-        for key, c in failing.items()
-    ]
+    """A bio failed for good (no retry time) or [schedule] max_attempts times; open ones whose bio recovered clear."""
+    failing = {
+        f"bio-failed:{c.id}": c
+        for c in store.list("failed")
+        if c.retry_at is None or c.attempts >= cfg.schedule.max_attempts
+    }
+    out = [Condition(key, _failed_message(c), False) for key, c in failing.items()]
     return out + [Condition(k, "", True) for k in open_keys if k.startswith("bio-failed:") and k not in failing]
 
 
+def _failed_message(c: Candidate) -> str:
+    """What the operator reads about one failing bio, and the commands that settle it."""
+    if c.retry_at is None:  # a permanent answer (an unknown 4xx): nothing retries it
+        what, fix = "failed and will not be retried", f"`djbios approve {c.id}` re-queues it, "
+    else:
+        what, fix = f"failed {c.attempts} times", ""
+    return (
+        f"bio {c.id} {what}; last error: {c.last_error}; see `djbios queue --status failed` "
+        f"({fix}`djbios reject {c.id}` drops it)"
+    )
+
+
 def queue_empty(store: Store, cfg: Config, now: datetime, next_post: datetime | None) -> Condition | None:
-    """Nothing approved while the schedule posts within one refill interval; None when no post is near."""
+    """Nothing postable while the schedule posts within one refill interval; None when no post is near.
+
+    Postable: approved, or failed with a retry time. A bio failed for good waits for the operator, so it
+    does not fill the queue (failed_bios alerts about it)."""
     counts = store.count_by_status()
-    if counts["approved"] + counts["failed"]:
+    retrying = sum(1 for c in store.list("failed") if c.retry_at is not None) if counts["failed"] else 0
+    if counts["approved"] + retrying:
         return Condition("queue-empty", "", True)
     soon = timedelta(minutes=cfg.schedule.refill_every_minutes)
     if next_post is None or naive_utc(next_post) - naive_utc(now) > soon:

@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from bot.errors import PublishError
+from bot.errors import AuthError, PublishError
+from bot.posting.alerts import alert
 from bot.posting.operator import operator_id
-from bot.posting.publishers import MastodonPublisher, base_publisher, html_to_text
+from bot.posting.publishers import MastodonPublisher, Publisher, base_publisher, html_to_text
 from bot.posting.requests_parse import parse_request, plain_text
 from bot.store.requests import add_request, count_requests
 from bot.store.state import get_state, set_state
@@ -51,6 +52,7 @@ class PollOutcome:
     ignored: int = 0
     commands: int = 0
     errors: list[str] = field(default_factory=list)
+    refused: str | None = None  # the instance refused the token (401/403): the "token" alert says so
 
 
 def poll_mentions(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config) -> PollOutcome:
@@ -76,6 +78,10 @@ def poll_mentions(now: datetime, store: Store, publisher: MastodonPublisher, cfg
                 out.read += 1
             if len(page) < PAGE:
                 break
+    except AuthError as exc:  # not only logged: nothing else would tell the operator
+        log.error("reading mentions refused: %s", exc)
+        out.errors.append(str(exc))
+        out.refused = str(exc)
     except PublishError as exc:  # the cursor stays at the last recorded mention: nothing is lost
         log.warning("reading mentions stopped: %s", exc)
         out.errors.append(str(exc))
@@ -195,11 +201,12 @@ def _too_deep(publisher: MastodonPublisher, status: Any, max_depth: int) -> str 
     return None
 
 
-def poll_cycle(now: datetime, store: Store, publisher: Any, cfg: Config, state: Any = None) -> PollOutcome:
+def poll_cycle(now: datetime, store: Store, publisher: Publisher, cfg: Config, state: Any = None) -> PollOutcome:
     """The post side's reply job: read mentions, carry out operator commands, post approved replies.
 
     Replies wait while the bot is paused (state key "pause"); the operator's answers never do, or
-    `resume` could not be acknowledged.
+    `resume` could not be acknowledged. A refused token raises the "token" alert, as a refused post
+    does (through the channels outside Mastodon: a DM with that token would not arrive).
     """
     from bot.posting.operator import run_commands
     from bot.posting.pause import active_pause
@@ -209,6 +216,8 @@ def poll_cycle(now: datetime, store: Store, publisher: Any, cfg: Config, state: 
     if not isinstance(client, MastodonPublisher):
         return PollOutcome(errors=['replies need [mastodon] publisher = "mastodon"'])
     out = poll_mentions(now, store, client, cfg)
+    if out.refused is not None:
+        alert(publisher, "token", f"djbios cannot read its mentions: {out.refused}")
     try:
         run_commands(now, store, client, cfg)
         if active_pause(store, now) is None:

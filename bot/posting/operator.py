@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.config import Config
-from bot.errors import BotError, PublishError
+from bot.errors import BotError, PermanentError, PublishError, Rejected
 from bot.filters.hazards import defuse
 from bot.posting.pause import pause, resume
 from bot.posting.requests_parse import without_mentions
@@ -51,7 +51,7 @@ class Command:
 
 
 def operator_acct(cfg: Config) -> str:
-    """The configured operator handle without its leading @ ([alerts] operator, else [mastodon])."""
+    """The [alerts] operator handle without its leading @; "" when unset (then no DM is a command)."""
     return cfg.alerts.operator.strip().lstrip("@")
 
 
@@ -141,7 +141,9 @@ def _queue_summary(store: Store) -> str:
 
 
 def run_commands(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config) -> int:
-    """Carry out and answer every recorded command, oldest first; how many were answered."""
+    """Carry out and answer every recorded command, oldest first; how many were settled.
+
+    A refused answer (an unknown 4xx, a 422) is not retried: the row is done, its reason says so."""
     done = 0
     for req in list_requests(store, "command"):
         answer = req.reason
@@ -152,10 +154,13 @@ def run_commands(now: datetime, store: Store, publisher: MastodonPublisher, cfg:
             log.info("operator command %r from %s: %s", req.text[:80], req.acct, answer)
         try:
             _dm(publisher, req, answer)
+        except (PermanentError, Rejected) as exc:  # asking again changes nothing: never block the commands after it
+            log.error("the answer to the operator's command %s was refused, not sent: %s", req.id, exc)
+            answer = f"answer not sent ({exc}): {answer}"
         except PublishError as exc:  # the answer stays on the row and is sent next poll
             log.warning("could not answer the operator's command %s: %s", req.id, exc)
             break
-        set_request_state(store, req.id, "done", now=now)
+        set_request_state(store, req.id, "done", answer, now=now)
         done += 1
     return done
 

@@ -12,7 +12,7 @@ import html
 import logging
 import re
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.config import Config
 from bot.errors import PublishError
@@ -20,7 +20,7 @@ from bot.text import squash_space, with_suffix
 
 if TYPE_CHECKING:
     from bot.posting.parts import Online
-    from bot.posting.publishers import OnPart
+    from bot.posting.publishers import OnPart, Publisher
     from bot.store.candidate import Candidate
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,22 @@ def merge_fields(fields: list[tuple[str, str]], wanted: list[tuple[str, str]]) -
     return out
 
 
-def ensure_profile(publisher: Any, cfg: Config) -> list[str]:
+@runtime_checkable
+class ProfileOwner(Protocol):
+    """A publisher with an account profile (Mastodon; the outbox has none)."""
+
+    def profile(self) -> dict[str, Any]:
+        """The account as the instance returns it to its owner."""
+        ...
+
+    def update_profile(self, **changes: Any) -> None:
+        """Send profile changes (bot, note, fields)."""
+        ...
+
+
+def ensure_profile(publisher: Publisher, cfg: Config) -> list[str]:
     """Read the account and send what is missing; the names of what changed. Never raises."""
-    if not cfg.mastodon.set_bot_flag or not hasattr(publisher, "update_profile"):
+    if not cfg.mastodon.set_bot_flag or not isinstance(publisher, ProfileOwner):
         return []  # turned off, or the outbox: no profile to keep
     try:
         changes = plan(publisher.profile(), cfg)
@@ -122,7 +135,7 @@ def ensure_profile(publisher: Any, cfg: Config) -> list[str]:
 class SuffixPublisher:
     """Appends [profile] post_suffix to every status (each part of a thread); the rest is the inner one's."""
 
-    def __init__(self, inner: Any, suffix: str) -> None:
+    def __init__(self, inner: Publisher, suffix: str) -> None:
         self.inner, self.suffix = inner, suffix
 
     def post(
@@ -157,6 +170,6 @@ class SuffixPublisher:
         return getattr(self.inner, name)
 
 
-def with_post_suffix(publisher: Any, cfg: Config) -> Any:
+def with_post_suffix(publisher: Publisher, cfg: Config) -> Publisher:
     """The publisher, wrapped to append [profile] post_suffix when one is set."""
     return SuffixPublisher(publisher, cfg.profile.post_suffix) if cfg.profile.post_suffix.strip() else publisher

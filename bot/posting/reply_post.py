@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from bot.config import Config
-from bot.errors import AuthError, PublishError, Rejected, RetryLater
+from bot.errors import AuthError, PermanentError, PublishError, Rejected, RetryLater
 from bot.filters.hazards import defuse, find_mentions
-from bot.posting.publishers import MastodonPublisher, _id_and_url, base_publisher
+from bot.posting.alerts import alert
+from bot.posting.publishers import MastodonPublisher, Publisher, _id_and_url, base_publisher
 from bot.posting.replies import mention_prefix, visibility_for
 from bot.store.candidate import naive_utc
 from bot.store.requests import Request, get_request, set_request_state
@@ -33,7 +34,7 @@ RETRY_MAX_S = 3600.0  # a reply that cannot go out for an hour is retried hourly
 class ReplyResult(TypedDict, total=False):
     """PostOutcome's fields (bot/posting/jobs.py builds one from this: no import cycle)."""
 
-    result: str  # posted, retry, rejected, auth, gone, error, stopped
+    result: str  # posted, retry, failed (for good), rejected, auth, gone, error, stopped
     candidate_id: int | None
     status_id: str | None
     url: str | None
@@ -63,7 +64,7 @@ def reply_text(req: Request, bio: str) -> str:
 def post_reply(
     now: datetime,
     store: Store,
-    publisher: Any,
+    publisher: Publisher,
     cfg: Config,
     c: Candidate,
     state: _Stop | None = None,
@@ -88,6 +89,8 @@ def post_reply(
         return {"result": "gone", "candidate_id": c.id}
     except AuthError as exc:
         return _stop(publisher, state, c.id, exc)
+    except PermanentError as exc:  # the thread cannot be read, and asking again changes nothing
+        return _failed_for_good(now, store, publisher, c, req, exc, claim=holder or "replies")
     except PublishError as exc:  # cannot tell yet: the candidate stays as it is for the next run
         return {
             "result": "retry",
@@ -101,9 +104,11 @@ def post_reply(
     except Rejected as exc:
         store.return_to_pending(c.id, message=str(exc), holder=holder, now=now)
         return {"result": "rejected", "candidate_id": c.id, "error": str(exc)}
-    except AuthError as exc:
-        store.mark_failed(c.id, error=str(exc), retry_at=None, holder=holder, now=now)
+    except AuthError as exc:  # kept and due now: the first poll after a restart (new token) sends it
+        store.mark_failed(c.id, error=str(exc), retry_at=now, holder=holder, now=now)
         return _stop(publisher, state, c.id, exc)
+    except PermanentError as exc:
+        return _failed_for_good(now, store, publisher, c, req, exc)
     except PublishError as exc:
         hint = exc.retry_after if isinstance(exc, RetryLater) else 0.0
         wait = min(max(hint, cfg.replies.poll_seconds * 2.0 ** min(c.attempts - 1, 20)), max(hint, RETRY_MAX_S))
@@ -147,23 +152,53 @@ def find_reply(publisher: MastodonPublisher, req: Request) -> tuple[str, str] | 
     return None
 
 
-def _stop(publisher: MastodonPublisher, state: _Stop | None, cid: int, exc: AuthError) -> ReplyResult:
-    """A refused token: no more posts until a restart, and tell the operator."""
+def _stop(publisher: Publisher, state: _Stop | None, cid: int, exc: AuthError) -> ReplyResult:
+    """A refused token: no more posts until a restart; the "token" alert, as a refused post raises it."""
     if state is not None:
         state.stopped, state.reason = True, str(exc)
     log.error("posting stopped: %s", exc)
-    publisher.alert(f"djbios stopped posting: {exc}")
+    alert(publisher, "token", f"djbios stopped posting: {exc}")  # never by DM: the token is refused
     return {"result": "auth", "candidate_id": cid, "error": str(exc)}
 
 
+def _failed_for_good(
+    now: datetime,
+    store: Store,
+    publisher: Publisher,
+    c: Candidate,
+    req: Request,
+    exc: PermanentError,
+    *,
+    claim: str | None = None,
+) -> ReplyResult:
+    """An unknown 4xx: the reply fails without a retry time, its request fails with the message; alert.
+
+    `claim`: the holder to claim an unclaimed candidate as (failed is reached only through posting)."""
+    if claim is not None:
+        c = store.start_posting(c.id, now=now, holder=claim)
+    store.mark_failed(c.id, error=str(exc), retry_at=None, holder=c.claimed_by, now=now)
+    set_request_state(store, req.id, "failed", f"reply #{c.id} failed: {exc}", now=now)
+    log.error("reply %s to request %s failed for good: %s", c.id, req.id, exc)
+    alert(
+        publisher,
+        f"bio-failed:{c.id}",
+        f"reply {c.id} to {req.acct} failed and will not be retried: {exc} (see `djbios requests`; "
+        f"`djbios approve {c.id}` tries again)",
+    )
+    return {"result": "failed", "candidate_id": c.id, "error": str(exc)}
+
+
 def post_replies(
-    now: datetime, store: Store, publisher: Any, cfg: Config, state: _Stop | None = None
+    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: _Stop | None = None
 ) -> list[ReplyResult]:
-    """Post every approved reply (and failed ones whose retry time has come), oldest approval first."""
+    """Post every approved reply (and failed ones whose retry time has come), oldest approval first.
+
+    A reply failed for good (no retry time) waits for the operator's `djbios approve`, like a bio."""
     due = [
         c
         for c in store.list(("approved", "failed"))
-        if c.request_id is not None and (c.status == "approved" or c.retry_at is None or c.retry_at <= naive_utc(now))
+        if c.request_id is not None
+        and (c.status == "approved" or (c.retry_at is not None and c.retry_at <= naive_utc(now)))
     ]
     due.sort(key=lambda c: (c.status != "failed", c.reviewed_at or c.created_at, c.id))
     out = []

@@ -1,4 +1,4 @@
-"""The long-running worker: APScheduler 3 wiring, signals and logging; the real world is assembled here.
+"""The long-running worker: its jobs, APScheduler 3, signals and logging (bot/posting/launch.py builds a real one).
 
 Two jobs: refill (interval) and post (cron or every N minutes, jitter, quiet hours), both with
 coalesce=True, max_instances=1 and a misfire grace time. A post cycle and every store write
@@ -12,7 +12,6 @@ both; processes of different roles share one database. A refill runs the model i
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import random
@@ -20,20 +19,19 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from bot.config import Config, database_url
-from bot.errors import ConfigError, LeaseHeld, PublishError
-from bot.posting.alerts import Alerter, AlertingPublisher
+from bot.config import Config
+from bot.errors import ConfigError
 from bot.posting.jobs import PostingState, PostOutcome, RefillOutcome, post_next, queue_size, reconcile, refill
 from bot.posting.leasekeeper import LeaseKeeper
 from bot.posting.liveness import watch
 from bot.posting.pause import active_pause
-from bot.posting.profile import ensure_profile, with_post_suffix
+from bot.posting.profile import ensure_profile
 from bot.posting.publishers import Publisher
 from bot.posting.schedule import build_scheduler
-from bot.redact import scrub_logging
+from bot.posting.wiring import fit_to_instance, utcnow, wire_publisher
 from bot.store.leases import ROLES as LEASE_ROLES
 from bot.store.leases import make_holder
 
@@ -45,11 +43,6 @@ log = logging.getLogger(__name__)
 SHUTDOWN_WAIT_S = 45.0  # longest wait for an in-flight post (request timeout is ~30 s)
 LEASE_LOST = "another process took over this worker's lease (it stalled past [schedule] lease_stale_s)"
 ROLES = ("all", "post", "generate")  # `djbios run --role`; "all" is one process doing both
-
-
-def utcnow() -> datetime:
-    """The real clock (tests pass their own)."""
-    return datetime.now(UTC)
 
 
 class _Locked:
@@ -77,7 +70,7 @@ class Worker:
         self,
         cfg: Config,
         store: Store,
-        publisher: Publisher,
+        publisher: Publisher | None,
         make_batch: Callable[..., Any],
         *,
         rng: random.Random | None = None,
@@ -86,7 +79,7 @@ class Worker:
     ) -> None:
         if role not in ROLES:
             raise ConfigError(f"unknown worker role {role!r}; one of {', '.join(ROLES)}")
-        self.cfg, self.publisher, self.clock, self.role = cfg, publisher, clock, role
+        self.cfg, self.clock, self.role = cfg, clock, role
         self.lock = threading.RLock()  # held by a post cycle and by each store call of a batch
         self.store = cast("Store", _Locked(store, self.lock))  # the same interface, every call locked
         self.alerter, self.publisher = wire_publisher(publisher, self.store, cfg, clock)
@@ -101,13 +94,20 @@ class Worker:
         held = LEASE_ROLES if role == "all" else (role,)
         self.leases = LeaseKeeper(store, self.holder, held, cfg.schedule.lease_stale_s, clock)
 
+    @property
+    def poster(self) -> Publisher:
+        """The publisher of a role that posts (only a generate-only box runs without one)."""
+        if self.publisher is None:
+            raise ConfigError("this worker has no publisher: set [mastodon] token_file, or run with --role generate")
+        return self.publisher
+
     # -- start-up --------------------------------------------------------------------------------
     def startup(self) -> None:
         """Reconcile rows a crash left in `posting`, then make sure the profile says it is a bot (once)."""
         if self.role == "generate":  # posts nothing, so settles no posts
             return
         self._reconcile()
-        ensure_profile(self.publisher, self.cfg)
+        ensure_profile(self.poster, self.cfg)
 
     def track_child(self, proc: subprocess.Popen[str]) -> None:
         """Remember the refill's child process, so shutdown can stop it."""
@@ -115,7 +115,7 @@ class Worker:
 
     def _reconcile(self) -> None:
         with self.lock:
-            outs = reconcile(self.store, self.publisher, self.clock(), cfg=self.cfg, holder=self.holder)
+            outs = reconcile(self.store, self.poster, self.clock(), cfg=self.cfg, holder=self.holder)
         self.state.reconciled = all(o.result != "unknown" for o in outs)
 
     # -- the jobs --------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class Worker:
                 if not self.state.reconciled:
                     self._reconcile()
                 return post_next(
-                    now, self.store, self.publisher, self.cfg, rng=self.rng, state=self.state, holder=self.holder
+                    now, self.store, self.poster, self.cfg, rng=self.rng, state=self.state, holder=self.holder
                 )
         except Exception as exc:  # database trouble or a bug: log it, keep the worker alive
             log.exception("post failed")
@@ -203,7 +203,7 @@ class Worker:
 
         try:
             with self.lock:  # posts replies: the same lock as a post cycle
-                out = poll_cycle(self.clock(), self.store, self.publisher, self.cfg, self.state)
+                out = poll_cycle(self.clock(), self.store, self.poster, self.cfg, self.state)
         except Exception as exc:  # the worker keeps running; the next poll starts where this one stopped
             log.exception("replies failed")
             out = PollOutcome(errors=[repr(exc)])
@@ -265,29 +265,40 @@ class Worker:
         """Renew the leases; one taken over means another worker runs now: stop posting and stop."""
         if self.leases.renew():
             return True
+        self._lease_lost()
+        return False
+
+    def _lease_lost(self) -> None:
+        """Another worker runs now: post nothing more, and stop the scheduler if there is one."""
         self.state.stopped, self.state.reason = True, LEASE_LOST
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        return False
 
     # -- running ---------------------------------------------------------------------------------
     def run_once(self) -> tuple[RefillOutcome | None, PostOutcome | None]:
-        """Each job of the role once (cron-style use), holding its leases; None for a job it does not run."""
+        """Each job of the role once (cron-style use), holding its leases; None for a job it does not run.
+
+        The leases beat from a thread of their own meanwhile, as the long-lived worker's do: a slow
+        refill must not let another worker take over while this one still posts."""
         self.leases.take()
         try:
-            self.startup()
-            posts, generates = self.role != "generate", self.role != "post"
-            if self.cfg.replies.enabled:
-                if posts:
-                    self.replies_job()  # read mentions into requests
-                if generates:
-                    self.answer_job()
-                if posts:
-                    self.replies_job()  # post what was just approved
-            filled = self.refill_job() if generates else None
-            return filled, (self.post_job() if posts else None)
+            with self.leases.beating(self._lease_lost):
+                return self._each_job_once()
         finally:
             self.leases.release()
+
+    def _each_job_once(self) -> tuple[RefillOutcome | None, PostOutcome | None]:
+        self.startup()
+        posts, generates = self.role != "generate", self.role != "post"
+        if self.cfg.replies.enabled:
+            if posts:
+                self.replies_job()  # read mentions into requests
+            if generates:
+                self.answer_job()
+            if posts:
+                self.replies_job()  # post what was just approved
+        filled = self.refill_job() if generates else None
+        return filled, (self.post_job() if posts else None)
 
     def run_forever(self) -> None:
         """The BlockingScheduler until SIGTERM/SIGINT; then wait for the in-flight post and stop."""
@@ -324,110 +335,3 @@ class Worker:
             os._exit(0)  # its thread would otherwise be joined at exit and block on our lock
         log.info("worker stopped")
         self.lock.release()
-
-
-def wire_publisher(
-    publisher: Any, store: Store, cfg: Config, clock: Callable[[], datetime] = utcnow
-) -> tuple[Alerter, Any]:
-    """The Alerter, and the publisher with [profile] post_suffix and keyed alerts through it."""
-    alerter = Alerter(store, cfg, dm=getattr(publisher, "direct_message", None), clock=clock)
-    if publisher is None:  # a generate-only box without a token posts nothing
-        return alerter, None
-    return alerter, AlertingPublisher(with_post_suffix(publisher, cfg), alerter)
-
-
-def child_batch_maker(worker: Worker) -> Callable[..., Any]:
-    """make_batch for refill(): one batch in a child process (bot/generation/child.py), fitted to the instance."""
-
-    def make_batch(*, n: int, now: datetime, **request: Any) -> Any:
-        from bot.generation.child import generate_in_child
-
-        limit = fit_to_instance(worker.cfg, worker.publisher).filters.max_chars
-        return generate_in_child(
-            worker.cfg,
-            n=n,
-            now=now,
-            on_start=worker.track_child,
-            max_chars=limit if limit < worker.cfg.filters.max_chars else None,
-            **request,
-        )
-
-    return make_batch
-
-
-def fit_to_instance(cfg: Config, publisher: Any) -> Config:
-    """Filter to the instance's status limit (cached by the publisher) so approved bios fit."""
-    if publisher is None:
-        return cfg
-    try:
-        limit = publisher.max_characters()
-    except PublishError as exc:  # the instance is down: bot.toml's limit will do for this batch
-        log.warning("could not read the instance's status limit: %s", exc)
-        return cfg
-    if cfg.filters.max_chars <= limit:
-        return cfg
-    return dataclasses.replace(cfg, filters=dataclasses.replace(cfg.filters, max_chars=limit))
-
-
-def build_worker(cfg: Config, role: str = "all") -> Worker:
-    """The real store and publisher, and refills in a child process, for one role."""
-    from bot.extras import MissingExtra, require
-    from bot.posting.publishers import make_publisher
-    from bot.store.store import Store
-
-    try:
-        if role != "post":
-            require("model")  # the refill child needs it; checked here without importing it
-    except MissingExtra as exc:
-        if role == "generate":
-            raise
-        log.warning("refills will fail: %s (or run with --role post)", exc)
-    store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
-    try:
-        publisher: Any = make_publisher(cfg)
-    except ConfigError:
-        if role != "generate":
-            raise
-        publisher = None  # a generate box without the token: bot.toml's max_chars is the limit
-    worker = Worker(cfg, store, publisher, lambda **kw: None, role=role)
-    worker.make_batch = child_batch_maker(worker)
-    return worker
-
-
-def run(
-    cfg: Config,
-    *,
-    once: bool = False,
-    role: str = "all",
-) -> tuple[RefillOutcome | None, PostOutcome | None] | None:
-    """`djbios run`: the worker of a role, forever or each job once."""
-    scrub_logging()  # no log line or traceback of the worker shows the token (bot/redact.py)
-    if not log.isEnabledFor(logging.INFO):
-        log.setLevel(logging.INFO)  # the one line per job run is the worker's heartbeat
-    worker = build_worker(cfg, role)
-    if once:
-        return worker.run_once()
-    worker.run_forever()
-    if worker.state.reason == LEASE_LOST:  # exit non-zero: the supervisor must hear of it
-        raise LeaseHeld(LEASE_LOST)
-    return None
-
-
-def post_now(cfg: Config, *, dry_run: bool = False, rng: random.Random | None = None) -> PostOutcome:
-    """`djbios post`: reconcile crash leftovers, then post the next approved bio now."""
-    from bot.posting.publishers import make_publisher
-    from bot.store.store import Store
-
-    store = Store.open(database_url(cfg), busy_timeout_s=cfg.database.busy_timeout_s)
-    try:
-        if dry_run:  # needs no token and touches nothing
-            return post_next(utcnow(), store, None, cfg, rng=rng, dry_run=True)  # type: ignore[arg-type]
-        if (paused := active_pause(store, utcnow())) is not None:
-            return PostOutcome("paused", error=paused.describe())
-        _, publisher = wire_publisher(make_publisher(cfg), store, cfg)
-        holder = make_holder()  # per call: a forked process is a holder of its own
-        # only stale claims: a running worker's in-flight post is left alone
-        reconcile(store, publisher, utcnow(), cfg=cfg, holder=holder)
-        return post_next(utcnow(), store, publisher, cfg, rng=rng, holder=holder)
-    finally:
-        store.close()

@@ -34,7 +34,7 @@ _NEXT = {
     "new": ("queued", "failed", "ignored"),
     "queued": ("answered", "failed", "queued"),
     "command": ("done",),
-    "failed": ("new",),
+    "failed": ("new", "answered"),  # answered: a reply failed for good, re-approved by the operator, went out
 }
 
 

@@ -23,7 +23,7 @@ from bot.store.store import Store
 WORKER = """
 import json, sys
 from bot.config import load_config
-from bot.posting.worker import build_worker
+from bot.posting.launch import build_worker
 w = build_worker(load_config(sys.argv[1]), sys.argv[2])
 filled, posted = w.run_once()
 print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "gpt_2_simple": "gpt_2_simple" in sys.modules,
