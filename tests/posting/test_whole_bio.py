@@ -110,7 +110,8 @@ def test_two_thread_bios_sharing_a_first_part_both_go_out_whole(tmp_path, mastod
 
 
 def test_a_timed_out_part_is_not_sent_twice_and_the_rest_follows(tmp_path, mastodon):
-    _, cfg, store = _setup(tmp_path, mastodon, mastodon={"request_timeout_s": 1.0})
+    # The timeout leaves room for a loaded machine's ordinary requests; the fault's delay is well past it.
+    _, cfg, store = _setup(tmp_path, mastodon, mastodon={"request_timeout_s": 2.5})
     pub = make_publisher(cfg)
     cid = _approve(store, _long("Three Parts", 14))
     c = store.start_posting(cid, now=T0)
@@ -118,9 +119,9 @@ def test_a_timed_out_part_is_not_sent_twice_and_the_rest_follows(tmp_path, masto
     assert len(parts) == 3
     pub.post(c, parts[:1], on_part=lambda i, sid, url: store.record_part(cid, i, sid, url))
     store.mark_failed(cid, error="killed", retry_at=T0, now=T0)
-    mastodon.fault({"type": "latency", "delay_ms": 1500})  # part 2 times out here, but is created
+    mastodon.fault({"type": "latency", "delay_ms": 4000})  # part 2 times out here, but is created
     assert post_next(T0, store, pub, cfg).result == "retry"
-    time.sleep(1.0)  # the server finishes part 2 under its key
+    time.sleep(2.0)  # the server finishes part 2 under its key
     assert post_next(T0 + timedelta(hours=1), store, pub, cfg).result == "posted"
     online = _online(mastodon)
     assert [html_to_text(s["content"]) for s in online] == parts  # part 2 once (same key), then 3

@@ -65,7 +65,7 @@ def test_run_once_refills_auto_approves_and_posts(tmp_path, mastodon):
 
 
 def test_post_job_keeps_running_through_faults_and_in_quiet_hours(tmp_path, mastodon):
-    _, cfg = _config(tmp_path, mastodon, mastodon={"request_timeout_s": 1.0})
+    _, cfg = _config(tmp_path, mastodon, mastodon={"request_timeout_s": 10.0})
     store = _approved(cfg)
     now = [datetime(2026, 11, 27, 12, tzinfo=UTC)]
     worker = Worker(cfg, store, make_publisher(cfg), _adder(store, []), clock=lambda: now[0])
