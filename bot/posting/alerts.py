@@ -1,6 +1,6 @@
 """Operator alerts: apprise channels, the Mastodon DM, the log and a local file; de-duplicated in `alerts`.
 
-A condition (a key: "token", "bio-failed:12", "refill", "queue-empty", "silent") alerts once, then again
+A condition (a key: "token", "token-read", "bio-failed:12", "refill", "queue-empty", "silent") alerts once, then again
 only after [alerts] repeat_hours while it stays open; when it clears it is marked resolved (and, with
 send_resolved, the operator hears so). An alert about Mastodon never relies on a Mastodon direct
 message alone: a refused token cannot send one. Every alert is logged and appended to [alerts] file,
@@ -31,13 +31,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TITLE = "djbios"
-NO_DM_KEYS = ("token",)  # a direct message sent with the refused token never arrives: not tried
+# A direct message sent with the refused token never arrives: not tried. "token-read": mentions could
+# not be read (401/403); its own key, so a post that still goes out does not clear it at every poll.
+NO_DM_KEYS = ("token", "token-read")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def about_mastodon(key: str) -> bool:
     """Conditions at the instance (refused token, posts failing there): a Mastodon DM can't carry them."""
-    return key == "token" or key.startswith("bio-failed:")
+    return key in NO_DM_KEYS or key.startswith("bio-failed:")
 
 
 def expand_env(url: str, where: str) -> str:
@@ -276,6 +278,13 @@ def alert(publisher: Publisher, key: str, message: str) -> None:
         publisher.alert(message)
 
 
+def resolve(publisher: Publisher, key: str) -> None:
+    """A condition cleared: through the worker's Alerter when the publisher carries one (else nothing to do)."""
+    route = getattr(publisher, "resolve_alert", None)
+    if route is not None:
+        route(key)
+
+
 class AlertingPublisher:
     """A publisher whose alerts go through an Alerter (dedupe, every channel); all else is the inner one's."""
 
@@ -309,6 +318,10 @@ class AlertingPublisher:
     def send_alert(self, key: str, message: str) -> None:
         """A keyed alert (see `alert`)."""
         self.alerter.send(key, message)
+
+    def resolve_alert(self, key: str) -> None:
+        """A keyed condition cleared (see `resolve`)."""
+        self.alerter.resolve(key)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

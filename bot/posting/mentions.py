@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from bot.errors import AuthError, PublishError
-from bot.posting.alerts import alert
+from bot.posting.alerts import alert, resolve
 from bot.posting.operator import operator_id
 from bot.posting.publishers import MastodonPublisher, Publisher, base_publisher, html_to_text
 from bot.posting.requests_parse import parse_request, plain_text
@@ -52,7 +52,7 @@ class PollOutcome:
     ignored: int = 0
     commands: int = 0
     errors: list[str] = field(default_factory=list)
-    refused: str | None = None  # the instance refused the token (401/403): the "token" alert says so
+    refused: str | None = None  # the instance refused the token (401/403): the "token-read" alert says so
 
 
 def poll_mentions(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Config) -> PollOutcome:
@@ -205,8 +205,8 @@ def poll_cycle(now: datetime, store: Store, publisher: Publisher, cfg: Config, s
     """The post side's reply job: read mentions, carry out operator commands, post approved replies.
 
     Replies wait while the bot is paused (state key "pause"); the operator's answers never do, or
-    `resume` could not be acknowledged. A refused token raises the "token" alert, as a refused post
-    does (through the channels outside Mastodon: a DM with that token would not arrive).
+    `resume` could not be acknowledged. A refused token raises the "token-read" alert (through the
+    channels outside Mastodon: a DM with that token would not arrive), cleared by the next clean read.
     """
     from bot.posting.operator import run_commands
     from bot.posting.pause import active_pause
@@ -217,7 +217,13 @@ def poll_cycle(now: datetime, store: Store, publisher: Publisher, cfg: Config, s
         return PollOutcome(errors=['replies need [mastodon] publisher = "mastodon"'])
     out = poll_mentions(now, store, client, cfg)
     if out.refused is not None:
-        alert(publisher, "token", f"djbios cannot read its mentions: {out.refused}")
+        alert(
+            publisher,
+            "token-read",
+            f"djbios cannot read its mentions: {out.refused}; `djbios login` (the token needs read access)",
+        )
+    elif not out.errors:
+        resolve(publisher, "token-read")
     try:
         run_commands(now, store, client, cfg)
         if active_pause(store, now) is None:

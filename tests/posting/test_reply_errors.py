@@ -87,14 +87,20 @@ def test_a_refused_token_while_replying_raises_the_token_alert(tmp_path, mastodo
     assert len(_bot_replies(mastodon, mention)) == 1
 
 
-def test_a_refused_token_while_reading_mentions_raises_the_token_alert(tmp_path, mastodon, webhook):
-    _, store, worker = _worker(tmp_path, mastodon, webhook)
+def test_a_refused_token_while_reading_mentions_raises_its_own_alert_until_a_clean_read(tmp_path, mastodon, webhook):
+    cfg, store, worker = _worker(tmp_path, mastodon, webhook)
     mastodon.fault({"type": "status", "status": 403}, methods=("GET",), path="/api/v1/notifications")
     out = worker.replies_job()
     assert out.refused is not None and "refused the token (403" in out.refused
-    assert _keys(store) == ["token"]
+    assert _keys(store) == ["token-read"]
     (msg,) = webhook.messages("cannot read its mentions")
-    assert "refused the token (403" in msg
+    assert "refused the token (403" in msg and "djbios login" in msg
+    # A post going out proves the token can post, not that it can read: the alert stays open.
+    approve(store, default_pipeline(cfg, store), store.add(GOOD_BIOS[0], source="test").id)
+    assert worker.post_job().result == "posted"
+    assert "token-read" in _keys(store)
+    worker.replies_job()  # the fault is spent: a clean read clears it
+    assert "token-read" not in _keys(store)
 
 
 def test_a_refused_answer_to_the_operator_does_not_block_the_next_command(tmp_path, mastodon):
