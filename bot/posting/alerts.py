@@ -288,7 +288,7 @@ def resolve(publisher: Publisher, key: str) -> None:
 class AlertingPublisher:
     """A publisher whose alerts go through an Alerter (dedupe, every channel); all else is the inner one's."""
 
-    def __init__(self, inner: Any, alerter: Alerter) -> None:
+    def __init__(self, inner: Publisher, alerter: Alerter) -> None:
         self.inner, self.alerter = inner, alerter
 
     def post(

@@ -30,6 +30,7 @@ from bot.store.requests import add_request, count_requests
 from bot.store.state import get_state, set_state
 
 if TYPE_CHECKING:
+    from bot.posting.reply_post import StopState
     from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,9 @@ def _too_deep(publisher: MastodonPublisher, status: Any, max_depth: int) -> str 
     return None
 
 
-def poll_cycle(now: datetime, store: Store, publisher: Publisher, cfg: Config, state: Any = None) -> PollOutcome:
+def poll_cycle(
+    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: StopState | None = None
+) -> PollOutcome:
     """The post side's reply job: read mentions, carry out operator commands, post approved replies.
 
     Replies wait while the bot is paused (state key "pause"); the operator's answers never do, or

@@ -43,7 +43,7 @@ class ReplyResult(TypedDict, total=False):
     text: str | None
 
 
-class _Stop(Protocol):
+class StopState(Protocol):
     """The worker's posting state (jobs.PostingState): a refused token stops every post."""
 
     stopped: bool
@@ -67,7 +67,7 @@ def post_reply(
     publisher: Publisher,
     cfg: Config,
     c: Candidate,
-    state: _Stop | None = None,
+    state: StopState | None = None,
     *,
     holder: str | None = None,
 ) -> ReplyResult:
@@ -152,7 +152,7 @@ def find_reply(publisher: MastodonPublisher, req: Request) -> tuple[str, str] | 
     return None
 
 
-def _stop(publisher: Publisher, state: _Stop | None, cid: int, exc: AuthError) -> ReplyResult:
+def _stop(publisher: Publisher, state: StopState | None, cid: int, exc: AuthError) -> ReplyResult:
     """A refused token: no more posts until a restart; the "token" alert, as a refused post raises it."""
     if state is not None:
         state.stopped, state.reason = True, str(exc)
@@ -189,7 +189,7 @@ def _failed_for_good(
 
 
 def post_replies(
-    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: _Stop | None = None
+    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: StopState | None = None
 ) -> list[ReplyResult]:
     """Post every approved reply (and failed ones whose retry time has come), oldest approval first.
 
