@@ -158,7 +158,7 @@ fi
 stage 6/6 "result"
 djbios stats
 DJ="$(rel "$VENV")/bin/djbios --config $(rel "$DEMO")/bot.toml"   # pasteable at the repository root
-REPORT="$DEMO/checkpoint/demo-$SIZE/eval/report.md"
+REPORT="$DEMO/checkpoint/$RUN/eval/report.md"
 "$VENV/bin/python" - "$PORT" "$DJ" "$(rel "$REPORT")" "$([ -f "$REPORT" ] && echo yes || echo no)" \
   "$(seconds_since "$STAGE_T")" "$(seconds_since "$T_DEMO")" <<'PY'
 import json, subprocess, sys, textwrap

@@ -187,3 +187,15 @@ def test_demo_default_first_run_uses_the_committed_model_and_passes_the_real_fil
     rejected = int(re.search(r"^rejected by the filters before any review: (\d+)$", out, re.M).group(1))
     assert made == 32 and queued + rejected == made and 1 <= approved <= queued, out
     assert " ".join(lines[bio.start + 1 : bio.stop]).strip(), out  # the posted bio is shown
+
+    # Its next steps work as pasted too: the evaluation, and then a rerun offers the report it wrote.
+    user = {k: v for k, v in env.items() if not k.startswith("DJBIOS_")}
+    steps = dict(next_steps(lines))
+    for what, command in steps.items():
+        if not command.endswith(".md") and not command.startswith("DJBIOS_DEMO_KEEP=1 "):
+            done = shell(command, user)
+            assert done.returncode == 0, (what, command, done.stdout[-2000:])
+    again = shell(f"bash {ROOT / 'demo.sh'}", env, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:]
+    report = dict(next_steps(again.stdout.splitlines()))["open the model's evaluation report"]
+    assert report.startswith("less ") and (ROOT / report.removeprefix("less ")).is_file(), report
