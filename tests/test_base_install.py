@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -142,3 +143,23 @@ def test_a_command_that_needs_an_extra_names_it(tmp_path: Path, mastodon) -> Non
     assert proc.stderr.strip() == (
         "Error: this needs the 'postgres' extra (psycopg is not installed): pip install 'djbios[postgres]'"
     )
+
+
+def test_doctor_checks_what_each_role_needs_and_names_a_missing_extra(tmp_path: Path, mastodon) -> None:
+    mastodon.write_config(tmp_path, {"model": {"checkpoint_dir": "checkpoint", "run_name": "run1"}})
+    # The posting box has no model files: --role post does not ask for them.
+    proc, refused = _djbios(tmp_path, "doctor", "--role", "post")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "model" not in proc.stdout and "copy index" not in proc.stdout and "OK   token" in proc.stdout
+    assert not {"tensorflow", "gpt_2_simple"} & set(refused), refused
+    # With the model files there, the base install cannot read the vocabulary: a FAIL line naming the
+    # extra, and the other checks still run.
+    shutil.copytree(ROOT / "training" / "data" / "demo-model", tmp_path / "checkpoint" / "run1")
+    proc, _ = _djbios(tmp_path, "doctor")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert (
+        "FAIL vocabulary: this needs the 'model' extra (gpt_2_simple is not installed): pip install 'djbios[model]'"
+        in lines
+    )
+    assert any(x.startswith("OK   token") for x in lines), lines

@@ -153,8 +153,16 @@ def login(app: App, instance: str, token_file: Path) -> None:
 
 
 @click.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "post", "generate"]),
+    default="all",
+    show_default=True,
+    help="Check what this box's `djbios run --role` needs: post skips the model and copy index, "
+    "generate skips the token, instance and schedule.",
+)
 @pass_app
-def doctor(app: App) -> None:
+def doctor(app: App, role: str) -> None:
     """Check the config, database, model, schedule, alerts, token, instance and profile; say what to fix.
 
     Also shows the liveness conditions the worker alerts on (queue, failed bios, silence, pause).
@@ -163,10 +171,11 @@ def doctor(app: App) -> None:
     \b
     Example:
       djbios doctor
+      djbios doctor --role post         # on the posting box of a split setup
     """
     from bot.posting.doctor import doctor_checks
 
-    checks = doctor_checks(lambda: app.config)
+    checks = doctor_checks(lambda: app.config, role=role)
     for c in checks:
         click.echo(f"{c.label} {c.name}: {c.detail}")
     if not all(c.ok for c in checks):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from bot.config import Config, database_url
 from bot.errors import BotError, RetryLater
+from bot.extras import missing_extra
 from bot.generation.checkpoint import load_vocab, missing_files
 from bot.redact import scrub_line
 
@@ -30,30 +31,46 @@ class Check:
 
 
 def _check(name: str, fn: Callable[[], str]) -> Check:
-    """Run one check; a BotError or OSError is a FAIL whose (scrubbed, one-line) message says what to fix."""
+    """Run one check; a BotError or OSError is a FAIL whose (scrubbed, one-line) message says what to fix.
+
+    So is a module that only an extra installs (the model's vocabulary on a base install): the line
+    names the extra, and the other checks still run."""
     try:
         return Check(name, True, scrub_line(fn()))  # a hostile server's text passes through here
     except (BotError, OSError) as exc:
         return Check(name, False, scrub_line(str(exc)))
+    except ModuleNotFoundError as exc:
+        said = missing_extra(exc)
+        if said is None:  # not an extra's module: a broken install, shown as it is
+            raise
+        return Check(name, False, said)
 
 
-def doctor_checks(load_config: Callable[[], Config]) -> list[Check]:
-    """Config, database, model, copy index, token, instance limits: what the worker needs."""
+def doctor_checks(load_config: Callable[[], Config], role: str = "all") -> list[Check]:
+    """What a worker of `role` needs: config, database, then the model side (generate) and the
+    Mastodon side (post); `all` checks both, as `djbios run` without --role needs both."""
     cfg_check = _check("config", lambda: str(load_config().source or "built-in defaults"))
     if not cfg_check.ok:
         return [cfg_check]
     cfg = load_config()
-    database, model = _check("database", lambda: _database(cfg)), _check("model", lambda: _model(cfg))
-    checks = [cfg_check, database, model]
-    if model.ok:  # else its line already says what to do
-        checks.append(_check("vocabulary", lambda: _vocabulary(cfg)))
-    checks += [_check("copy index", lambda: _index(cfg)), _check("schedule", lambda: _schedule(cfg)), _alerts(cfg)]
-    token = _check("token", lambda: _token(cfg))
-    checks.append(token)
-    if cfg.mastodon.publisher == "mastodon":
-        checks.append(_check("instance", lambda: _instance(cfg)))
-        if token.ok:
-            checks.append(_profile(cfg))
+    database = _check("database", lambda: _database(cfg))
+    checks = [cfg_check, database]
+    if role in ("all", "generate"):  # the post box needs no model files (docs/OPERATING.md, More than one box)
+        model = _check("model", lambda: _model(cfg))
+        checks.append(model)
+        if model.ok:  # else its line already says what to do
+            checks.append(_check("vocabulary", lambda: _vocabulary(cfg)))
+        checks.append(_check("copy index", lambda: _index(cfg)))
+    if role in ("all", "post"):  # the generate box posts nothing and may have no token
+        checks.append(_check("schedule", lambda: _schedule(cfg)))
+    checks.append(_alerts(cfg))
+    if role in ("all", "post"):
+        token = _check("token", lambda: _token(cfg))
+        checks.append(token)
+        if cfg.mastodon.publisher == "mastodon":
+            checks.append(_check("instance", lambda: _instance(cfg)))
+            if token.ok:
+                checks.append(_profile(cfg))
     if database.ok:
         checks += _liveness(cfg)
     return checks

@@ -79,3 +79,13 @@ def test_doctor_passes_the_tiny_model_and_fails_a_corrupt_one(tmp_path, mastodon
     encoder.write_text(json.dumps(dict(list(ids.items())[:-10])), encoding="utf-8")  # ten ids short
     r = _doctor(path)
     assert r.exit_code == 1 and "FAIL vocabulary: " in r.output and "different models" in r.output
+
+
+def test_doctor_for_the_generate_box_needs_no_token(tmp_path, mastodon):
+    path = mastodon.write_config(tmp_path, {"mastodon": {"token_file": "missing-token"}})
+    everything = CliRunner().invoke(cli, ["--config", str(path), "doctor"])
+    assert everything.exit_code == 1 and "FAIL token" in everything.output
+    generate = CliRunner().invoke(cli, ["--config", str(path), "doctor", "--role", "generate"])
+    lines = generate.output.splitlines()
+    assert not [x for x in lines if x.split(":")[0].split()[-1] in ("token", "instance", "profile", "schedule")]
+    assert any(x.startswith("FAIL model:") for x in lines)  # this box needs the model, and has none yet
