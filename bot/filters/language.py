@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from bot.config import FiltersConfig
+from bot.config import CorpusConfig, FiltersConfig
 from bot.filters.check import Check
 from bot.text import detect_languages
 from bot.text import words as text_words
@@ -77,19 +77,22 @@ class LanguageCheck:
         return None
 
 
-PREFIX_CHARS = 600  # langdetect reads this much of a candidate, as the corpus builder does by default
-SHORT_WORDS = 20  # under this many words, English stopwords decide (the corpus builder's default)
+# The corpus builder's window ([corpus] lang_prefix_chars, short_words): the filter reads a candidate as
+# the builder read the bios it kept. These are the defaults; build_pipeline passes the configured ones.
+ENGLISH_WINDOW = (CorpusConfig().lang_prefix_chars, CorpusConfig().short_words)
 
 
-def language(text: str, cfg: FiltersConfig) -> Check:
+def language(text: str, cfg: FiltersConfig, window: tuple[int, int] = ENGLISH_WINDOW) -> Check:
     """The configured language, by langdetect's probability; for English also by the stopword rules
-    the corpus builder keeps a bio by, so the filter never rejects what the corpus calls English."""
+    the corpus builder keeps a bio by (`window`: its prefix chars and short-text word count, from
+    [corpus]), so the filter never rejects what the corpus calls English."""
+    prefix, short = window
     if cfg.min_lang_prob <= 0:
         return Check(True, "not checked (min_lang_prob = 0)")
-    langs = {lang: round(p, 3) for lang, p in detect_languages(text[:PREFIX_CHARS]).items()}
+    langs = {lang: round(p, 3) for lang, p in detect_languages(text[:prefix]).items()}
     p = langs.get(cfg.language, 0.0)
     rule = (
-        LanguageCheck(cfg.min_lang_prob, PREFIX_CHARS, SHORT_WORDS).stopword_rule(text)
+        LanguageCheck(cfg.min_lang_prob, prefix, short).stopword_rule(text)
         if cfg.language == "en" and p < cfg.min_lang_prob
         else None
     )

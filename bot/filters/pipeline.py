@@ -23,7 +23,7 @@ from bot.filters.copyindex import CopyIndex
 from bot.filters.duplicates import NearDuplicates
 from bot.filters.fluency import fluency_check
 from bot.filters.hazards import hazards
-from bot.filters.language import language
+from bot.filters.language import ENGLISH_WINDOW, language
 from bot.filters.length import length
 from bot.filters.names import NameIndex, names_check, names_path
 from bot.filters.quality import quality
@@ -47,9 +47,21 @@ ORDER = (
 )
 
 
-def fingerprint(cfg: FiltersConfig, spoiler_text: str = "", max_chars: int | None = None) -> str:
+def fingerprint(
+    cfg: FiltersConfig,
+    spoiler_text: str = "",
+    max_chars: int | None = None,
+    english_window: tuple[int, int] = ENGLISH_WINDOW,
+) -> str:
     """A short hash of every setting a verdict depends on: a changed one means check again."""
-    data = {"filters": dataclasses.asdict(cfg), "spoiler": spoiler_text, "max_chars": max_chars, "order": ORDER}
+    data: dict[str, object] = {
+        "filters": dataclasses.asdict(cfg),
+        "spoiler": spoiler_text,
+        "max_chars": max_chars,
+        "order": ORDER,
+    }
+    if english_window != ENGLISH_WINDOW:  # only when set: verdicts made under the defaults stay current
+        data["english_window"] = list(english_window)
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -65,10 +77,12 @@ class Pipeline:
         spoiler_text: str = "",
         names: NameIndex | None = None,
         max_chars: int | None = None,
+        english_window: tuple[int, int] = ENGLISH_WINDOW,
     ) -> None:
         self.cfg, self.index, self.spoiler_text, self.names = cfg, copy_index, spoiler_text, names
         self.max_chars = max_chars  # the instance's limit when lower than [filters] max_chars
-        self.fingerprint = fingerprint(cfg, spoiler_text, max_chars)
+        self.english_window = english_window  # [corpus] lang_prefix_chars, short_words
+        self.fingerprint = fingerprint(cfg, spoiler_text, max_chars, english_window)
         self._block = blocklist_from_config(cfg)
         unknown = set(cfg.skip) - set(ORDER)
         if unknown:
@@ -89,7 +103,7 @@ class Pipeline:
         posted, checks["hazards"] = hazards(text, cfg)
         checks["length"] = length(posted, cfg, self.max_chars, self.spoiler_text)
         checks["blocklist"] = blocklist(posted, self._block)
-        checks["language"] = language(posted, cfg) if posted.strip() else Check(False, "empty")
+        checks["language"] = language(posted, cfg, self.english_window) if posted.strip() else Check(False, "empty")
         checks["fluency"] = fluency_check(posted, cfg, asked)
         checks["repetition"] = repetition(posted, cfg)
         checks["pronouns"] = _pronoun_check(posted, pronouns, prompt or "")
@@ -131,4 +145,12 @@ def build_pipeline(cfg: Config, existing: Iterable[str], *, max_chars: int | Non
         )
     # The suffix the publisher appends to every post counts like the CW: the length filter sees the final size.
     counted = cfg.mastodon.spoiler_text + with_suffix("", cfg.profile.post_suffix)
-    return Pipeline(cfg.filters, index, existing, spoiler_text=counted, names=names, max_chars=max_chars)
+    return Pipeline(
+        cfg.filters,
+        index,
+        existing,
+        spoiler_text=counted,
+        names=names,
+        max_chars=max_chars,
+        english_window=(cfg.corpus.lang_prefix_chars, cfg.corpus.short_words),
+    )
