@@ -20,7 +20,7 @@ from typing import Any
 from bot.config import Config, TrainConfig
 from bot.errors import ModelError
 from bot.filters.copyindex import ensure_index
-from bot.generation.checkpoint import latest_step, list_steps, load_encoder, load_vocab
+from bot.generation.checkpoint import find_checkpoint, latest_step, list_steps, load_encoder, load_vocab, write_state
 from training.model import is_complete
 from training.progress import LossTap, Progress, TrainResult
 
@@ -220,9 +220,7 @@ def prune_checkpoints(run_dir: Path, keep: int, protect: int | None = None) -> l
             p.unlink()
     kept = sorted({*steps[-keep:], *([protect] if protect in steps else [])})
     if kept:
-        names = [f"model-{s}" for s in kept]
-        lines = [f'model_checkpoint_path: "{names[-1]}"'] + [f'all_model_checkpoint_paths: "{n}"' for n in names]
-        (run_dir / "checkpoint").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_state(run_dir, kept)
     return kept
 
 
@@ -236,10 +234,7 @@ def load_session(run_dir: Path, step: int | None = None) -> tuple[Any, Any, Any]
     from gpt_2_simple.src import model as gmodel
 
     run_dir = Path(run_dir)
-    step = step if step is not None else latest_step(run_dir)
-    if step is None or step not in list_steps(run_dir):
-        have = ", ".join(map(str, list_steps(run_dir))) or "none"
-        raise ModelError(f"{run_dir}: no checkpoint for step {step} (have: {have}); run `djbios train`")
+    prefix, step = find_checkpoint(run_dir, step)  # "latest" means what the generator restores too
     enc, hparams = load_vocab(run_dir)
     graph = tf.Graph()
     with graph.as_default():
@@ -247,5 +242,5 @@ def load_session(run_dir: Path, step: int | None = None) -> tuple[Any, Any, Any]
         out = gmodel.model(hparams=hparams, X=context)
         tf.identity(out["logits"], name="logits")
         sess = gpt2.start_tf_sess()
-        tf.compat.v1.train.Saver().restore(sess, str(run_dir / f"model-{step}"))
+        tf.compat.v1.train.Saver().restore(sess, str(prefix))
     return sess, hparams, enc

@@ -77,6 +77,13 @@ def _latest_from_state(run_dir: Path) -> tuple[Path, int] | None:
     return prefix, int(step[1]) if step else 0
 
 
+def write_state(run_dir: Path, steps: list[int]) -> None:
+    """TensorFlow's `checkpoint` state file listing `steps`, the last as latest (what find_checkpoint reads)."""
+    names = [f"model-{s}" for s in steps]
+    lines = [f'model_checkpoint_path: "{names[-1]}"'] + [f'all_model_checkpoint_paths: "{n}"' for n in names]
+    (Path(run_dir) / "checkpoint").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def missing_files(run_dir: Path) -> list[str]:
     """The files of RUN_FILES that run_dir lacks (empty when the run can be loaded)."""
     return [f for f in RUN_FILES if not (Path(run_dir) / f).is_file()]
