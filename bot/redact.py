@@ -19,6 +19,8 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from bot.text import visible
+
 MASK = "[redacted]"
 # A secret (or a piece of one) shorter than this is not masked as a plain string: it would mask
 # words. Real tokens are 43 characters; the patterns below still catch a short one after "Bearer ".
@@ -71,8 +73,9 @@ def scrub(text: str) -> str:
 
 
 def scrub_line(text: str) -> str:
-    """`text` scrubbed and on one line, as an error is shown to the operator (CLI, doctor)."""
-    return " ".join(scrub(text).split())
+    """`text` scrubbed and on one line, as an error is shown to the operator (CLI, doctor); characters a
+    terminal would act on (a server's error text may hold escape sequences) are shown escaped."""
+    return visible(" ".join(scrub(text).split()))
 
 
 def _scrub_record(record: logging.LogRecord) -> None:

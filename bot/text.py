@@ -129,6 +129,28 @@ def read_bios(path: Path) -> list[str]:
     return list(iter_bios(path))
 
 
+# -- the terminal ---------------------------------------------------------------------------------
+# Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts the
+# sequences that recolour, move the cursor or clear the screen; CR overwrites a line), DEL, the C1
+# controls (U+009B is a one-byte CSI in some terminals), and the bidirectional overrides and isolates
+# that reorder a line so the reader sees something other than what is there; the line and paragraph
+# separators (a line break the eye misses) and the tag characters (invisible text that still posts).
+HIDDEN = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]"
+)
+
+
+def visible(text: str) -> str:
+    """`text` with every character in HIDDEN shown as its escape (\\x1b, \\u202e), never sent raw."""
+    return HIDDEN.sub(_escape, text)
+
+
+def _escape(m: re.Match[str]) -> str:
+    """One hidden character as Python writes it: \\x1b, \\u202e, \\U000e0041."""
+    n = ord(m[0])
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+
+
 # -- language --------------------------------------------------------------------------------------
 def detect_languages(text: str) -> dict[str, float]:
     """langdetect's language probabilities for text, seeded so a verdict never changes between runs.

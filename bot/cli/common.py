@@ -10,7 +10,8 @@ import click
 
 from bot.config import Config, load_config
 from bot.errors import BotError
-from bot.redact import scrub_line
+from bot.redact import scrub, scrub_line
+from bot.text import visible
 
 if TYPE_CHECKING:
     from bot.store.store import Store
@@ -53,6 +54,10 @@ def pass_app(fn: F) -> F:
     def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(app, *args, **kwargs)
+        except click.ClickException as exc:  # its text may quote a server's error: scrubbed, escaped
+            if type(exc) is not click.ClickException:  # usage errors: click's own text, exit code 2
+                raise
+            raise click.ClickException(visible(scrub(exc.message))) from exc
         except BotError as exc:
             raise click.ClickException(scrub_line(str(exc))) from exc
         except OSError as exc:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.common import App, pass_app
+from bot.text import visible
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -78,7 +79,7 @@ def status(app: App) -> None:
     store = app.store()
     try:
         for line in status_lines(app.config, store, _now()):
-            click.echo(line)
+            click.echo(visible(line))  # alert texts quote servers' errors
     finally:
         store.close()
 

@@ -7,7 +7,6 @@ gives one line per key (bot/cli/terminal.py). `u` takes back this session's last
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.cli.terminal import Terminal, wrap
 from bot.errors import BotError
 from bot.store.candidate import Candidate, utcnow
+from bot.text import HIDDEN, visible  # noqa: F401  (HIDDEN, visible: queue.py imports them from here)
 
 if TYPE_CHECKING:
     from bot.filters.pipeline import Pipeline
@@ -25,17 +25,6 @@ KEYS = "[a]pprove  [r]eject  [e]dit  [s]kip  [u]ndo  [q]uit"
 # The filters whose evidence a reviewer weighs even when they pass: is it English, does it name a real
 # artist, is it copied? The other passing filters fold into one line.
 EVIDENCE = ("fluency", "names", "copy")
-
-# Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts the
-# sequences that recolour, move the cursor or clear the screen; CR overwrites a line), DEL, the C1
-# controls (U+009B is a one-byte CSI in some terminals), and the bidirectional overrides and isolates
-# that reorder a line so the reviewer reads something other than what would be posted.
-HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str) -> str:
-    """`text` with every character in HIDDEN shown as its escape (\\x1b, \\u202e), never sent raw."""
-    return HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 @dataclasses.dataclass

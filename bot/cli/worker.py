@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import App, pass_app
+from bot.text import visible
 
 _FAILED = {
     "retry": "will retry",
@@ -177,6 +178,6 @@ def doctor(app: App, role: str) -> None:
 
     checks = doctor_checks(lambda: app.config, role=role)
     for c in checks:
-        click.echo(f"{c.label} {c.name}: {c.detail}")
+        click.echo(visible(f"{c.label} {c.name}: {c.detail}"))  # liveness lines quote servers' errors
     if not all(c.ok for c in checks):
         raise SystemExit(1)

@@ -163,3 +163,23 @@ def test_filter_recheck_cli_reports_the_skip(tmp_path: Path) -> None:
     store.close()
     result = CliRunner().invoke(cli, ["--config", str(config), "filter", "--recheck"])
     assert result.exit_code == 0 and "rechecked 1 pending" in result.output and "skipped" not in result.output
+
+
+def test_a_servers_error_text_reaches_the_terminal_escaped(tmp_path: Path, mastodon) -> None:
+    """An instance's error body is quoted in the run's error line, in `status` and in `doctor`: never raw."""
+    path = mastodon.write_config(tmp_path, {"schedule": {"min_queue": 0}})
+    store = Store.open(database_url(load_config(path)))
+    store.approve(
+        store.add("DJ Teapot plays dub on a houseboat every second Sunday of the month, rain or shine.", source="t").id
+    )
+    store.close()
+    hostile = "teapot \x1b[2J\x1b]0;pwned\x07 \u202eevil"
+    mastodon.fault({"type": "status", "status": 418, "body": {"error": hostile}})
+    runs = [
+        CliRunner().invoke(cli, ["--config", str(path), *args])
+        for args in (["run", "--once", "--role", "post"], ["status"], ["doctor", "--role", "post"])
+    ]
+    assert runs[0].exit_code == 1
+    for r in runs:
+        assert "teapot" in r.output and not HIDDEN.search(r.output), r.output
+        assert "\\x1b]0;pwned\\x07 \\u202eevil" in r.output
