@@ -112,6 +112,20 @@ def _confusables() -> dict[str, str]:
     return table
 
 
+# Categories a reader does not see as letters: format characters (Cf) and marks (Mn, Me), including
+# the ones with combining class 0 (U+034F grapheme joiner, U+FE0F variation selector) that
+# unicodedata.combining() calls 0 and so would keep.
+_UNSEEN = frozenset({"Cf", "Mn", "Me"})
+_SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
+
+
+def _small_capital(c: str) -> str:
+    """The letter a Latin small capital stands for ("ɴ" -> "n"), or ""."""
+    name = unicodedata.name(c, "")
+    rest = name[len(_SMALL_CAPITAL) :] if name.startswith(_SMALL_CAPITAL) else ""
+    return rest.lower() if len(rest) == 1 else ""
+
+
 @lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
     """One original character as it reads in the Latin skeleton ("" for invisible ones)."""
@@ -119,13 +133,15 @@ def _fold_char(ch: str) -> str:
     for c in unicodedata.normalize("NFKC", ch):
         if c.isascii():
             out.append(c.lower())
-        elif unicodedata.category(c) == "Cf" or c in _INVISIBLE:
-            continue  # zero-width space/joiners, soft hyphen, bidi controls, BOM
+        elif unicodedata.category(c) in _UNSEEN or c in _INVISIBLE:
+            continue  # zero-width space/joiners, soft hyphen, bidi controls, BOM, joiners, variation selectors
         elif c in _confusables():
             out.append(_confusables()[c])
+        elif small := _small_capital(c):
+            out.append(small)  # ʙ, ɴ, ᴀ ...: no confusables entry, but their names say which letter
         else:
             for d in unicodedata.normalize("NFD", c.casefold()):
-                if not unicodedata.combining(d):  # accents and variation selectors go
+                if unicodedata.category(d) not in _UNSEEN:  # accents and other marks go
                     out.append(_confusables().get(d, d))
     return "".join(out)
 

@@ -79,6 +79,9 @@ def only_hit(bl: Blocklist, text: str) -> Hit:
         "frob\u00adnicate",
         "frob\u200dnic\u200cate",
         "f\u2060robnicate\ufeff",
+        "fr\u034fobnicate",  # combining grapheme joiner (a mark of combining class 0)
+        "frob\ufe0fnicate",  # variation selector
+        "\ua730\u0280\u1d0f\u0299\u0274\u026a\u1d04\u1d00\u1d1b\u1d07",  # small capitals
         "fog machine",
         "fog-machines",
         "Fog  Machine",
