@@ -28,6 +28,12 @@ SQLITE_PREFIX = "sqlite:///"
 MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a job interval of a year at most (APScheduler holds it as a timedelta)
 
 
+# Bounds for values that reach C code or datetime arithmetic: beyond them a run fails later, not at load.
+SEED_MAX = 2**32 - 1  # numpy.random.seed and TensorFlow take 32-bit seeds
+TOP_K_MAX = 1_000_000  # well above any GPT-2 vocabulary (50,257); tf.nn.top_k fails past the vocabulary
+HOURS_MAX = 24 * 366  # a year: longer alert periods overflow datetime arithmetic
+
+
 def _f(default: Any, **meta: Any) -> Any:
     """A dataclass field with validation metadata (min, max, choices, path; item_min/item_max for lists)."""
     if isinstance(default, (list, dict)):
@@ -87,7 +93,7 @@ class TrainConfig:
     optimizer: str = _f("adam", choices=("adam", "sgd"))
     lr_schedule: str = _f("constant", choices=("constant", "cosine"))  # cosine: to 10% over one run (adam)
     window: int = _f(1024, min=2, max=1024)  # tokens per training sequence; gpt-2-simple's own is 1024
-    seed: int = _f(0)
+    seed: int = _f(0, min=0, max=SEED_MAX)  # numpy's and TensorFlow's seeds are 32-bit
 
 
 @dataclass(frozen=True)
@@ -97,12 +103,13 @@ class GenerateConfig:
     nsamples: int = _f(8, min=1, max=10000)
     batch_size: int = _f(8, min=1, max=512)  # raise it on a GPU
     temperature: float = _f(0.8, min=0.01, max=5.0)
-    top_k: int = _f(40, min=0)  # 0 = no top-k cut
+    top_k: int = _f(40, min=0, max=TOP_K_MAX)  # 0 = no top-k cut
     top_p: float = _f(0.0, min=0.0, max=1.0)  # 0 = no nucleus cut
     prefix: str = _f(START)
     max_tokens: int = _f(0, min=0, max=1023)  # 0 = derived from the posting limit plus a margin
-    seed: int = _f(-1)  # -1 = a fresh seed per batch (stored with each candidate)
-    timeout_s: float = _f(1800.0, min=1.0)  # a refill's child process is killed after this (s): a failed refill
+    seed: int = _f(-1, min=-1, max=SEED_MAX)  # -1 = a fresh seed per batch (stored with each candidate)
+    # A refill's child process is killed after this (s), a week at most; a killed refill counts as failed.
+    timeout_s: float = _f(1800.0, min=1.0, max=7 * 86400)
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,7 @@ class ScheduleConfig:
     order: str = _f("oldest", choices=("oldest", "random"))
     max_attempts: int = _f(5, min=1)  # alert the operator after this many failed posts
     retry_base_s: float = _f(60.0, min=0.1, max=6 * 3600)  # first retry after a network/5xx failure; doubles, max 6 h
-    lease_stale_s: float = _f(120.0, min=5.0)  # a worker's lease without a heartbeat this long may be taken
+    lease_stale_s: float = _f(120.0, min=5.0, max=86400)  # a worker's lease without a heartbeat this long may be taken
 
 
 @dataclass(frozen=True)
@@ -184,8 +191,8 @@ class AlertsConfig:
     urls_file: Path | None = _f(None, path=True)  # more apprise URLs, one a line, in a 0600 file
     operator: str = _f("")  # e.g. "@me@example.social": alerts arrive as Mastodon DMs; its DMs are commands
     file: Path = _f(Path("var/alerts.log"), path=True)  # every alert is appended here (and logged)
-    repeat_hours: float = _f(24.0, min=0.0)  # an open condition alerts again after this long
-    silent_hours: float = _f(24.0, min=0.0)  # alert when nothing was posted for this long; 0 = never
+    repeat_hours: float = _f(24.0, min=0.0, max=HOURS_MAX)  # an open condition alerts again after this long
+    silent_hours: float = _f(24.0, min=0.0, max=HOURS_MAX)  # alert when nothing was posted for this long; 0 = never
     send_resolved: bool = _f(True)  # say so when a condition that alerted clears
 
 

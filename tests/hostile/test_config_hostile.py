@@ -84,10 +84,22 @@ def test_no_int_setting_takes_more_than_64_bits(tmp_path: Path, key: str) -> Non
         ("schedule.retry_base_s", 1e300),
         ("scrape.timeout_s", 1e300),
         ("model.download_timeout_s", 1e300),
+        ("schedule.lease_stale_s", 1e300),  # the heartbeat's datetime arithmetic overflowed
+        ("alerts.repeat_hours", 1e300),  # the alert was sent but never recorded
+        ("alerts.silent_hours", 1e300),
+        ("generate.timeout_s", 1e300),  # Popen.communicate(timeout=...) overflowed
+        ("generate.top_k", 2**62),  # tf.nn.top_k fails past the vocabulary
+        ("generate.seed", 2**40),  # numpy and TensorFlow take 32-bit seeds
+        ("train.seed", 2**32),
     ],
 )
 def test_periods_beyond_what_the_scheduler_holds_are_refused(tmp_path: Path, key: str, value: float) -> None:
     _refused(tmp_path, _toml(key, repr(value)), f"'{key}' must be <=")
+
+
+@pytest.mark.parametrize("key, value", [("train.seed", -5), ("generate.seed", -2)])
+def test_seeds_below_what_numpy_takes_are_refused(tmp_path: Path, key: str, value: int) -> None:
+    _refused(tmp_path, _toml(key, repr(value)), f"'{key}' must be >=")
 
 
 def test_the_longest_allowed_periods_build_a_working_schedule(tmp_path: Path) -> None:
