@@ -1,4 +1,4 @@
-"""kill -9 a reply worker at random points: every mention is recorded once and answered exactly once."""
+"""kill -9 a reply worker at random points, on SQLite and PostgreSQL: each mention recorded and answered once."""
 
 from __future__ import annotations
 
@@ -52,10 +52,12 @@ for line in sys.stdin:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_kill_9_mid_cycle_neither_repeats_nor_loses(tmp_path, mastodon):
+def test_kill_9_mid_cycle_neither_repeats_nor_loses(tmp_path, mastodon, db_url):
+    """On SQLite and on PostgreSQL (db_url)."""
     cfg = reply_config(
         tmp_path,
         mastodon,
+        database={"url": db_url},
         replies={"mode": "auto", "per_account_per_day": 50, "per_hour": 100},
         filters={"near_dup_jaccard": 1.0},
     )  # the fixed bodies repeat on purpose
