@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot.config import Config, load_config
+from bot.config import Config, database_url, load_config, sqlite_file
 from bot.errors import BotError
 from bot.redact import scrub_line
 
@@ -33,9 +34,23 @@ class App:
             self._config = load_config(self.config_path)
         return self._config
 
+    def command(self, rest: str) -> str:
+        """`djbios REST` as the operator should type it: with the same --config they gave, if any."""
+        given = f"--config {shlex.quote(self.config_path)} " if self.config_path else ""
+        return f"djbios {given}{rest}"
+
+    def require_database(self) -> None:
+        """For commands that only read: a SQLite file that is not there is an error, not a new empty one."""
+        path = sqlite_file(database_url(self.config))
+        if path is not None and not path.exists():
+            config = self.config.source or "built-in defaults: no bot.toml here"
+            raise click.ClickException(
+                f"no database at {path} (config: {config}); run `{self.command('generate')}` or "
+                f"`{self.command('add')}`, or pass --config"
+            )
+
     def store(self) -> Store:
         """The candidate store, migrated to the latest schema."""
-        from bot.config import database_url
         from bot.store.store import Store
 
         return Store.open(database_url(self.config), busy_timeout_s=self.config.database.busy_timeout_s)

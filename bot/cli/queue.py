@@ -80,6 +80,7 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
       djbios queue --status pending
       djbios queue --sort age --json | jq .text
     """
+    app.require_database()
     order = "quality" if sort == "quality" else "oldest"
     rows = _fast_list(app, status=status, limit=limit, order=order)
     if rows is None:
@@ -112,6 +113,7 @@ def show(app: App, cid: int, as_json: bool) -> None:
     Example:
       djbios show 42 --json
     """
+    app.require_database()
     found = _fast_list(app, cid=cid)
     c = found[0] if found else app.store().get(cid)  # the store raises NotFound with the message
     if as_json:
@@ -259,7 +261,7 @@ def review(app: App) -> None:
     """
     store = app.store()
     if not store.list("pending", limit=1):  # say so before loading the filters (seconds)
-        click.echo(nothing_to_review(store))
+        click.echo(nothing_to_review(store, app.command))
         return
     from bot.filters.gate import default_pipeline
 

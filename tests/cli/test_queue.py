@@ -160,10 +160,35 @@ def test_review_piped_undo(run, config_file: Path) -> None:
     assert sorted((c.status, c.reason) for c in store.list()) == [("pending", None), ("rejected", "meh")]
 
 
-def test_review_empty_queue_names_the_next_step(run) -> None:
+def test_review_empty_queue_names_the_next_step(run, config_file: Path) -> None:
     result = run("review")
     assert result.exit_code == 0
-    assert result.output.startswith("nothing to review") and "djbios generate" in result.output
+    assert result.output.startswith("nothing to review")
+    assert f"`djbios --config {config_file} generate` makes" in result.output  # pasteable: the same config
+
+
+@pytest.mark.parametrize("args", [("queue",), ("queue", "--json"), ("show", "1")])
+def test_reading_a_missing_database_says_so_and_creates_nothing(run, config_file: Path, args: tuple[str, ...]) -> None:
+    result = run(*args)
+    path = config_file.parent / "var" / "test.db"
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output == (
+        f"Error: no database at {path} (config: {config_file}); run `djbios --config {config_file} generate` "
+        f"or `djbios --config {config_file} add`, or pass --config\n"
+    )
+    assert not path.exists() and not path.parent.exists()
+    assert run("add", "-", input=bios(1)).exit_code == 0 and path.exists()  # a writing command creates it
+
+
+def test_a_missing_database_without_a_config_file_says_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DJBIOS_CONFIG", raising=False)
+    result = CliRunner().invoke(cli, ["queue"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: no database at {tmp_path / 'var' / 'djbios.db'} (config: built-in")
+    assert "run `djbios generate` or `djbios add`" in result.output and not (tmp_path / "var").exists()
 
 
 def test_undo_only_takes_back_the_callers_own_decision(store: Store) -> None:
@@ -266,7 +291,7 @@ def test_queue_commands_do_not_import_tensorflow(config_file: Path) -> None:
         "import sys; from bot.cli import main\n"
         "try: main(['--config', sys.argv[1], 'queue'])\n"
         "except SystemExit: pass\n"
-        "bad = [m for m in ('tensorflow', 'gpt_2_simple', 'numpy') if m in sys.modules]\n"
+        "bad = [m for m in ('tensorflow', 'gpt_2_simple', 'numpy', 'sqlalchemy') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code, str(config_file)], check=True)
