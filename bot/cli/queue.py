@@ -231,19 +231,22 @@ def edit(app: App, cid: int) -> None:
     Example:
       EDITOR=nano djbios edit 42
     """
-    from bot.filters.explain import explain
+    from bot.filters.explain import explain_scores
     from bot.filters.gate import default_pipeline
     from bot.filters.gate import edit as gate_edit
 
     store = app.store()
-    c = store.get(cid)
-    new = click.edit(c.text, require_save=True)
-    if new is None or new.strip() == c.text:
+    before = store.get(cid)
+    new = click.edit(before.text, require_save=True)
+    if new is None or new.strip() == before.text:
         click.echo("unchanged")
         return
     c, verdict = gate_edit(store, default_pipeline(app.config, store), cid, new.strip())
     click.echo(f"#{c.id} edited ({len(c.text)} chars), now {c.status}")
-    click.echo("\n".join(explain(verdict)))
+    # the state the edit left, not "rejected": a failing edit of a pending bio leaves it pending
+    moved = "stays" if c.status == before.status else "now"
+    click.echo("verdict: pass" if verdict.ok else f"fails ({verdict.reason}): {moved} {c.status}")
+    click.echo("\n".join(explain_scores(verdict.scores)))
 
 
 @click.command()

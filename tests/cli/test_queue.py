@@ -191,6 +191,18 @@ def test_a_missing_database_without_a_config_file_says_defaults(
     assert "run `djbios generate` or `djbios add`" in result.output and not (tmp_path / "var").exists()
 
 
+def test_edit_that_fails_says_the_bio_stays_pending(
+    run, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("add", "-", input=bios(1))
+    editor = tmp_path / "ed.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('Far too short to post.')\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    out = run("edit", "1").output
+    assert "#1 edited (22 chars), now pending\nfails (length): stays pending\n" in out, out
+    assert "rejected" not in out and db(config_file).get(1).status == "pending"
+
+
 def test_undo_only_takes_back_the_callers_own_decision(store: Store) -> None:
     c = store.add("A bio.", source="test")
     store.approve(c.id, by="auto")
