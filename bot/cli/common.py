@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from bot.store.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a C tool killed by `| head` exits with, for `set -o pipefail`
 
 
 class App:
@@ -73,5 +76,25 @@ def pass_app(fn: F) -> F:
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(scrub_line(f"{where}{exc.strerror or exc}")) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def listing(fn: F) -> F:
+    """For commands that only print: a reader that stops early (`| head`) ends them quietly.
+
+    Python ignores SIGPIPE, so the next write raises BrokenPipeError; stdout then points at /dev/null
+    so the interpreter's last flush cannot raise again, and the exit status is the shell's for SIGPIPE.
+    Only for commands whose one pipe is stdout: elsewhere a broken pipe is a real error.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(SIGPIPE_EXIT) from None
 
     return wrapper  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import App, pass_app
+from bot.cli.common import App, listing, pass_app
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -68,6 +68,7 @@ def resume(app: App) -> None:
 
 @click.command()
 @pass_app
+@listing
 def status(app: App) -> None:
     """Say whether the bot posts: pause, queue, last and next post, workers, open alerts.
 

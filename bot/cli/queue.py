@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from bot.cli.common import App, pass_app
+from bot.cli.common import App, listing, pass_app
 from bot.cli.reviewer import HIDDEN, age, nothing_to_review, render, review_loop, visible
 from bot.cli.tally import posts_line, reviewer_lines
 from bot.cli.terminal import piped_terminal, tty_terminal, wrap
@@ -72,6 +72,7 @@ def add(app: App, file: BinaryIO) -> None:
     help="Best quality first, or oldest first.",
 )
 @pass_app
+@listing
 def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: str) -> None:
     """List candidates, best first: id, status, quality, age, length, first words, reason.
 
@@ -106,6 +107,7 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
 @click.argument("cid", metavar="ID", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
 @pass_app
+@listing
 def show(app: App, cid: int, as_json: bool) -> None:
     """Show one candidate with its scores and provenance.
 
@@ -274,6 +276,7 @@ def review(app: App) -> None:
 
 @click.command()
 @pass_app
+@listing
 def stats(app: App) -> None:
     """Counts by status, who approved and rejected what, and how often bios went out.
 

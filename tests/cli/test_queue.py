@@ -203,6 +203,31 @@ def test_edit_that_fails_says_the_bio_stays_pending(
     assert "rejected" not in out and db(config_file).get(1).status == "pending"
 
 
+@pytest.mark.parametrize(
+    "args", [("queue",), ("queue", "--json"), ("show", "1"), ("stats",), ("status",), ("requests",)]
+)
+def test_a_reader_that_stops_early_ends_a_listing_quietly(run, config_file: Path, args: tuple[str, ...]) -> None:
+    """`djbios queue | head`: no "Error: Broken pipe", no traceback at exit; 141 as for SIGPIPE."""
+    import os
+    import subprocess
+
+    run("add", "-", input=bios(2))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is already gone: the first write fails, deterministically
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--config", str(config_file), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
+
 def test_undo_only_takes_back_the_callers_own_decision(store: Store) -> None:
     c = store.add("A bio.", source="test")
     store.approve(c.id, by="auto")
