@@ -257,12 +257,13 @@ def review(app: App) -> None:
     """Review pending candidates one by one, best first.
 
     Keys: a approve, r reject (then a reason, as a line), e edit in $EDITOR, s skip, u undo the last
-    approve or reject, q quit. On a terminal each is one key press; piped input gives one line per key.
+    approve or reject, q quit. On a terminal each is one key press; piped input gives one line per key,
+    and a rejection's reason may follow its r on the same line ("r not funny").
 
     \b
     Example:
       djbios review
-      printf 'a\\nr\\nnot funny\\ns\\nq\\n' | djbios review
+      printf 'a\\nr not funny\\ns\\nq\\n' | djbios review
     """
     store = app.store()
     if not store.list("pending", limit=1):  # say so before loading the filters (seconds)

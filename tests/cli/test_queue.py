@@ -151,6 +151,18 @@ def test_review_with_piped_keys(run, config_file: Path) -> None:
     assert store.get(2).reason == "not funny"
 
 
+def test_review_piped_reason_on_the_key_line(run, config_file: Path) -> None:
+    run("add", "-", input=bios(3))
+    result = run("review", input="rgibberish\nR  too long \na\n")
+    assert "approved 1, rejected 2" in result.output, result.output
+    store = db(config_file)
+    assert sorted((c.status, c.reason) for c in store.list()) == [
+        ("approved", None),
+        ("rejected", "gibberish"),
+        ("rejected", "too long"),
+    ]
+
+
 def test_review_piped_undo(run, config_file: Path) -> None:
     run("add", "-", input=bios(2))
     result = run("review", input="a\nu\nr\nmeh\nq\n")
