@@ -50,7 +50,7 @@ class Progress:
         self.out = out or sys.stderr
         self.t0 = time.perf_counter()
         # Not a terminal (a log, the demo's pipe): redraw rarely, or the log fills with bar frames.
-        tty = hasattr(self.out, "isatty") and self.out.isatty()
+        tty = _is_terminal(self.out)
         self.bar: Any = tqdm(
             total=steps, unit="step", file=self.out, mininterval=0.5 if tty else 60, dynamic_ncols=True, desc="training"
         )
@@ -69,6 +69,15 @@ class Progress:
     def close(self) -> None:
         """Finish the bar."""
         self.bar.close()
+
+
+def _is_terminal(out: TextIO) -> bool:
+    """Whether `out` ends on a terminal; for stderr the real one, not the pipe bot/cli/quiet.py puts there."""
+    if out is sys.stderr:
+        from bot.cli.quiet import stderr_is_terminal
+
+        return stderr_is_terminal()
+    return hasattr(out, "isatty") and out.isatty()
 
 
 class LossTap(io.TextIOBase):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
+import shlex
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot.config import Config, load_config
+from bot.config import Config, database_url, load_config, sqlite_file
 from bot.errors import BotError
 from bot.redact import scrub, scrub_line
 from bot.text import visible
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from bot.store.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a C tool killed by `| head` exits with, for `set -o pipefail`
 
 
 class App:
@@ -34,9 +38,23 @@ class App:
             self._config = load_config(self.config_path)
         return self._config
 
+    def command(self, rest: str) -> str:
+        """`djbios REST` as the operator should type it: with the same --config they gave, if any."""
+        given = f"--config {shlex.quote(self.config_path)} " if self.config_path else ""
+        return f"djbios {given}{rest}"
+
+    def require_database(self) -> None:
+        """For commands that only read: a SQLite file that is not there is an error, not a new empty one."""
+        path = sqlite_file(database_url(self.config))
+        if path is not None and not path.exists():
+            config = self.config.source or "built-in defaults: no bot.toml here"
+            raise click.ClickException(
+                f"no database at {path} (config: {config}); run `{self.command('generate')}` or "
+                f"`{self.command('add')}`, or pass --config"
+            )
+
     def store(self) -> Store:
         """The candidate store, migrated to the latest schema."""
-        from bot.config import database_url
         from bot.store.store import Store
 
         return Store.open(database_url(self.config), busy_timeout_s=self.config.database.busy_timeout_s)
@@ -63,5 +81,25 @@ def pass_app(fn: F) -> F:
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(scrub_line(f"{where}{exc.strerror or exc}")) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def listing(fn: F) -> F:
+    """For commands that only print: a reader that stops early (`| head`) ends them quietly.
+
+    Python ignores SIGPIPE, so the next write raises BrokenPipeError; stdout then points at /dev/null
+    so the interpreter's last flush cannot raise again, and the exit status is the shell's for SIGPIPE.
+    Only for commands whose one pipe is stdout: elsewhere a broken pipe is a real error.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(SIGPIPE_EXIT) from None
 
     return wrapper  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import App, pass_app
+from bot.cli.common import App, listing, pass_app
 from bot.text import visible
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ def resume(app: App) -> None:
 
 @click.command()
 @pass_app
+@listing
 def status(app: App) -> None:
     """Say whether the bot posts: pause, queue, last and next post, workers, open alerts.
 

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from bot.cli.common import App, pass_app
+from bot.cli.common import App, listing, pass_app
 from bot.cli.reviewer import HIDDEN, age, nothing_to_review, render, review_loop, visible
 from bot.cli.tally import posts_line, reviewer_lines
 from bot.cli.terminal import piped_terminal, tty_terminal, wrap
@@ -72,6 +72,7 @@ def add(app: App, file: BinaryIO) -> None:
     help="Best quality first, or oldest first.",
 )
 @pass_app
+@listing
 def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: str) -> None:
     """List candidates, best first: id, status, quality, age, length, first words, reason.
 
@@ -80,6 +81,7 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
       djbios queue --status pending
       djbios queue --sort age --json | jq .text
     """
+    app.require_database()
     order = "quality" if sort == "quality" else "oldest"
     rows = _fast_list(app, status=status, limit=limit, order=order)
     if rows is None:
@@ -105,6 +107,7 @@ def queue(app: App, status: str | None, as_json: bool, limit: int | None, sort: 
 @click.argument("cid", metavar="ID", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
 @pass_app
+@listing
 def show(app: App, cid: int, as_json: bool) -> None:
     """Show one candidate with its scores and provenance.
 
@@ -112,6 +115,7 @@ def show(app: App, cid: int, as_json: bool) -> None:
     Example:
       djbios show 42 --json
     """
+    app.require_database()
     found = _fast_list(app, cid=cid)
     c = found[0] if found else app.store().get(cid)  # the store raises NotFound with the message
     if as_json:
@@ -229,19 +233,22 @@ def edit(app: App, cid: int) -> None:
     Example:
       EDITOR=nano djbios edit 42
     """
-    from bot.filters.explain import explain
+    from bot.filters.explain import explain_scores
     from bot.filters.gate import default_pipeline
     from bot.filters.gate import edit as gate_edit
 
     store = app.store()
-    c = store.get(cid)
-    new = click.edit(c.text, require_save=True)
-    if new is None or new.strip() == c.text:
+    before = store.get(cid)
+    new = click.edit(before.text, require_save=True)
+    if new is None or new.strip() == before.text:
         click.echo("unchanged")
         return
     c, verdict = gate_edit(store, default_pipeline(app.config, store), cid, new.strip())
     click.echo(f"#{c.id} edited ({len(c.text)} chars), now {c.status}")
-    click.echo("\n".join(explain(verdict)))
+    # the state the edit left, not "rejected": a failing edit of a pending bio leaves it pending
+    moved = "stays" if c.status == before.status else "now"
+    click.echo("verdict: pass" if verdict.ok else f"fails ({verdict.reason}): {moved} {c.status}")
+    click.echo("\n".join(explain_scores(verdict.scores)))
 
 
 @click.command()
@@ -250,16 +257,17 @@ def review(app: App) -> None:
     """Review pending candidates one by one, best first.
 
     Keys: a approve, r reject (then a reason, as a line), e edit in $EDITOR, s skip, u undo the last
-    approve or reject, q quit. On a terminal each is one key press; piped input gives one line per key.
+    approve or reject, q quit. On a terminal each is one key press; piped input gives one line per key,
+    and a rejection's reason may follow its r on the same line ("r not funny").
 
     \b
     Example:
       djbios review
-      printf 'a\\nr\\nnot funny\\ns\\nq\\n' | djbios review
+      printf 'a\\nr not funny\\ns\\nq\\n' | djbios review
     """
     store = app.store()
     if not store.list("pending", limit=1):  # say so before loading the filters (seconds)
-        click.echo(nothing_to_review(store))
+        click.echo(nothing_to_review(store, app.command))
         return
     from bot.filters.gate import default_pipeline
 
@@ -269,6 +277,7 @@ def review(app: App) -> None:
 
 @click.command()
 @pass_app
+@listing
 def stats(app: App) -> None:
     """Counts by status, who approved and rejected what, and how often bios went out.
 

@@ -4,7 +4,9 @@ TensorFlow's C++ core logs through absl before absl is initialised, so TF_CPP_MI
 reach lines like "oneDNN custom operations are on" or "E0000 ... failed call to cuInit" (the last one
 reads like a failure on every machine without a GPU). They are written to file descriptor 2 by native
 code, so the only place to catch them is the descriptor itself: fd 2 becomes a pipe, a thread reads it
-line by line and passes everything but the known chatter to the real stderr. Child processes inherit the
+line by line and passes everything but the known chatter to the real stderr. A progress bar's redraws
+(pieces ending in, or following, a carriage return) pass at once, unfiltered; real_stderr() is the
+descriptor they reach, so a bar can ask whether that is a terminal. Child processes inherit the
 pipe, so a refill's child is quiet too. `djbios -vv` shows everything.
 """
 
@@ -44,6 +46,18 @@ CHATTER = re.compile(
     )
 )
 _LOGGERS = ("tensorflow", "absl", "h5py")  # Python-side loggers whose warnings are the same chatter
+_PIECE = re.compile(rb"[^\r\n]*[\r\n]")  # up to and including the next line end or carriage return
+_real: int | None = None  # the saved real stderr while the filter runs
+
+
+def real_stderr() -> int:
+    """The file descriptor of the process's real stderr: the saved one while filtering, else 2."""
+    return 2 if _real is None else _real
+
+
+def stderr_is_terminal() -> bool:
+    """Whether the real stderr (not the filter's pipe) is a terminal."""
+    return os.isatty(real_stderr())
 
 
 def install(verbose: int = 0) -> None:
@@ -57,6 +71,8 @@ def install(verbose: int = 0) -> None:
         real = os.dup(2)
     except OSError:  # no stderr at all (a daemon): nothing to filter
         return
+    global _real
+    _real = real
     read_end, write_end = os.pipe()
     sys.stderr.flush()
     os.dup2(write_end, 2)
@@ -67,22 +83,34 @@ def install(verbose: int = 0) -> None:
 
 
 def _pump(read_end: int, real: int) -> None:
-    """Copy lines from the pipe to the real stderr, dropping the chatter."""
+    """Copy the pipe to the real stderr as it comes, dropping the chatter lines."""
     with os.fdopen(read_end, "rb", buffering=0) as src:
-        buf = b""
+        held, live = b"", False
         while chunk := src.read(65536):
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            _write(real, lines)
-        if buf:
-            _write(real, [buf])
+            out, held, live = sieve(held + chunk, live)
+            if out:
+                os.write(real, out)
+        if held and not CHATTER.search(held.decode("utf-8", "replace")):
+            os.write(real, held + b"\n")
 
 
-def _write(real: int, lines: list[bytes]) -> None:
-    """Write the lines that are not chatter."""
-    keep = [line for line in lines if not CHATTER.search(line.decode("utf-8", "replace"))]
-    if keep:
-        os.write(real, b"\n".join(keep) + b"\n")
+def sieve(data: bytes, live: bool) -> tuple[bytes, bytes, bool]:
+    """Split what the pipe gave into what to write now, what to hold, and whether a redraw is under way.
+
+    A line (ending in a newline) passes unless it is chatter, so it waits until it is whole. A piece
+    that ends in a carriage return, or that follows one (`live`), is a progress bar's redraw: it passes
+    at once, or the bar would only move when a line ends.
+    """
+    out, end = [], 0
+    for m in _PIECE.finditer(data):
+        piece, end = m[0], m.end()
+        if live or piece.endswith(b"\r") or not CHATTER.search(piece.decode("utf-8", "replace")):
+            out.append(piece)
+        live = piece.endswith(b"\r")
+    rest = data[end:]
+    if live and rest:  # the bar's text after its carriage return: show it now
+        return b"".join(out) + rest, b"", True
+    return b"".join(out), rest, live
 
 
 def _drain(pump: threading.Thread, real: int) -> None:

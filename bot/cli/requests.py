@@ -6,7 +6,7 @@ import json
 
 import click
 
-from bot.cli.common import App, pass_app
+from bot.cli.common import App, listing, pass_app
 from bot.store.requests import REQUEST_STATES
 
 
@@ -15,6 +15,7 @@ from bot.store.requests import REQUEST_STATES
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (stable shape).")
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="The newest N requests.")
 @pass_app
+@listing
 def requests_cmd(app: App, state: str | None, as_json: bool, limit: int) -> None:
     """List follower requests, oldest first: who asked, for which name, and what happened.
 

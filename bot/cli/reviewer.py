@@ -101,15 +101,17 @@ def _short_scores(scores: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in scores.items() if not isinstance(v, (dict, list)))
 
 
-def nothing_to_review(store: Store) -> str:
-    """What an empty review says: where the bios are, and the next step."""
+def nothing_to_review(store: Store, command: Callable[[str], str] = "djbios {}".format) -> str:
+    """What an empty review says: where the bios are, and the next step (`command` spells a djbios command)."""
     counts = store.count_by_status()
     waiting = (
-        f"{counts['approved']} approved wait to be posted (`djbios post` posts one now); " if counts["approved"] else ""
+        f"{counts['approved']} approved wait to be posted (`{command('post')}` posts one now); "
+        if counts["approved"]
+        else ""
     )
     return (
-        f"nothing to review: no pending bios. {waiting}`djbios generate` makes a new batch, "
-        f"`djbios queue` lists every bio."
+        f"nothing to review: no pending bios. {waiting}`{command('generate')}` makes a new batch, "
+        f"`{command('queue')}` lists every bio."
     )
 
 

@@ -1,6 +1,7 @@
 """The reviewer's terminal: single keys or piped lines, a reason as a line, text wrapped to the width.
 
-On a terminal a key is one key press (click.getchar); piped input gives one line per key. Wrapping
+On a terminal a key is one key press (click.getchar); piped input gives one line per key (a reason may
+follow the key on its line). Wrapping
 follows the terminal's width ($COLUMNS wins, as shutil.get_terminal_size reads it).
 """
 
@@ -34,18 +35,31 @@ def tty_terminal() -> Terminal:
 
 
 def piped_terminal(stream: TextIO | None = None) -> Terminal:
-    """Keys and reasons from piped lines: the first letter of a line is its key."""
+    """Keys and reasons from piped lines: the first letter of a line is its key, the rest its reason.
+
+    "r too long" rejects with the reason "too long"; a bare "r" takes the reason from the next line.
+    """
     src = stream or sys.stdin
+    rest: list[str] = []  # what followed the last key on its line, for the reason asked next
 
     def read(_prompt: str) -> str | None:
         got = src.readline()
         return got.rstrip("\n") if got else None
 
     def key(prompt: str) -> str | None:
+        rest.clear()  # only the key just read may hand its line's rest to a reason
         got = read(prompt)
-        return None if got is None else got.strip().lower()[:1]
+        if got is None:
+            return None
+        got = got.strip()
+        if got[1:].strip():
+            rest.append(got[1:].strip())
+        return got.lower()[:1]
 
-    return Terminal(key=key, line=read, say=click.echo, edit=lambda t: click.edit(t))
+    def line(prompt: str) -> str | None:
+        return rest.pop() if rest else read(prompt)
+
+    return Terminal(key=key, line=line, say=click.echo, edit=lambda t: click.edit(t))
 
 
 def _tty_key(prompt: str) -> str | None:

@@ -151,6 +151,18 @@ def test_review_with_piped_keys(run, config_file: Path) -> None:
     assert store.get(2).reason == "not funny"
 
 
+def test_review_piped_reason_on_the_key_line(run, config_file: Path) -> None:
+    run("add", "-", input=bios(3))
+    result = run("review", input="rgibberish\nR  too long \na\n")
+    assert "approved 1, rejected 2" in result.output, result.output
+    store = db(config_file)
+    assert sorted((c.status, c.reason) for c in store.list()) == [
+        ("approved", None),
+        ("rejected", "gibberish"),
+        ("rejected", "too long"),
+    ]
+
+
 def test_review_piped_undo(run, config_file: Path) -> None:
     run("add", "-", input=bios(2))
     result = run("review", input="a\nu\nr\nmeh\nq\n")
@@ -160,10 +172,72 @@ def test_review_piped_undo(run, config_file: Path) -> None:
     assert sorted((c.status, c.reason) for c in store.list()) == [("pending", None), ("rejected", "meh")]
 
 
-def test_review_empty_queue_names_the_next_step(run) -> None:
+def test_review_empty_queue_names_the_next_step(run, config_file: Path) -> None:
     result = run("review")
     assert result.exit_code == 0
-    assert result.output.startswith("nothing to review") and "djbios generate" in result.output
+    assert result.output.startswith("nothing to review")
+    assert f"`djbios --config {config_file} generate` makes" in result.output  # pasteable: the same config
+
+
+@pytest.mark.parametrize("args", [("queue",), ("queue", "--json"), ("show", "1")])
+def test_reading_a_missing_database_says_so_and_creates_nothing(run, config_file: Path, args: tuple[str, ...]) -> None:
+    result = run(*args)
+    path = config_file.parent / "var" / "test.db"
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output == (
+        f"Error: no database at {path} (config: {config_file}); run `djbios --config {config_file} generate` "
+        f"or `djbios --config {config_file} add`, or pass --config\n"
+    )
+    assert not path.exists() and not path.parent.exists()
+    assert run("add", "-", input=bios(1)).exit_code == 0 and path.exists()  # a writing command creates it
+
+
+def test_a_missing_database_without_a_config_file_says_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DJBIOS_CONFIG", raising=False)
+    result = CliRunner().invoke(cli, ["queue"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: no database at {tmp_path / 'var' / 'djbios.db'} (config: built-in")
+    assert "run `djbios generate` or `djbios add`" in result.output and not (tmp_path / "var").exists()
+
+
+def test_edit_that_fails_says_the_bio_stays_pending(
+    run, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("add", "-", input=bios(1))
+    editor = tmp_path / "ed.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('Far too short to post.')\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    out = run("edit", "1").output
+    assert "#1 edited (22 chars), now pending\nfails (length): stays pending\n" in out, out
+    assert "rejected" not in out and db(config_file).get(1).status == "pending"
+
+
+@pytest.mark.parametrize(
+    "args", [("queue",), ("queue", "--json"), ("show", "1"), ("stats",), ("status",), ("requests",)]
+)
+def test_a_reader_that_stops_early_ends_a_listing_quietly(run, config_file: Path, args: tuple[str, ...]) -> None:
+    """`djbios queue | head`: no "Error: Broken pipe", no traceback at exit; 141 as for SIGPIPE."""
+    import os
+    import subprocess
+
+    run("add", "-", input=bios(2))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is already gone: the first write fails, deterministically
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--config", str(config_file), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 def test_undo_only_takes_back_the_callers_own_decision(store: Store) -> None:
@@ -266,7 +340,7 @@ def test_queue_commands_do_not_import_tensorflow(config_file: Path) -> None:
         "import sys; from bot.cli import main\n"
         "try: main(['--config', sys.argv[1], 'queue'])\n"
         "except SystemExit: pass\n"
-        "bad = [m for m in ('tensorflow', 'gpt_2_simple', 'numpy') if m in sys.modules]\n"
+        "bad = [m for m in ('tensorflow', 'gpt_2_simple', 'numpy', 'sqlalchemy') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code, str(config_file)], check=True)

@@ -34,3 +34,16 @@ def test_chatter_is_dropped_and_the_rest_kept() -> None:
 def test_vv_shows_everything() -> None:
     err = run(2)
     assert "cuInit" in err and "oneDNN" in err
+
+
+def test_a_progress_bar_redraw_passes_at_once_and_chatter_lines_still_drop() -> None:
+    from bot.cli.quiet import sieve
+
+    chatter = b"I0000 port.cc:153] oneDNN custom operations are on.\n"
+    out, held, live = sieve(b"start\n" + chatter + b"\rtraining:  10%|# | 1/10", False)
+    assert out == b"start\n\rtraining:  10%|# | 1/10" and held == b"" and live  # the bar now, not at a newline
+    out, held, live = sieve(b"0 \rtraining:  20%|## | 2/10", live)
+    assert out == b"0 \rtraining:  20%|## | 2/10" and live
+    out, held, live = sieve(b"\n" + chatter + b"half a li", live)
+    assert out == b"\n" and held == b"half a li" and not live  # a line waits until it is whole
+    assert sieve(held + b"ne\n", live)[0] == b"half a line\n"

@@ -131,7 +131,7 @@ def test_undo_takes_back_approve_and_reject(config_file: Path) -> None:
 def test_empty_queue_says_so_with_the_next_step(config_file: Path) -> None:
     child = spawn(config_file, "review")
     out = finish(child)
-    assert "nothing to review" in out and "djbios generate" in out
+    assert "nothing to review" in out and f"djbios --config {config_file} generate" in out
     assert "approved 0" not in out
 
 
