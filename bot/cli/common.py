@@ -46,6 +46,8 @@ class App:
     def require_database(self) -> None:
         """For commands that only read: a SQLite file that is not there is an error, not a new empty one."""
         path = sqlite_file(database_url(self.config))
+        if path is not None and path.exists() and not path.is_file():
+            raise click.ClickException(f"{path} is not a database file (a folder?); check [database] url")
         if path is not None and not path.exists():
             config = self.config.source or "built-in defaults: no bot.toml here"
             raise click.ClickException(

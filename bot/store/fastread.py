@@ -34,7 +34,7 @@ def list_candidates(
 ) -> list[Candidate] | None:
     """Candidates oldest first (like Store.list), or None when the fast path does not apply."""
     path = sqlite_file(url)
-    if path is None or not path.exists():
+    if path is None or not path.is_file():  # a folder or a FIFO: the store says what is wrong
         return None
     # quoted: "?", "#" and "%" in the file name are part of it, not URI syntax (bot/store/store.py)
     conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
@@ -54,6 +54,8 @@ def list_candidates(
             sql += " LIMIT ?"
             args.append(limit)
         return [_candidate(row) for row in conn.execute(sql, args)]
+    except OverflowError:  # an id beyond SQLite's 64-bit integers names no candidate
+        return []
     except sqlite3.DatabaseError:
         return None  # no tables yet, or a damaged file: the store creates them, or says what is wrong
     finally:

@@ -21,13 +21,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine
+from sqlalchemy import URL, Engine, create_engine, inspect
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.config import sqlite_file
-from bot.errors import IllegalTransition, NotFound
+from bot.errors import IllegalTransition, NotFound, StoreError
 from bot.store.candidate import HEAD_REVISION, Candidate, naive_utc
 from bot.store.dberrors import database_errors, describe_url
 from bot.store.engine import connect_args, driver_url, sqlite_pragmas
@@ -106,6 +106,14 @@ class Store(Intake, Reads, PostingTransitions, ReviewTransitions):
             current = None
         if current == HEAD_REVISION:
             return
+        if current is None:  # never migrated: it must be empty, not another program's database
+            with database_errors(self.where):
+                others = sorted(set(inspect(self.engine).get_table_names()) - {"alembic_version"})
+            if others:
+                raise StoreError(
+                    f"{self.where} holds another program's tables ({', '.join(others[:5])}); djbios wants "
+                    "a database of its own: point [database] url at a new file or an empty database"
+                )
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
@@ -142,7 +150,8 @@ class Store(Intake, Reads, PostingTransitions, ReviewTransitions):
         SQLite's BEGIN IMMEDIATE already serialises writers; on PostgreSQL the row lock makes two
         processes' transitions of one candidate take turns, so only one of them can win a claim.
         """
-        row = session.get(CandidateRow, cid, with_for_update=lock or None)
+        # an id past the databases' 64-bit integers names no row (the drivers would raise OverflowError)
+        row = session.get(CandidateRow, cid, with_for_update=lock or None) if -(2**63) <= cid < 2**63 else None
         if row is None:
             raise NotFound(f"no candidate with id {cid} (see `djbios queue`)")
         return row

@@ -283,3 +283,34 @@ def test_the_store_error_never_shows_the_database_password(tmp_path: Path) -> No
         Store.open("postgresql://djbios:s3cret-pass@127.0.0.1:1/djbios")
     assert "s3cret" not in str(err.value) and "127.0.0.1:1" in str(err.value)
     assert os.linesep not in str(err.value)
+
+
+def test_a_database_path_that_is_a_folder_or_a_fifo_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    _one_line(_invoke(_config(tmp_path, "sqlite:///adir"), "queue"), "adir is not a database file")
+    os.mkfifo(tmp_path / "pipe")  # opening it would wait for a writer forever
+    _one_line(_invoke(_config(tmp_path, "sqlite:///pipe"), "show", "1"), "pipe is not a database file")
+
+
+def test_another_programs_database_is_refused_not_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        conn.commit()
+    for args in (["queue"], ["add", "-"]):
+        result = CliRunner().invoke(cli, ["--config", str(_config(tmp_path, "sqlite:///other.db")), *args], input=BIO)
+        _one_line(result, "another program's tables (invoices)", "a database of its own")
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"invoices"}  # nothing of djbios' was added to it
+
+
+def test_an_id_past_64_bits_is_not_found(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    Store.open(database_url(load_config(config))).add(BIO, source="test")
+    for command in ("show", "approve", "reject"):
+        result = _invoke(config, command, str(2**70))
+        assert result.exit_code == 1 and f"no candidate with id {2**70}" in result.output, result.output
+        assert not isinstance(result.exception, OverflowError)
