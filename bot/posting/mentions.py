@@ -203,13 +203,20 @@ def _too_deep(publisher: MastodonPublisher, status: Any, max_depth: int) -> str 
 
 
 def poll_cycle(
-    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: StopState | None = None
+    now: datetime,
+    store: Store,
+    publisher: Publisher,
+    cfg: Config,
+    state: StopState | None = None,
+    *,
+    holder: str | None = None,
 ) -> PollOutcome:
     """The post side's reply job: read mentions, carry out operator commands, post approved replies.
 
     Replies wait while the bot is paused (state key "pause"); the operator's answers never do, or
-    `resume` could not be acknowledged. A refused token raises the "token-read" alert (through the
-    channels outside Mastodon: a DM with that token would not arrive), cleared by the next clean read.
+    `resume` could not be acknowledged. `holder` names this process in each reply's claim. A refused
+    token raises the "token-read" alert (through the channels outside Mastodon: a DM with that token
+    would not arrive), cleared by the next clean read.
     """
     from bot.posting.operator import run_commands
     from bot.posting.pause import active_pause
@@ -230,7 +237,7 @@ def poll_cycle(
     try:
         run_commands(now, store, client, cfg)
         if active_pause(store, now) is None:
-            results = post_replies(now, store, publisher, cfg, state)
+            results = post_replies(now, store, publisher, cfg, state, holder=holder)
             out.errors += [str(r.get("error")) for r in results if r.get("result") not in ("posted", "gone")]
     except PublishError as exc:
         out.errors.append(str(exc))

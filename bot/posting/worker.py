@@ -203,7 +203,7 @@ class Worker:
 
         try:
             with self.lock:  # posts replies: the same lock as a post cycle
-                out = poll_cycle(self.clock(), self.store, self.poster, self.cfg, self.state)
+                out = poll_cycle(self.clock(), self.store, self.poster, self.cfg, self.state, holder=self.holder)
         except Exception as exc:  # the worker keeps running; the next poll starts where this one stopped
             log.exception("replies failed")
             out = PollOutcome(errors=[repr(exc)])
