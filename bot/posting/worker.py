@@ -30,7 +30,7 @@ from bot.posting.liveness import watch
 from bot.posting.pause import active_pause
 from bot.posting.profile import ensure_profile
 from bot.posting.publishers import Publisher
-from bot.posting.schedule import build_scheduler
+from bot.posting.schedule import build_scheduler, next_post_at
 from bot.posting.wiring import fit_to_instance, utcnow, wire_publisher
 from bot.store.leases import ROLES as LEASE_ROLES
 from bot.store.leases import make_holder
@@ -173,8 +173,11 @@ class Worker:
         now = self.clock()
         try:
             job = self.scheduler.get_job("post") if self.scheduler is not None else None
-            # without a scheduler (run --once, a test) every call is a post slot: the next one is now
+            # without a scheduler (run --once, a test) every call is a post slot: the next one is now;
+            # a generate-only worker posts nothing itself: the schedule says when the post side posts
             next_post = job.next_run_time if job is not None else now
+            if job is None and self.role == "generate":
+                next_post = next_post_at(self.cfg, now)
             watch(self.alerter, self.store, self.cfg, now, next_post, **outcome)
         except Exception:  # a check must never stop the worker
             log.exception("liveness check failed")

@@ -129,3 +129,18 @@ def test_doctor_shows_the_conditions_and_fails_only_on_fail(tmp_path, mastodon):
     assert "WARN profile: the worker will set bot, fields, note at start" in r.output
     assert "FAIL model:" in r.output  # the tmp folder has no model: still a FAIL
     assert "vocabulary" not in r.output  # ...said once, not twice
+
+
+def test_a_generate_worker_alerts_an_empty_queue_only_when_the_schedule_posts_soon(tmp_path, mastodon, webhook):
+    sections = {"alerts": {"urls": [webhook.url]}, "schedule": {"min_queue": 0, "post_every_minutes": 240.0}}
+    cfg = load_config(mastodon.write_config(tmp_path, sections))
+    store = Store.open(database_url(cfg))
+    worker = Worker(cfg, store, None, lambda **kw: None, clock=lambda: T0, role="generate")
+    worker.refill_job()  # no post job of its own: the next post is the schedule's, four hours away
+    assert webhook.messages() == []
+    soon = load_config(
+        mastodon.write_config(tmp_path, {**sections, "schedule": {"min_queue": 0, "post_every_minutes": 30.0}})
+    )
+    Worker(soon, store, None, lambda **kw: None, clock=lambda: T0, role="generate").refill_job()
+    (msg,) = webhook.messages()
+    assert "no approved bio" in msg
