@@ -68,6 +68,8 @@ def post_next(
     """
     state = state or PostingState()
     if state.stopped:
+        if state.auth:  # said again each run; the Alerter repeats it only every [alerts] repeat_hours
+            alert(publisher, "token", f"djbios stopped posting: {state.reason}")
         return PostOutcome("stopped", error=state.reason)
     skip: set[int] = set()
     while len(skip) < CLAIM_TRIES:
@@ -167,7 +169,7 @@ def _auth_failed(
 
 def _stop_posting(publisher: Publisher, state: PostingState, cid: int, exc: AuthError) -> PostOutcome:
     """A refused token: no more posts until a restart, and tell the operator."""
-    state.stopped, state.reason = True, str(exc)
+    state.stopped, state.reason, state.auth = True, str(exc), True
     log.error("posting stopped: %s", exc)
     alert(publisher, "token", f"djbios stopped posting: {exc}")
     return PostOutcome("auth", candidate_id=cid, error=str(exc))

@@ -48,6 +48,7 @@ class StopState(Protocol):
 
     stopped: bool
     reason: str
+    auth: bool  # stopped by a refused token (not by a lost lease)
 
 
 class _Gone(Exception):
@@ -155,7 +156,7 @@ def find_reply(publisher: MastodonPublisher, req: Request) -> tuple[str, str] | 
 def _stop(publisher: Publisher, state: StopState | None, cid: int, exc: AuthError) -> ReplyResult:
     """A refused token: no more posts until a restart; the "token" alert, as a refused post raises it."""
     if state is not None:
-        state.stopped, state.reason = True, str(exc)
+        state.stopped, state.reason, state.auth = True, str(exc), True
     log.error("posting stopped: %s", exc)
     alert(publisher, "token", f"djbios stopped posting: {exc}")  # never by DM: the token is refused
     return {"result": "auth", "candidate_id": cid, "error": str(exc)}
