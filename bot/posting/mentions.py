@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -184,12 +185,20 @@ def _guards(
 
 
 def opted_out(account: Any) -> str | None:
-    """The #nobot or #noai tag in the account's note or profile fields (HTML stripped), if any."""
+    """The #nobot or #noai tag in the account's note or profile fields (HTML stripped), if any.
+
+    Written any way that reads the same: full-width "＃nobot", or a zero-width space inside the tag."""
     parts = [account.get("note") or ""]
     for f in account.get("fields") or []:
         parts += [f.get("name") or "", f.get("value") or ""]
-    text = " ".join(html_to_text(p) for p in parts).casefold()
+    text = _comparable(" ".join(html_to_text(p) for p in parts))
     return next((tag for tag in OPT_OUT if tag in text), None)
+
+
+def _comparable(text: str) -> str:
+    """Text as a reader sees it: compatibility forms folded (＃ is #), invisible format characters dropped."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf").casefold()
 
 
 def _too_deep(publisher: MastodonPublisher, status: Any, max_depth: int) -> str | None:
