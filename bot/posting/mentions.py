@@ -9,7 +9,9 @@ answers mentions from before replies were switched on.
 Guards, cheapest first; each refusal keeps a row in state "ignored" with its reason: a bot account,
 #nobot/#noai in the profile, an unusual account name, the daily per-account and hourly limits, a
 blocked or muted account, a thread the bot already wrote in deeper than [replies] max_depth. A
-direct message is an operator command from the operator's account (by id), else ignored.
+direct message is an operator command from the operator's account (by id), else ignored. A guard's
+look-up the instance refuses for good (400/404/410) ignores that mention with the error, so one bad
+notification never holds back the ones after it; a transient error leaves it for the next poll.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from bot.errors import AuthError, PublishError
+from bot.errors import AuthError, PermanentError, PublishError, Rejected
 from bot.posting.alerts import alert, resolve
 from bot.posting.operator import operator_id
 from bot.posting.publishers import MastodonPublisher, Publisher, base_publisher, html_to_text
@@ -130,7 +132,11 @@ def _intake(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Conf
         else:
             _record(store, out, base, state="ignored", reason="a direct message from a non-operator")
         return
-    reason = _guards(now, store, publisher, cfg, account, status)
+    try:
+        reason = _guards(now, store, publisher, cfg, account, status)
+    except (PermanentError, Rejected) as exc:  # asking again changes nothing: one such must not block the rest
+        log.warning("mention %s cannot be checked: %s", base["notification_id"], exc)
+        reason = f"could not be checked: {str(exc).partition('; check')[0]}"  # the bio-side hint does not fit
     if reason:
         _record(store, out, base, state="ignored", reason=reason)
         return
