@@ -248,6 +248,7 @@ class Worker:
             out.failed,
             len(out.errors),
         )
+        self.liveness_job(answers=out)  # the log alone would not tell the operator
         return out
 
     def _schedule_retry(self, when: datetime) -> None:
