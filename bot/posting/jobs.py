@@ -175,10 +175,17 @@ def _stop_posting(publisher: Publisher, state: PostingState, cid: int, exc: Auth
     return PostOutcome("auth", candidate_id=cid, error=str(exc))
 
 
-def queue_size(store: Store) -> int:
-    """Bios waiting to be posted: pending plus approved."""
+def queue_size(store: Store, cfg: Config | None = None) -> int:
+    """Bios waiting to be posted: pending plus approved.
+
+    In review mode "auto" a pending bio counts only if auto-approval could take it (bot/filters/gate.py
+    auto_approve): not failing a filter, not refused by the instance, not a reply. Otherwise an `add`
+    of failing bios, or a tightened filter, would fill the stock with bios that never go out."""
     counts = store.count_by_status()
-    return counts.get("pending", 0) + counts.get("approved", 0)
+    if cfg is None or cfg.review.mode != "auto":
+        return counts.get("pending", 0) + counts.get("approved", 0)
+    usable = [c for c in store.list("pending") if c.reason is None and c.last_error is None and c.request_id is None]
+    return len(usable) + counts.get("approved", 0)
 
 
 def refill(now: datetime, store: Store, cfg: Config, make_batch: Callable[..., object]) -> RefillOutcome:
@@ -188,7 +195,7 @@ def refill(now: datetime, store: Store, cfg: Config, make_batch: Callable[..., o
     bot's generate_batch to the config, store and lazily loaded generator).
     """
     out = RefillOutcome()
-    if queue_size(store) < cfg.schedule.min_queue:
+    if queue_size(store, cfg) < cfg.schedule.min_queue:
         before = store.count_by_status()
         try:
             make_batch(n=cfg.generate.nsamples, now=now)

@@ -124,7 +124,7 @@ class Worker:
         self._busy += 1
         needed = False
         try:
-            needed = queue_size(self.store) < self.cfg.schedule.min_queue  # did this run have work to do
+            needed = queue_size(self.store, self.cfg) < self.cfg.schedule.min_queue  # did this run have work to do
             now = self.clock()
             # the instance's limit, as the batch was filtered: auto-approval judges under the same settings
             out = refill(now, self.store, fit_to_instance(self.cfg, self.publisher), self.make_batch)
