@@ -1,10 +1,11 @@
 """Operator alerts: apprise channels, the Mastodon DM, the log and a local file; de-duplicated in `alerts`.
 
-A condition (a key: "token", "token-read", "bio-failed:12", "refill", "queue-empty", "silent") alerts once, then again
-only after [alerts] repeat_hours while it stays open; when it clears it is marked resolved (and, with
-send_resolved, the operator hears so). An alert about Mastodon never relies on a Mastodon direct
-message alone: a refused token cannot send one. Every alert is logged and appended to [alerts] file,
-so it is on record even where no channel works. URLs are never logged or shown: secrets live in them.
+A condition (a key: "token", "token-read", "bio-failed:12", "refill", "answers", "queue-empty",
+"silent") alerts once, then again only after [alerts] repeat_hours while it stays open; when it clears
+it is marked resolved (and, with send_resolved, the operator hears so). An alert about Mastodon never
+relies on a Mastodon direct message alone: a refused token cannot send one. Every alert is logged and
+appended to [alerts] file, so it is on record even where no channel works. URLs are never logged or
+shown: secrets live in them.
 """
 
 from __future__ import annotations

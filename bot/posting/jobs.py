@@ -68,6 +68,8 @@ def post_next(
     """
     state = state or PostingState()
     if state.stopped:
+        if state.auth:  # said again each run; the Alerter repeats it only every [alerts] repeat_hours
+            alert(publisher, "token", f"djbios stopped posting: {state.reason}")
         return PostOutcome("stopped", error=state.reason)
     skip: set[int] = set()
     while len(skip) < CLAIM_TRIES:
@@ -167,16 +169,23 @@ def _auth_failed(
 
 def _stop_posting(publisher: Publisher, state: PostingState, cid: int, exc: AuthError) -> PostOutcome:
     """A refused token: no more posts until a restart, and tell the operator."""
-    state.stopped, state.reason = True, str(exc)
+    state.stopped, state.reason, state.auth = True, str(exc), True
     log.error("posting stopped: %s", exc)
     alert(publisher, "token", f"djbios stopped posting: {exc}")
     return PostOutcome("auth", candidate_id=cid, error=str(exc))
 
 
-def queue_size(store: Store) -> int:
-    """Bios waiting to be posted: pending plus approved."""
+def queue_size(store: Store, cfg: Config | None = None) -> int:
+    """Bios waiting to be posted: pending plus approved.
+
+    In review mode "auto" a pending bio counts only if auto-approval could take it (bot/filters/gate.py
+    auto_approve): not failing a filter, not refused by the instance, not a reply. Otherwise an `add`
+    of failing bios, or a tightened filter, would fill the stock with bios that never go out."""
     counts = store.count_by_status()
-    return counts.get("pending", 0) + counts.get("approved", 0)
+    if cfg is None or cfg.review.mode != "auto":
+        return counts.get("pending", 0) + counts.get("approved", 0)
+    usable = [c for c in store.list("pending") if c.reason is None and c.last_error is None and c.request_id is None]
+    return len(usable) + counts.get("approved", 0)
 
 
 def refill(now: datetime, store: Store, cfg: Config, make_batch: Callable[..., object]) -> RefillOutcome:
@@ -186,7 +195,7 @@ def refill(now: datetime, store: Store, cfg: Config, make_batch: Callable[..., o
     bot's generate_batch to the config, store and lazily loaded generator).
     """
     out = RefillOutcome()
-    if queue_size(store) < cfg.schedule.min_queue:
+    if queue_size(store, cfg) < cfg.schedule.min_queue:
         before = store.count_by_status()
         try:
             make_batch(n=cfg.generate.nsamples, now=now)

@@ -21,6 +21,7 @@ from bot.store.candidate import naive_utc
 if TYPE_CHECKING:
     from bot.posting.alerts import Alerter
     from bot.posting.jobs import PostOutcome, RefillOutcome
+    from bot.posting.replies import AnswerOutcome
     from bot.store.candidate import Candidate
     from bot.store.store import Store
 
@@ -130,6 +131,17 @@ def post_conditions(out: PostOutcome) -> list[Condition]:
     return [Condition("token", "", True)] if out.result == "posted" else []
 
 
+def answers_condition(out: AnswerOutcome) -> Condition:
+    """Answering follower requests failed (the model, the child, the store), or ran clean."""
+    if out.errors:
+        return Condition(
+            "answers",
+            f"answering follower requests failed: {out.errors[0]}; see the worker's log and `djbios requests`",
+            False,
+        )
+    return Condition("answers", "", True)
+
+
 def watch(
     alerter: Alerter,
     store: Store,
@@ -139,11 +151,14 @@ def watch(
     *,
     refill: tuple[RefillOutcome, bool] | None = None,
     post: PostOutcome | None = None,
+    answers: AnswerOutcome | None = None,
 ) -> None:
-    """Apply every condition (store checks plus this refill's or post's outcome) through the alerter."""
+    """Apply every condition (store checks plus this refill's, post's or answer run's outcome) through the alerter."""
     found = store_conditions(store, cfg, now, next_post)
     if refill is not None:
         found += [c for c in (refill_condition(*refill),) if c]
     if post is not None:
         found += post_conditions(post)
+    if answers is not None:
+        found.append(answers_condition(answers))
     alerter.apply(found, now)

@@ -9,19 +9,22 @@ answers mentions from before replies were switched on.
 Guards, cheapest first; each refusal keeps a row in state "ignored" with its reason: a bot account,
 #nobot/#noai in the profile, an unusual account name, the daily per-account and hourly limits, a
 blocked or muted account, a thread the bot already wrote in deeper than [replies] max_depth. A
-direct message is an operator command from the operator's account (by id), else ignored.
+direct message is an operator command from the operator's account (by id), else ignored. A guard's
+look-up the instance refuses for good (400/404/410) ignores that mention with the error, so one bad
+notification never holds back the ones after it; a transient error leaves it for the next poll.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from bot.errors import AuthError, PublishError
+from bot.errors import AuthError, PermanentError, PublishError, Rejected
 from bot.posting.alerts import alert, resolve
 from bot.posting.operator import operator_id
 from bot.posting.publishers import MastodonPublisher, Publisher, base_publisher, html_to_text
@@ -129,7 +132,11 @@ def _intake(now: datetime, store: Store, publisher: MastodonPublisher, cfg: Conf
         else:
             _record(store, out, base, state="ignored", reason="a direct message from a non-operator")
         return
-    reason = _guards(now, store, publisher, cfg, account, status)
+    try:
+        reason = _guards(now, store, publisher, cfg, account, status)
+    except (PermanentError, Rejected) as exc:  # asking again changes nothing: one such must not block the rest
+        log.warning("mention %s cannot be checked: %s", base["notification_id"], exc)
+        reason = f"could not be checked: {str(exc).partition('; check')[0]}"  # the bio-side hint does not fit
     if reason:
         _record(store, out, base, state="ignored", reason=reason)
         return
@@ -184,12 +191,20 @@ def _guards(
 
 
 def opted_out(account: Any) -> str | None:
-    """The #nobot or #noai tag in the account's note or profile fields (HTML stripped), if any."""
+    """The #nobot or #noai tag in the account's note or profile fields (HTML stripped), if any.
+
+    Written any way that reads the same: full-width "＃nobot", or a zero-width space inside the tag."""
     parts = [account.get("note") or ""]
     for f in account.get("fields") or []:
         parts += [f.get("name") or "", f.get("value") or ""]
-    text = " ".join(html_to_text(p) for p in parts).casefold()
+    text = _comparable(" ".join(html_to_text(p) for p in parts))
     return next((tag for tag in OPT_OUT if tag in text), None)
+
+
+def _comparable(text: str) -> str:
+    """Text as a reader sees it: compatibility forms folded (＃ is #), invisible format characters dropped."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf").casefold()
 
 
 def _too_deep(publisher: MastodonPublisher, status: Any, max_depth: int) -> str | None:
@@ -203,13 +218,20 @@ def _too_deep(publisher: MastodonPublisher, status: Any, max_depth: int) -> str 
 
 
 def poll_cycle(
-    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: StopState | None = None
+    now: datetime,
+    store: Store,
+    publisher: Publisher,
+    cfg: Config,
+    state: StopState | None = None,
+    *,
+    holder: str | None = None,
 ) -> PollOutcome:
     """The post side's reply job: read mentions, carry out operator commands, post approved replies.
 
     Replies wait while the bot is paused (state key "pause"); the operator's answers never do, or
-    `resume` could not be acknowledged. A refused token raises the "token-read" alert (through the
-    channels outside Mastodon: a DM with that token would not arrive), cleared by the next clean read.
+    `resume` could not be acknowledged. `holder` names this process in each reply's claim. A refused
+    token raises the "token-read" alert (through the channels outside Mastodon: a DM with that token
+    would not arrive), cleared by the next clean read.
     """
     from bot.posting.operator import run_commands
     from bot.posting.pause import active_pause
@@ -230,7 +252,7 @@ def poll_cycle(
     try:
         run_commands(now, store, client, cfg)
         if active_pause(store, now) is None:
-            results = post_replies(now, store, publisher, cfg, state)
+            results = post_replies(now, store, publisher, cfg, state, holder=holder)
             out.errors += [str(r.get("error")) for r in results if r.get("result") not in ("posted", "gone")]
     except PublishError as exc:
         out.errors.append(str(exc))

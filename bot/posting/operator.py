@@ -33,11 +33,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPERATOR_KEY = "operator"  # {"acct", "id"}: the configured operator, resolved once
-HELP = "commands: approve ID, reject ID [reason], pause [6h | 30m | 2d], resume, queue"
-UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}  # seconds per unit of `pause` (bare number: hours)
+HELP = "commands: approve ID, reject ID [reason], pause [6h | 30m | 2d, whole numbers], resume, queue"
+# seconds per unit of `pause` (bare number: hours); each unit's spellings, matched whole
+UNITS = {
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+}
 QUEUE_LINES = 5  # pending bios listed by `queue`
 _COMMAND_RX = re.compile(r"^(approve|reject|pause|resume|queue|help)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
-_DURATION_RX = re.compile(r"^(\d{1,4})\s*(m|min|h|d)?\b", re.IGNORECASE)
+# the whole rest of the message: a whole number and a unit ("1.5h", "6h please" are not understood)
+_DURATION_RX = re.compile(r"(\d{1,4})\s*([a-z]+)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,11 @@ def parse_command(text: str) -> Command | None:
     if verb == "pause":
         if not rest:
             return Command(verb)
-        d = _DURATION_RX.match(rest)
-        return Command(verb, seconds=int(d.group(1)) * UNITS[(d.group(2) or "h").lower()]) if d else None
+        d = _DURATION_RX.fullmatch(rest)
+        per = UNITS.get((d.group(2) or "h").lower()) if d else None
+        if d is None or per is None or int(d.group(1)) == 0:  # zero would mean "until resume": refused
+            return None
+        return Command(verb, seconds=int(d.group(1)) * per)
     return Command(verb)
 
 

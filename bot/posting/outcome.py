@@ -12,6 +12,7 @@ class PostingState:
 
     stopped: bool = False
     reason: str = ""
+    auth: bool = False  # stopped because the instance refused the token: each post run says so again
     reconciled: bool = False  # rows left in `posting` by a crash are settled
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from bot.config import Config
-from bot.errors import AuthError, PermanentError, PublishError, Rejected, RetryLater
+from bot.errors import AuthError, IllegalTransition, PermanentError, PublishError, Rejected, RetryLater
 from bot.filters.hazards import defuse, find_mentions
 from bot.posting.alerts import alert
 from bot.posting.publishers import MastodonPublisher, Publisher, _id_and_url, base_publisher
@@ -48,6 +48,7 @@ class StopState(Protocol):
 
     stopped: bool
     reason: str
+    auth: bool  # stopped by a refused token (not by a lost lease)
 
 
 class _Gone(Exception):
@@ -155,7 +156,7 @@ def find_reply(publisher: MastodonPublisher, req: Request) -> tuple[str, str] | 
 def _stop(publisher: Publisher, state: StopState | None, cid: int, exc: AuthError) -> ReplyResult:
     """A refused token: no more posts until a restart; the "token" alert, as a refused post raises it."""
     if state is not None:
-        state.stopped, state.reason = True, str(exc)
+        state.stopped, state.reason, state.auth = True, str(exc), True
     log.error("posting stopped: %s", exc)
     alert(publisher, "token", f"djbios stopped posting: {exc}")  # never by DM: the token is refused
     return {"result": "auth", "candidate_id": cid, "error": str(exc)}
@@ -189,10 +190,18 @@ def _failed_for_good(
 
 
 def post_replies(
-    now: datetime, store: Store, publisher: Publisher, cfg: Config, state: StopState | None = None
+    now: datetime,
+    store: Store,
+    publisher: Publisher,
+    cfg: Config,
+    state: StopState | None = None,
+    *,
+    holder: str | None = None,
 ) -> list[ReplyResult]:
     """Post every approved reply (and failed ones whose retry time has come), oldest approval first.
 
+    `holder` names this process in each claim, so a hand-run `djbios post` leaves a reply in flight
+    alone; one claimed or settled by another process meanwhile is skipped, as post_next skips a bio.
     A reply failed for good (no retry time) waits for the operator's `djbios approve`, like a bio."""
     due = [
         c
@@ -203,7 +212,11 @@ def post_replies(
     due.sort(key=lambda c: (c.status != "failed", c.reviewed_at or c.created_at, c.id))
     out = []
     for c in due:
-        res = post_reply(now, store, publisher, cfg, c, state)
+        try:
+            res = post_reply(now, store, publisher, cfg, c, state, holder=holder)
+        except IllegalTransition as exc:  # another process claimed or settled it first: not ours
+            log.info("reply %s skipped: %s", c.id, exc)
+            continue
         out.append(res)
         if res.get("result") in ("auth", "stopped"):
             break

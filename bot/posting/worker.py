@@ -30,7 +30,7 @@ from bot.posting.liveness import watch
 from bot.posting.pause import active_pause
 from bot.posting.profile import ensure_profile
 from bot.posting.publishers import Publisher
-from bot.posting.schedule import build_scheduler
+from bot.posting.schedule import build_scheduler, next_post_at
 from bot.posting.wiring import fit_to_instance, utcnow, wire_publisher
 from bot.store.leases import ROLES as LEASE_ROLES
 from bot.store.leases import make_holder
@@ -124,7 +124,7 @@ class Worker:
         self._busy += 1
         needed = False
         try:
-            needed = queue_size(self.store) < self.cfg.schedule.min_queue  # did this run have work to do
+            needed = queue_size(self.store, self.cfg) < self.cfg.schedule.min_queue  # did this run have work to do
             now = self.clock()
             # the instance's limit, as the batch was filtered: auto-approval judges under the same settings
             out = refill(now, self.store, fit_to_instance(self.cfg, self.publisher), self.make_batch)
@@ -173,8 +173,11 @@ class Worker:
         now = self.clock()
         try:
             job = self.scheduler.get_job("post") if self.scheduler is not None else None
-            # without a scheduler (run --once, a test) every call is a post slot: the next one is now
+            # without a scheduler (run --once, a test) every call is a post slot: the next one is now;
+            # a generate-only worker posts nothing itself: the schedule says when the post side posts
             next_post = job.next_run_time if job is not None else now
+            if job is None and self.role == "generate":
+                next_post = next_post_at(self.cfg, now)
             watch(self.alerter, self.store, self.cfg, now, next_post, **outcome)
         except Exception:  # a check must never stop the worker
             log.exception("liveness check failed")
@@ -203,7 +206,7 @@ class Worker:
 
         try:
             with self.lock:  # posts replies: the same lock as a post cycle
-                out = poll_cycle(self.clock(), self.store, self.poster, self.cfg, self.state)
+                out = poll_cycle(self.clock(), self.store, self.poster, self.cfg, self.state, holder=self.holder)
         except Exception as exc:  # the worker keeps running; the next poll starts where this one stopped
             log.exception("replies failed")
             out = PollOutcome(errors=[repr(exc)])
@@ -245,6 +248,7 @@ class Worker:
             out.failed,
             len(out.errors),
         )
+        self.liveness_job(answers=out)  # the log alone would not tell the operator
         return out
 
     def _schedule_retry(self, when: datetime) -> None:

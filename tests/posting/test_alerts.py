@@ -150,3 +150,21 @@ def test_the_old_operator_key_says_where_it_moved(tmp_path):
     path.write_text('[mastodon]\noperator_account = "@me@example.social"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"'mastodon.operator_account' moved to \[alerts\] operator"):
         load_config(path)
+
+
+def test_a_worker_stopped_by_a_refused_token_says_so_again_after_repeat_hours(tmp_path, mastodon, webhook):
+    from bot.posting.worker import Worker
+
+    cfg, store = _setup(tmp_path, mastodon, webhook, alerts={"repeat_hours": 24.0}, schedule={"min_queue": 0})
+    now = [T0]
+    worker = Worker(cfg, store, make_publisher(cfg), lambda **kw: None, clock=lambda: now[0])
+    mastodon.fault({"type": "status", "status": 401}, count=None)
+    assert worker.post_job().result == "auth"
+    for hours in (1, 2, 23):  # the same long-lived worker: stopped, the alert not repeated yet
+        now[0] = T0 + timedelta(hours=hours)
+        assert worker.post_job().result == "stopped"
+    assert len(webhook.messages("stopped posting")) == 1
+    now[0] = T0 + timedelta(hours=25)  # still stopped a day later: said again, as OPERATING.md §8 promises
+    assert worker.post_job().result == "stopped"
+    assert len(webhook.messages("stopped posting")) == 2
+    assert mastodon.client(OPERATOR_TOKEN).conversations() == []  # never a DM sent with the bad token

@@ -292,3 +292,30 @@ def test_half_posted_thread_is_finished_not_marked_posted_or_resent(tmp_path, ma
     assert out.result == "posted" and [html_to_text(s["content"]) for s in statuses] == parts
     assert statuses[1]["in_reply_to_id"] == statuses[0]["id"] and out.status_id == str(statuses[0]["id"])
     assert store.get(c.id).status_ids == [str(s["id"]) for s in statuses]
+
+
+def test_auto_mode_refills_when_the_pending_bios_all_fail_the_filters(tmp_path, mastodon):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.posting.worker import Worker
+    from tests.fixtures_store import GOOD_BIOS
+
+    cfg, store = _setup(
+        tmp_path, mastodon, schedule={"min_queue": 2}, review={"mode": "auto"}, generate={"nsamples": 2}
+    )
+    failing = tmp_path / "failing.txt"
+    failing.write_text("Too short.\n\nAlso too short.\n", encoding="utf-8")  # `add` keeps them pending, failing
+    r = CliRunner().invoke(cli, ["--config", str(cfg.source), "add", str(failing)])
+    assert r.exit_code == 0 and "0 pass the filters, 2 fail" in r.output, r.output
+    asked: list[int] = []
+
+    def make_batch(*, n, now):
+        asked.append(n)
+        for t in GOOD_BIOS[:n]:
+            store.add(t, source="generate", now=now)
+
+    worker = Worker(cfg, store, None, make_batch, clock=lambda: T0, role="generate")
+    filled, _ = worker.run_once()  # what `djbios run --once --role generate` does, the batch in-process
+    assert asked == [2], "two failing bios were taken for stock: the refill never ran"
+    assert filled is not None and filled.approved == 2

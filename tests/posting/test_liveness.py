@@ -129,3 +129,41 @@ def test_doctor_shows_the_conditions_and_fails_only_on_fail(tmp_path, mastodon):
     assert "WARN profile: the worker will set bot, fields, note at start" in r.output
     assert "FAIL model:" in r.output  # the tmp folder has no model: still a FAIL
     assert "vocabulary" not in r.output  # ...said once, not twice
+
+
+def test_a_generate_worker_alerts_an_empty_queue_only_when_the_schedule_posts_soon(tmp_path, mastodon, webhook):
+    sections = {"alerts": {"urls": [webhook.url]}, "schedule": {"min_queue": 0, "post_every_minutes": 240.0}}
+    cfg = load_config(mastodon.write_config(tmp_path, sections))
+    store = Store.open(database_url(cfg))
+    worker = Worker(cfg, store, None, lambda **kw: None, clock=lambda: T0, role="generate")
+    worker.refill_job()  # no post job of its own: the next post is the schedule's, four hours away
+    assert webhook.messages() == []
+    soon = load_config(
+        mastodon.write_config(tmp_path, {**sections, "schedule": {"min_queue": 0, "post_every_minutes": 30.0}})
+    )
+    Worker(soon, store, None, lambda **kw: None, clock=lambda: T0, role="generate").refill_job()
+    (msg,) = webhook.messages()
+    assert "no approved bio" in msg
+
+
+def test_answering_requests_that_fails_alerts_once_then_clears(tmp_path, mastodon, webhook):
+    from bot.store.requests import list_requests, set_request_state
+    from tests.posting.replies_kit import follower, open_store, publisher, reply_config
+
+    # no checkpoint in tmp_path: the request child fails, as with a broken model on the generate box
+    cfg = reply_config(tmp_path, mastodon, alerts={"urls": [webhook.url], "operator": ""}, schedule={"min_queue": 0})
+    store = open_store(cfg)
+    now = [T0]
+    worker = Worker(cfg, store, publisher(cfg), lambda **kw: None, clock=lambda: now[0])
+    worker.replies_job()  # the first poll marks "now"
+    follower(mastodon, "fan").ask("@djbios bio for Nadia Ferro (she/her) please")
+    assert worker.replies_job().new == 1
+    store.approve(store.add(BIO, source="test").id)  # the queue is fine: only the answers alert
+    assert worker.answer_job().errors
+    (msg,) = webhook.messages()
+    assert "answering follower requests failed" in msg
+    (req,) = list_requests(store, "new")
+    set_request_state(store, req.id, "failed", "given up by the operator", now=now[0])
+    now[0] += timedelta(minutes=5)
+    assert worker.answer_job().errors == []  # nothing new to answer: a clean run clears it
+    assert len(webhook.messages("resolved: answering follower requests failed")) == 1

@@ -32,6 +32,15 @@ from tests.posting.replies_kit import NOW, follower, open_store, publisher, repl
         ("@djbios queue", Command("queue")),
         ("@djbios approve twelve", None),
         ("@djbios pause forever", None),
+        ("@djbios pause 90 minutes", Command("pause", seconds=90 * 60)),
+        ("@djbios pause 2 hours", Command("pause", seconds=2 * 3600)),
+        ("@djbios pause 1 day", Command("pause", seconds=86400)),
+        ("@djbios pause 45 min", Command("pause", seconds=45 * 60)),
+        ("@djbios pause 1.5h", None),  # not 1 hour: a decimal is refused with the help text
+        ("@djbios pause 0h", None),  # not "until resume": zero is refused
+        ("@djbios pause 0", None),
+        ("@djbios pause 6h please", None),  # anything after the duration: not understood
+        ("@djbios pause 6 weeks", None),
         ("@djbios please approve 12", None),
         ("@djbios delete everything", None),
     ],
