@@ -217,10 +217,22 @@ BASE = (
         ("Born in Lyon, she has played in France, Germany, Spain and France, and now lives in Berlin.", "repetition"),
         ("Her records mix techno, dub, dub and house for late crowds.", "repetition"),
         ("She has toured the Netherlands, Belgium and Netherlands with a crate of dubplates.", "repetition"),
+        ("She has played in Germany, France, Belgium and France over the years, and she loves it.", "repetition"),
+        ("She has played in Germany, France, Belgium, and France over the years, and she loves it.", "repetition"),
+        ("She has played in the Netherlands, Belgium and Netherlands over the years, and she loves it.", "repetition"),
         ("After the the show she went home.", "repetition"),
         ("He plays every Friday, and his records are loud.", "pronouns"),
     ],
-    ids=["list-in-long-sentence", "adjacent-repeat", "article-variant", "stutter", "switch-to-he"],
+    ids=[
+        "list-in-long-sentence",
+        "adjacent-repeat",
+        "article-variant",
+        "last-item-then-words",
+        "last-item-then-words-oxford",
+        "article-variant-then-words",
+        "stutter",
+        "switch-to-he",
+    ],
 )
 def test_the_seeds_failure_shapes_are_rejected(tail: str, reason: str) -> None:
     from bot.config import Config
