@@ -131,6 +131,7 @@ class FiltersConfig:
     min_fluency: float = _f(0.88, min=0.0, max=1.0)  # share of judged words that are English words
     max_fused_words: int = _f(0, min=0)  # glued function words ("ofthe"); one already reads as broken
     max_broken_contractions: int = _f(0, min=0)  # "does n't", "it' s"
+    max_unknown_verbs: int = _f(0, min=0)  # unknown words right after a subject ("who splica")
     skip: list[str] = _f([])  # filters that never fail (still scored), e.g. ["language", "pronouns"]
     language: str = _f("en")
     min_lang_prob: float = _f(0.7, min=0.0, max=1.0)

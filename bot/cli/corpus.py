@@ -156,3 +156,9 @@ def exclude(app: App, name: str | None, url: str | None, reason: str) -> None:
         f"removed {st['removed']} bios; the name index holds {st['names']} names; "
         f"takedown recorded in {st['takedowns']}. Retrain for the model to forget them."
     )
+    if not st["name_found"]:  # e.g. a corpus built from a .txt: nothing could match by name
+        click.echo(
+            f"warning: no bio in the corpus carries the name {name!r}, so none was removed. Names come from "
+            "the manifest's input records: try --url with the page the bio came from, or, for a corpus built "
+            "from a .txt (no names, no URLs), remove the bios from the input and rebuild."
+        )

@@ -12,6 +12,9 @@ Rules, in the order a token meets them:
   - tokens of the prompt's `names` (case-folded) are neutral wherever they are;
   - a lowercase token is good when wordfreq knows it at or above MIN_ZIPF, or it is on a small
     domain allowlist; hyphenated compounds are judged part by part ("rain-soaked", "2-step");
+  - an unknown lowercase word right after a subject ("who splica", "she trundles" when unlisted)
+    stands where a verb belongs: genres and places ("plays champeta") come after a verb, so it is
+    counted apart (`verb_slot`) as well as in the share;
   - glued function words ("ofthe", "theclub") and broken contractions ("does n't", "it' s",
     "don t") are bad even though wordfreq lists them or their pieces ("ofthe" is a web typo);
     an unlisted glued pair ("recordlabel") is simply unknown.
@@ -85,6 +88,8 @@ _BARE = {
     "m": {"i"},
 }
 _WORD_BEFORE = re.compile(r"[^\W\d_]+$")
+# Subjects a verb follows; "it", "that", "which" also come before nouns ("which taarab", in a team bio).
+_SUBJECTS = frozenset("i we you he she they who".split())
 
 
 @dataclass(frozen=True)
@@ -98,11 +103,14 @@ class FluencyScore:
     fused: int
     broken: int
     broken_forms: tuple[str, ...] = ()  # first SHOW_UNKNOWN broken contractions as written
+    verb_slot: int = 0  # unknown words right after a subject ("who splica")
+    verb_slot_forms: tuple[str, ...] = ()  # first SHOW_UNKNOWN of them with their subject
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe numbers for the candidate's stored scores."""
         d = asdict(self)
         d["unknown"], d["broken_forms"] = list(self.unknown), list(self.broken_forms)
+        d["verb_slot_forms"] = list(self.verb_slot_forms)
         return d
 
 
@@ -211,11 +219,14 @@ def fluency(text: str, names: Iterable[str] = ()) -> FluencyScore:
         clean = clean[:a] + " " * (z - a) + clean[z:]
     good = bad = fused = 0
     unknown: list[str] = []
-    prev = 0
+    slots: list[str] = []
+    prev, last = 0, ""
     for m in _TOKEN.finditer(clean):
         tok = m.group().rstrip("'’")
-        initial = prev == 0 or not _SENTENCE_END.isdisjoint(clean[prev : m.start()])
-        prev = m.end()
+        gap = clean[prev : m.start()]
+        initial = prev == 0 or not _SENTENCE_END.isdisjoint(gap)
+        subject = last if last in _SUBJECTS and gap.isspace() else ""  # "who splica", not "who, splica"
+        prev, last = m.end(), tok.lower()
         v = _judge(tok, initial)
         if v == "neutral" or known and _is_name(tok, known):
             continue
@@ -225,6 +236,8 @@ def fluency(text: str, names: Iterable[str] = ()) -> FluencyScore:
             bad += 1
             fused += v == "fused"
             unknown.append(m.group())
+            if v == "unknown" and subject:
+                slots.append(f"{subject} {tok}")
     counted = good + bad + len(spans)
     score = good / counted if counted else 1.0
     return FluencyScore(
@@ -235,24 +248,39 @@ def fluency(text: str, names: Iterable[str] = ()) -> FluencyScore:
         fused,
         len(spans),
         tuple(text[a:z] for a, z in spans[:SHOW_UNKNOWN]),
+        len(slots),
+        tuple(slots[:SHOW_UNKNOWN]),
     )
 
 
 def fluency_check(text: str, cfg: FiltersConfig, names: Iterable[str] = ()) -> Check:
-    """The pipeline's fluency filter, with [filters] min_fluency, max_fused_words, max_broken_contractions."""
+    """The pipeline's fluency filter: [filters] min_fluency, max_fused_words, max_broken_contractions,
+    max_unknown_verbs."""
     ok, detail, scores = check_fluency(
-        text, cfg.min_fluency, names, max_fused=cfg.max_fused_words, max_broken=cfg.max_broken_contractions
+        text,
+        cfg.min_fluency,
+        names,
+        max_fused=cfg.max_fused_words,
+        max_broken=cfg.max_broken_contractions,
+        max_verb_slot=cfg.max_unknown_verbs,
     )
     return Check(ok, detail, scores)
 
 
 def check_fluency(
-    text: str, min_score: float, names: Iterable[str] = (), *, max_fused: int = 0, max_broken: int = 0
+    text: str,
+    min_score: float,
+    names: Iterable[str] = (),
+    *,
+    max_fused: int = 0,
+    max_broken: int = 0,
+    max_verb_slot: int = 0,
 ) -> tuple[bool, str, dict[str, Any]]:
     """ok, a one-line detail for the reviewer, and JSON-safe scores.
 
     One fused word or broken contraction already reads as broken to anyone ("does n't"), while
     one unknown word in 20 may be a Colombian genre: so those two fail on a count, not the share.
+    So does an unknown word where a verb belongs ("who splica"): no team-written bio has one.
     """
     f = fluency(text, names)
     s = {**f.to_dict(), "min": min_score}
@@ -266,4 +294,9 @@ def check_fluency(
         return False, f"only {f.counted} judged words (need {MIN_WORDS}); {detail}", s
     if f.fused > max_fused or f.broken > max_broken:
         return False, f"{f.fused} fused words, {f.broken} broken contractions; {detail}", s
-    return f.score >= min_score, detail, s
+    if f.score < min_score:
+        return False, detail, s
+    if f.verb_slot > max_verb_slot:  # a fluent share that still reads as broken
+        forms = ", ".join(repr(v) for v in f.verb_slot_forms)
+        return False, f"{f.verb_slot} unknown words where a verb belongs: {forms}; {detail}", s
+    return True, detail, s

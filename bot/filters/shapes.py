@@ -4,9 +4,10 @@ The blog post this bot comes from shows GPT-2 naming one country twice in a list
 longer sentences ("Born in Lyon, she has played in France, Germany, Spain and France, and now lives
 in Berlin."), so `list_repeats` reads every comma/and/or/slash piece of a clause: the pieces between
 two others are list items when they are short; the pieces at either end only lend their tail or
-head ("... played in France" -> "France"). Pronouns are counted for the bio's subject only: a
-pronoun that matches another person just introduced ("her father, who ran his own label") is that
-person's, not a mix.
+head ("... played in France" -> "France"), and a short piece between may lend its head when the
+list names it elsewhere ("France, Belgium and France over the years, and ..."). Pronouns are
+counted for the bio's subject only: a pronoun that matches another person just introduced ("her
+father, who ran his own label") is that person's, not a mix.
 """
 
 from __future__ import annotations
@@ -103,6 +104,13 @@ def _clause_repeats(clause: str) -> Counter[str]:
             continue
         before, after = _ends(run[0], tail=True), _ends(run[-1], tail=False)  # "played in France"
         counts = Counter(m for m in mid if m not in _STOP)
+        # A short piece may be an item and the words after it ("France over the years, and she
+        # ..."): the name at its start counts when a whole item or the first piece's tail names it
+        # too; two pieces' starts alone ("mostly on vinyl, mostly at night") are asides, not a list.
+        heads = Counter(h for p, m in zip(run[1:-1], mid) for h in _ends(p, tail=False) - {m} - _STOP)
+        for h, n in heads.items():
+            if h in counts or h in before:
+                counts[h] += n
         for m in list(counts):
             counts[m] += (m in before) + (m in after)
         for m in (before & after) - _STOP:

@@ -168,3 +168,43 @@ def test_the_calibration_bench_still_runs() -> None:
         [sys.executable, str(root / "bench" / "bench_fluency.py"), "--help"], capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 0 and "--bios" in r.stdout, r.stderr
+
+
+ISSUE = (
+    "Ingii Petti is a Slaanan producer who splica, ranémessional sound of the late 1990s. "
+    "She has been playing around the world since the early days of the scene."
+)
+
+
+def test_an_unknown_word_where_a_verb_belongs_fails_a_fluent_bio() -> None:
+    """The issue's own example scores 0.92 on the share: "who splica" is what gives it away."""
+    ok, detail, scores = FL.check_fluency(ISSUE, MIN, ["Ingii Petti"])
+    assert FL.fluency(ISSUE, ["Ingii Petti"]).score > MIN
+    assert not ok and detail.startswith("1 unknown words where a verb belongs") and "'who splica'" in detail
+    assert scores["verb_slot"] == 1 and scores["verb_slot_forms"] == ["who splica"]
+    assert FL.check_fluency(ISSUE, MIN, ["Ingii Petti"], max_verb_slot=1)[0]  # the setting lets it through
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She plays txalaparta and champeta at the port bar, and she still does every Friday.",
+        "He, champeta in hand, plays records at the port bar every Friday with his friends.",  # not adjacent
+        "Ingii Petti is a producer who plays splica and ranémessional records every night in town.",
+        "She Splica is a name here, and she plays records at the port bar every Friday night.",  # capitalised
+    ],
+)
+def test_an_unknown_word_elsewhere_is_only_counted_in_the_share(text: str) -> None:
+    assert FL.fluency(text).verb_slot == 0
+
+
+def test_the_verb_slot_setting_is_read_and_checked(tmp_path: Path) -> None:
+    from bot.config import load_config
+    from bot.errors import ConfigError
+
+    path = tmp_path / "bot.toml"
+    path.write_text("[filters]\nmax_unknown_verbs = 2\n", encoding="utf-8")
+    assert load_config(path).filters.max_unknown_verbs == 2
+    path.write_text("[filters]\nmax_unknown_verbs = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_unknown_verbs"):
+        load_config(path)

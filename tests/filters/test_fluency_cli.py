@@ -27,6 +27,7 @@ PLAIN = (
 BROKEN = PLAIN.replace("plays nothing but", "does n't play anything but")  # one broken contraction
 FUSED = PLAIN.replace("in small rooms", "in ofthe small rooms")  # one glued function word
 ONE_UNKNOWN = PLAIN.replace("every weekend.", "every weekend, plosk.")  # fluency 0.97
+VERB_SLOT = PLAIN.replace("She started", "She plorped")  # an unknown word where a verb belongs, fluency 0.97
 
 
 def write_config(tmp_path: Path, **filters: object) -> Path:
@@ -62,7 +63,7 @@ def test_word_salad_is_held_pending_until_min_fluency_is_lowered(tmp_path: Path)
     assert "fails the fluency filter" in CliRunner().invoke(cli, ["--config", str(path), "approve", "1"]).output
     before = c.filter_fingerprint
 
-    path = write_config(tmp_path, min_fluency=0.6)
+    path = write_config(tmp_path, min_fluency=0.6, max_unknown_verbs=1)  # "She skrelled"
     assert "1 stay pending, 0 rejected" in djbios(path, "filter", "--recheck").output
     c = only(path)
     assert (c.status, c.reason) == ("pending", None) and c.scores["fluency"]["min"] == 0.6
@@ -77,8 +78,9 @@ def test_word_salad_is_held_pending_until_min_fluency_is_lowered(tmp_path: Path)
     [
         (BROKEN, "max_broken_contractions", "1 broken contractions"),
         (FUSED, "max_fused_words", "1 fused words"),
+        (VERB_SLOT, "max_unknown_verbs", "1 unknown words where a verb belongs: 'she plorped'"),
     ],
-    ids=["broken-contraction", "fused-word"],
+    ids=["broken-contraction", "fused-word", "unknown-verb"],
 )
 def test_count_limits_take_effect_on_recheck(tmp_path: Path, text: str, setting: str, evidence: str) -> None:
     path = write_config(tmp_path)

@@ -196,6 +196,24 @@ def test_corpus_exclude_removes_the_artist_and_keeps_them_out(tmp_path: Path) ->
     assert v.reason == "names" and "Bram Solvey" in v.scores["names"]["detail"]
 
 
+def test_corpus_exclude_warns_when_no_bio_carries_the_name(tmp_path: Path) -> None:
+    """A .txt corpus has no names (they come from the manifest): the takedown is kept for later
+    builds, but the operator is told nothing was removed and how to remove it."""
+    path = _toml(tmp_path)
+    src = tmp_path / "in.txt"
+    src.write_text("\n\n".join(GOOD_BIOS[:4]) + "\n", encoding="utf-8")
+    assert invoke(path, "corpus", "build", str(src)).exit_code == 0
+    corpus = tmp_path / "data" / "corpus.txt"
+    before = corpus.read_text(encoding="utf-8")
+    r = invoke(path, "corpus", "exclude", "--name", "Bram Solvey", "--reason", "asked")
+    assert r.exit_code == 0 and "removed 0 bios" in r.output
+    assert "warning: no bio in the corpus carries the name 'Bram Solvey'" in r.output
+    assert "Names come from the manifest" in r.output and "--url" in r.output
+    assert corpus.read_text(encoding="utf-8") == before
+    (row,) = [json.loads(x) for x in corpus.with_suffix(".takedowns.jsonl").read_text().splitlines()]
+    assert row["name"] == "Bram Solvey"  # still recorded: it keeps them out of a later build by name
+
+
 def _toml(tmp_path: Path) -> Path:
     """A config in tmp_path whose corpus is data/corpus.txt, short bios allowed in the corpus."""
     path = tmp_path / "bot.toml"
@@ -217,10 +235,22 @@ BASE = (
         ("Born in Lyon, she has played in France, Germany, Spain and France, and now lives in Berlin.", "repetition"),
         ("Her records mix techno, dub, dub and house for late crowds.", "repetition"),
         ("She has toured the Netherlands, Belgium and Netherlands with a crate of dubplates.", "repetition"),
+        ("She has played in Germany, France, Belgium and France over the years, and she loves it.", "repetition"),
+        ("She has played in Germany, France, Belgium, and France over the years, and she loves it.", "repetition"),
+        ("She has played in the Netherlands, Belgium and Netherlands over the years, and she loves it.", "repetition"),
         ("After the the show she went home.", "repetition"),
         ("He plays every Friday, and his records are loud.", "pronouns"),
     ],
-    ids=["list-in-long-sentence", "adjacent-repeat", "article-variant", "stutter", "switch-to-he"],
+    ids=[
+        "list-in-long-sentence",
+        "adjacent-repeat",
+        "article-variant",
+        "last-item-then-words",
+        "last-item-then-words-oxford",
+        "article-variant-then-words",
+        "stutter",
+        "switch-to-he",
+    ],
 )
 def test_the_seeds_failure_shapes_are_rejected(tail: str, reason: str) -> None:
     from bot.config import Config

@@ -31,6 +31,11 @@ SAMPLES = Path(__file__).resolve().parents[2] / "training" / "data" / "sample_bi
         ("She toured France, Belgium and France in May.", "france"),
         ("Her influences: dub, techno, dub.", "dub"),
         ("Releases on Kompakt, Warp, Tresor and Warp keep coming.", "warp"),
+        # the last item has words after it, then a clause ("France over the years, and ...")
+        ("She has played in Germany, France, Belgium and France over the years, and she loves it.", "france"),
+        ("She has played in Germany, France, Belgium, and France over the years, and she loves it.", "france"),
+        ("She has played in the Netherlands, Belgium and Netherlands over the years, and she loves it.", "netherlands"),
+        ("She has played in Germany, France over the summer, Belgium and France, and she loves it.", "france"),
     ],
 )
 def test_a_list_naming_an_item_twice_is_found(text: str, item: str) -> None:

@@ -70,7 +70,11 @@ def exclude(
     by: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Record the takedown, remove the artist's bios, rebuild the indexes; return what changed."""
+    """Record the takedown, remove the artist's bios, rebuild the indexes; return what changed.
+
+    "name_found" is False when a name was given and no manifest record carries it (a .txt input
+    has no names): the takedown is still recorded, for later builds from named inputs.
+    """
     if not (name and name.strip()) and not (url and url.strip()):
         raise InputError("say who to exclude: --name NAME or --url URL")
     if not corpus.is_file():
@@ -84,14 +88,17 @@ def exclude(
     }
     with takedowns_path(corpus).open("a", encoding="utf-8") as f:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    removed = _rewrite(corpus, Takedowns.load(corpus))
+    removed, found = _rewrite(corpus, Takedowns.load(corpus), entry["name"])
     build_index(corpus, corpus.with_suffix(".idx"))
     names = rebuild_names(corpus)
-    return {"removed": removed, "names": names, "takedowns": str(takedowns_path(corpus))}
+    return {"removed": removed, "names": names, "takedowns": str(takedowns_path(corpus)), "name_found": found}
 
 
-def _rewrite(corpus: Path, takedowns: Takedowns) -> int:
-    """Drop excluded artists' bios from the corpus and the split, and say so in the manifest."""
+def _rewrite(corpus: Path, takedowns: Takedowns, name: str | None = None) -> tuple[int, bool]:
+    """Drop excluded artists' bios from the corpus and the split, and say so in the manifest.
+
+    Returns the count removed and whether any record, removed now or before, carries `name`.
+    """
     manifest = corpus.with_suffix(".manifest.jsonl")
     if not manifest.is_file():
         raise InputError(f"{manifest}: no manifest, so no names to exclude by; run `djbios corpus build`")
@@ -101,6 +108,7 @@ def _rewrite(corpus: Path, takedowns: Takedowns) -> int:
     keep_bios: list[str | None] = []
     keep_val: list[str] = []
     removed = v = 0
+    found = name is None or any(_norm(r.get("name") or "") == _norm(name) for r in records)
     for r in records:
         if r.get("status") != "kept":
             continue
@@ -118,7 +126,7 @@ def _rewrite(corpus: Path, takedowns: Takedowns) -> int:
     _replace(corpus, "".join(block(b) for b in keep_bios if b is not None))
     _replace(val_path, "".join(block(b) for b in keep_val))
     _replace(manifest, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    return removed
+    return removed, found
 
 
 def _replace(path: Path, text: str) -> None:
