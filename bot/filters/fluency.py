@@ -65,6 +65,8 @@ _GLUE_FIRST = frozenset(
 )
 _GLUE_DET = frozenset("the his her their its this these those".split())
 _FUNCTION = _GLUE_FIRST | _GLUE_DET | frozenset("a an me my he she it we us re".split())
+# Not bot.text.WORD on purpose: a token keeps its apostrophes and hyphens ("don't", "drum-and-bass"),
+# so a broken contraction or a glued pair is judged as the reader sees it.
 _TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*['’]?")
 _SENTENCE_END = frozenset(".!?:;…\n")  # a token after one of these (in the gap before it) opens a sentence
 _DIGIT = re.compile(r"\d")
@@ -157,7 +159,7 @@ def _fused(word: str, z: float) -> bool:
 
 @lru_cache(maxsize=65536)
 def judge_lower(word: str) -> str:
-    """'good', 'unknown' or 'fused' for one case-folded word (cached: new words cost ~10 µs)."""
+    """'good', 'unknown' or 'fused' for one case-folded word (cached: each word is looked up once)."""
     base = word[:-2] if word.endswith("'s") else word.rstrip("'")  # "artist's", "djs'"
     z = zipf(word)
     if z < MIN_ZIPF and base != word:
