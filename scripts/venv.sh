@@ -17,7 +17,14 @@ if [ -n "${DJBIOS_SKIP_INSTALL:-}" ]; then
   :  # the caller already runs inside an installed venv (the demo test)
 elif [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   echo "==> installing djbios[$EXTRAS] (TensorFlow takes a couple of minutes the first time)"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
+  # pip's own and the build backend's notes (setuptools explains editable installs at length) go to a
+  # log, shown only when the install fails: a first run should not open with a wall of warnings.
+  LOG="$VENV/djbios-install.log"
+  if ! { "$VENV/bin/python" -m pip install --quiet --upgrade pip &&
+         "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"; } >"$LOG" 2>&1; then
+    cat "$LOG" >&2
+    echo "==> the install failed (log above, also in $LOG)" >&2
+    exit 1
+  fi
   touch "$STAMP"
 fi
