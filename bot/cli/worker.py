@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from bot.cli.common import App, pass_app
+from bot.cli.common import App, F, pass_app
 from bot.text import visible
 
 _FAILED = {
@@ -46,15 +47,18 @@ def post(app: App, dry_run: bool) -> None:
         raise click.ClickException(f"bio {out.candidate_id}: {_FAILED.get(out.result, out.result)}: {out.error}")
 
 
+def role_option(help: str) -> Callable[[F], F]:
+    """`--role all|post|generate`, as `run` and `doctor` take it (the worker's roles, bot/posting/worker.py)."""
+    return click.option(
+        "--role", type=click.Choice(["all", "post", "generate"]), default="all", show_default=True, help=help
+    )
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Run each job once and exit (for cron).")
-@click.option(
-    "--role",
-    type=click.Choice(["all", "post", "generate"]),
-    default="all",
-    show_default=True,
-    help="post: post, replies, alerts (no model needed); generate: keep the queue filled "
-    "(the GPU box); all: both in one process. Roles share one database.",
+@role_option(
+    "post: post, replies, alerts (no model needed); generate: keep the queue filled "
+    "(the GPU box); all: both in one process. Roles share one database."
 )
 @pass_app
 def run(app: App, once: bool, role: str) -> None:
@@ -154,13 +158,9 @@ def login(app: App, instance: str, token_file: Path) -> None:
 
 
 @click.command()
-@click.option(
-    "--role",
-    type=click.Choice(["all", "post", "generate"]),
-    default="all",
-    show_default=True,
-    help="Check what this box's `djbios run --role` needs: post skips the model and copy index, "
-    "generate skips the token, instance and schedule.",
+@role_option(
+    "Check what this box's `djbios run --role` needs: post skips the model and copy index, "
+    "generate skips the token, instance and schedule."
 )
 @pass_app
 def doctor(app: App, role: str) -> None:
