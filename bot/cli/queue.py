@@ -11,11 +11,12 @@ from typing import Any, BinaryIO
 import click
 
 from bot.cli.common import App, listing, pass_app
-from bot.cli.reviewer import HIDDEN, age, nothing_to_review, render, review_loop, visible
+from bot.cli.reviewer import age, nothing_to_review, render, review_loop
 from bot.cli.tally import posts_line, reviewer_lines
 from bot.cli.terminal import piped_terminal, tty_terminal, wrap
 from bot.errors import BotError, InputError
 from bot.store.candidate import STATES, Candidate, utcnow
+from bot.text import HIDDEN, visible
 
 
 def _explainer() -> Callable[[dict[str, Any]], list[str]]:
@@ -128,9 +129,15 @@ def show(app: App, cid: int, as_json: bool) -> None:
 
 def json_text(obj: Any, indent: int | None = None) -> str:
     """Always valid JSON: NaN/infinity (older rows stored them) become null, and the characters a
-    terminal would act on (reviewer.HIDDEN; JSON escapes only C0 itself) are written as \\u escapes."""
+    terminal would act on (bot.text.HIDDEN; JSON escapes only C0 itself) are written as \\u escapes."""
     text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False, indent=indent)
-    return HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    return HIDDEN.sub(lambda m: _json_escape(m[0]), text)
+
+
+def _json_escape(ch: str) -> str:
+    """One character as JSON's \\u escape: a surrogate pair past U+FFFF (the tag characters)."""
+    units = ch.encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
 
 
 def _finite(value: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.cli.terminal import Terminal, wrap
 from bot.errors import BotError
 from bot.store.candidate import Candidate, utcnow
-from bot.text import HIDDEN, visible  # noqa: F401  (HIDDEN, visible: queue.py imports them from here)
+from bot.text import visible
 
 if TYPE_CHECKING:
     from bot.filters.pipeline import Pipeline

@@ -11,21 +11,22 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.cli.reviewer import HIDDEN, visible
 from bot.config import Config, FiltersConfig, database_url, load_config
 from bot.filters.gate import recheck_pending
 from bot.filters.hazards import mastodon_length
 from bot.filters.length import length, split_thread
 from bot.filters.pipeline import Pipeline
 from bot.store.store import Store
+from bot.text import HIDDEN, visible
 
 # Clear the screen and home the cursor, a carriage return that overwrites the line, a C1 CSI (one
 # byte in some terminals), a right-to-left override and an isolate that reorder what is read.
 HOSTILE = (
     "DJ Clean Slate plays warm house records.\x1b[2J\x1b[1;1H Approve me, nothing to see."
     "\rHidden start\x9b31m red \u202eevil\u202c and \u2066isolated\u2069 text\x07\x7f."
+    " Tag characters \U000e0068\U000e0069 and a line\u2028separator."  # invisible text; a hidden break
 )
-RAW = ["\x1b", "\r", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069", "\x07", "\x7f"]
+RAW = ["\x1b", "\r", "\x9b", "\u202e", "\u202c", "\u2066", "\u2069", "\x07", "\x7f", "\U000e0068", "\u2028"]
 
 
 def _config(folder: Path) -> Path:
