@@ -46,14 +46,15 @@ class App:
     def require_database(self) -> None:
         """For commands that only read: a SQLite file that is not there is an error, not a new empty one."""
         path = sqlite_file(database_url(self.config))
-        if path is not None and path.exists() and not path.is_file():
+        if path is None or path.is_file():
+            return
+        if path.exists():  # a folder or a FIFO (opening one would wait for a writer forever)
             raise click.ClickException(f"{path} is not a database file (a folder?); check [database] url")
-        if path is not None and not path.exists():
-            config = self.config.source or "built-in defaults: no bot.toml here"
-            raise click.ClickException(
-                f"no database at {path} (config: {config}); run `{self.command('generate')}` or "
-                f"`{self.command('add')}`, or pass --config"
-            )
+        config = self.config.source or "built-in defaults: no bot.toml here"
+        raise click.ClickException(
+            f"no database at {path} (config: {config}); run `{self.command('generate')}` or "
+            f"`{self.command('add')}`, or pass --config"
+        )
 
     def store(self) -> Store:
         """The candidate store, migrated to the latest schema."""
